@@ -1,0 +1,76 @@
+# MLSD Assistant. `make run` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: help install dev run ingest serve chat test test-unit test-integration test-browser \
+	eval gate bench lint format typecheck lock browser-deps clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+$(RUNTIME_STAMP): pyproject.toml requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# torch first, from the CPU build on disk: anything else pulls GBs of CUDA wheels.
+	@$(PY) -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	@touch $@
+
+$(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.lock
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	@touch $@
+
+install: $(RUNTIME_STAMP) ## Create .venv with the pinned runtime dependencies (no-op when unchanged)
+
+dev: $(DEV_STAMP) ## install, plus the test and lint tools
+
+ingest: install ## Build or update the index (incremental)
+	$(BIN)/mlsd ingest
+
+run: install ## Install, ingest if needed, and start the assistant
+	$(BIN)/mlsd ingest
+	$(BIN)/mlsd chat
+
+chat: install ## Terminal chat
+	$(BIN)/mlsd chat
+
+browser-deps: ## Install Debian's Chromium for the browser tests when it is missing
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Chromium is missing: installing Debian's chromium package for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: dev ## Run every test layer (unit, data, integration, browser)
+	$(BIN)/pytest -q
+
+test-unit: dev ## Unit and data tests only (fast)
+	$(BIN)/pytest -q tests/unit
+
+test-integration: dev ## Integration tests (real Chroma server, whole corpus)
+	$(BIN)/pytest -q -m integration
+
+lint: dev ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy ingest assistant ui evals
+
+format: dev ## Format the code with ruff
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+lock: dev ## Regenerate the lock files from .venv after changing dependencies
+	$(PY) .ci/lock.py
+
+clean: ## Remove the index and caches (keeps .venv)
+	rm -rf .mlsd .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The assistant stage: settings, retrieval, ranking, personalization, conversation, answers."""

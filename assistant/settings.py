@@ -1,0 +1,74 @@
+"""Settings: the one typed configuration object, read from `MLSD_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The repository root when running from a checkout or an editable install; the corpus lives there.
+_PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with defaults that work on a laptop with no extra services."""
+
+    model_config = SettingsConfigDict(env_prefix="MLSD_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".mlsd"), description="Index, sessions, users, reports.")
+    corpus_dir: Path = Field(default=_PROJECT_ROOT / "corpus", description="Sources + catalog.")
+
+    # Store: embedded Chroma unless a server host is given.
+    chroma_host: str | None = None
+    chroma_port: int = Field(default=8000, ge=1, le=65535)
+    collection: str = Field(default="mlsd", min_length=3, max_length=63)
+
+    # Embedding model: ingest and retrieval both take it from here.
+    embedding_model: Literal["all-MiniLM-L6-v2"] = "all-MiniLM-L6-v2"
+    embed_batch_size: int = Field(default=64, ge=1, le=1024)
+
+    # Chunking and the files a user may add.
+    chunk_size: int = Field(default=900, ge=200, le=8000, description="Characters per chunk.")
+    chunk_overlap: int = Field(default=120, ge=0, le=2000)
+    max_file_bytes: int = Field(default=5_000_000, ge=1_000)
+
+    # Optional LLM generator; "none" means answers are composed from evidence by code.
+    llm_provider: Literal["none", "openai", "ollama"] = "none"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str = "not-needed"
+    llm_timeout_s: float = Field(default=60.0, gt=0)
+
+    # Server.
+    host: str = "127.0.0.1"
+    port: int = Field(default=7860, ge=1, le=65535)
+    max_message_chars: int = Field(default=2000, ge=10, le=100_000)
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("MLSD_CHUNK_OVERLAP must be smaller than MLSD_CHUNK_SIZE")
+        if self.llm_provider != "none" and not (self.llm_base_url and self.llm_model):
+            raise ValueError(
+                f"MLSD_LLM_PROVIDER={self.llm_provider} needs MLSD_LLM_BASE_URL and MLSD_LLM_MODEL"
+            )
+        return self
+
+    @property
+    def chroma_dir(self) -> Path:
+        """Directory of the embedded Chroma database."""
+        return self.data_dir / "chroma"
+
+    @property
+    def sources_dir(self) -> Path:
+        """Where the corpus source documents live."""
+        return self.corpus_dir / "sources"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call `get_settings.cache_clear()` after changing env."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Retrieval evals: labeled datasets, pipelines side by side, metrics, report and gate."""

@@ -1,0 +1,178 @@
+"""Ingest stage: load and validate the corpus catalog (`resources.yaml`, `sources.yaml`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+KINDS = (
+    "book", "course", "paper", "repo", "blog", "newsletter",
+    "tool", "community", "conference", "platform",
+)  # fmt: skip
+LEVELS = ("beginner", "intermediate", "advanced")
+COSTS = ("free", "paid", "freemium")
+AUDIENCES = (
+    "data-scientist", "ml-engineer", "software-engineer", "sre", "platform-engineer",
+    "data-engineer", "manager", "researcher", "student",
+)  # fmt: skip
+TOPICS = (
+    "fundamentals", "ml-theory", "deep-learning", "system-design", "interviews", "mlops",
+    "data-engineering", "data-quality", "distributed-systems", "feature-stores", "training",
+    "distributed-training", "serving", "deployment", "monitoring", "experiment-tracking",
+    "orchestration", "testing", "reliability", "recommender-systems", "llms", "case-studies",
+    "technical-debt", "responsible-ai", "career", "software-engineering", "devops",
+    "infrastructure", "product",
+)  # fmt: skip
+
+Kind = Literal[
+    "book", "course", "paper", "repo", "blog", "newsletter",
+    "tool", "community", "conference", "platform",
+]  # fmt: skip
+Level = Literal["beginner", "intermediate", "advanced"]
+Cost = Literal["free", "paid", "freemium"]
+Trust = Literal["high", "medium", "low"]
+
+
+class CatalogError(ValueError):
+    """The catalog is invalid; the message names the file, the entry and the field."""
+
+
+class Resource(BaseModel):
+    """One learning resource named in the sources."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$", max_length=80)
+    title: str = Field(min_length=2)
+    kind: Kind
+    authors: tuple[str, ...] = ()
+    year: int | None = Field(default=None, ge=1950, le=2030)
+    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    aliases: tuple[str, ...] = ()
+    topics: tuple[str, ...] = Field(min_length=1)
+    level: Level
+    audience: tuple[str, ...] = Field(min_length=1)
+    cost: Cost
+    open_source: bool | None = None
+    summary: str = Field(min_length=40)
+    best_for: str = Field(min_length=15)
+    mentioned_in: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("topics")
+    @classmethod
+    def _known_topics(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - set(TOPICS))
+        if unknown:
+            raise ValueError(f"unknown topic(s) {unknown}; allowed: {', '.join(TOPICS)}")
+        return value
+
+    @field_validator("audience")
+    @classmethod
+    def _known_audience(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - set(AUDIENCES))
+        if unknown:
+            raise ValueError(f"unknown audience(s) {unknown}; allowed: {', '.join(AUDIENCES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _open_source_for_software(self) -> Resource:
+        if self.kind in ("tool", "repo") and self.open_source is None:
+            raise ValueError("open_source: required (true/false) for tools and repos")
+        return self
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The title and every alias: the strings a text may use to name this resource."""
+        return (self.title, *self.aliases)
+
+
+class Source(BaseModel):
+    """One source document in `corpus/sources/`, with its provenance."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+    file: str
+    title: str
+    page_kind: str
+    trust: Trust
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    origin: str
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The validated catalog: resources by id, and the source documents."""
+
+    resources: dict[str, Resource]
+    sources: dict[str, Source]
+
+    def get(self, resource_id: str) -> Resource | None:
+        """The resource with this id, or None."""
+        return self.resources.get(resource_id)
+
+
+def _read_yaml_list(path: Path, key: str) -> list[object]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CatalogError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get(key), list):
+        raise CatalogError(f"{path}: expected a mapping with a list under '{key}'")
+    items: list[object] = data[key]
+    return items
+
+
+def _entry_error(path: Path, index: int, raw: object, exc: ValidationError) -> CatalogError:
+    entry_id = raw.get("id", "?") if isinstance(raw, dict) else "?"
+    problems = "; ".join(
+        f"field '{'.'.join(str(p) for p in err['loc']) or '(entry)'}': {err['msg']}"
+        for err in exc.errors()
+    )
+    return CatalogError(f"{path}: entry #{index + 1} (id '{entry_id}'): {problems}")
+
+
+def load_sources(corpus_dir: Path) -> dict[str, Source]:
+    """Load and validate `sources.yaml`."""
+    path = corpus_dir / "sources.yaml"
+    sources: dict[str, Source] = {}
+    for index, raw in enumerate(_read_yaml_list(path, "sources")):
+        try:
+            source = Source.model_validate(raw)
+        except ValidationError as exc:
+            raise _entry_error(path, index, raw, exc) from exc
+        if source.id in sources:
+            raise CatalogError(f"{path}: entry #{index + 1}: duplicate id '{source.id}'")
+        if not (corpus_dir / "sources" / source.file).is_file():
+            raise CatalogError(f"{path}: entry '{source.id}': field 'file': {source.file} missing")
+        sources[source.id] = source
+    return sources
+
+
+def load_catalog(corpus_dir: Path) -> Catalog:
+    """Load and validate the whole catalog; raise `CatalogError` naming file, entry and field."""
+    sources = load_sources(corpus_dir)
+    path = corpus_dir / "resources.yaml"
+    resources: dict[str, Resource] = {}
+    for index, raw in enumerate(_read_yaml_list(path, "resources")):
+        try:
+            resource = Resource.model_validate(raw)
+        except ValidationError as exc:
+            raise _entry_error(path, index, raw, exc) from exc
+        if resource.id in resources:
+            raise CatalogError(f"{path}: entry #{index + 1}: duplicate id '{resource.id}'")
+        unknown = sorted(set(resource.mentioned_in) - set(sources))
+        if unknown:
+            raise CatalogError(
+                f"{path}: entry #{index + 1} (id '{resource.id}'): field 'mentioned_in': "
+                f"unknown source id(s) {unknown}"
+            )
+        resources[resource.id] = resource
+    return Catalog(resources=resources, sources=sources)

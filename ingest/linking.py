@@ -1,0 +1,47 @@
+"""Ingest stage: find which catalog resources a piece of text names (title or alias)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ingest.catalog import Resource
+
+_QUOTES = str.maketrans(
+    {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"}
+)
+
+
+def normalize(text: str) -> str:
+    """Casefold, straighten quotes and dashes, collapse whitespace: the form names match in."""
+    return re.sub(r"\s+", " ", text.translate(_QUOTES)).casefold().strip()
+
+
+class ResourceLinker:
+    """Finds resource mentions; where names overlap, the longest wins ("... with Python")."""
+
+    def __init__(self, resources: Iterable[Resource]) -> None:
+        patterns: list[tuple[re.Pattern[str], str, int]] = []
+        for resource in resources:
+            for name in resource.names:
+                norm = normalize(name)
+                if len(norm) < 3:
+                    continue
+                pattern = re.compile(r"(?<![\w])" + re.escape(norm) + r"(?![\w])")
+                patterns.append((pattern, resource.id, len(norm)))
+        # Longest names first, so a longer title claims its span before a shorter one inside it.
+        self._patterns = sorted(patterns, key=lambda p: -p[2])
+
+    def find(self, text: str) -> tuple[str, ...]:
+        """Ids of the resources named in `text`, in order of first mention."""
+        norm = normalize(text)
+        taken: list[tuple[int, int]] = []
+        first_seen: dict[str, int] = {}
+        for pattern, resource_id, _ in self._patterns:
+            for match in pattern.finditer(norm):
+                start, end = match.span()
+                if any(start < t_end and t_start < end for t_start, t_end in taken):
+                    continue
+                taken.append((start, end))
+                first_seen[resource_id] = min(start, first_seen.get(resource_id, start))
+        return tuple(sorted(first_seen, key=first_seen.__getitem__))

@@ -1,0 +1,156 @@
+"""Ingest stage: the incremental, idempotent, crash-safe run behind `mlsd ingest`."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from assistant.settings import Settings
+from ingest.catalog import Catalog, load_catalog
+from ingest.chunking import Chunk, Chunker, card_chunk
+from ingest.embedding import Embedder, make_embedder
+from ingest.loading import RawDocument, SkippedFile, load_file, load_source
+from ingest.store import VectorStore, open_store
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did; printed as a summary or as JSON."""
+
+    store: str
+    model: str
+    documents: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    added: list[str] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+class UserFiles:
+    """The user's own files added with `--add`, remembered so later runs keep them indexed."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "user_files.json"
+
+    def load(self) -> list[Path]:
+        """The remembered paths."""
+        if not self.path.exists():
+            return []
+        return [Path(p) for p in json.loads(self.path.read_text(encoding="utf-8"))]
+
+    def save(self, paths: Iterable[Path]) -> None:
+        """Atomically replace the list (write, then rename), so a crash never truncates it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        unique = sorted({str(p.resolve()) for p in paths})
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(unique, indent=1), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+def _user_documents(
+    settings: Settings, add: Sequence[Path], report: IngestReport
+) -> list[RawDocument]:
+    files = UserFiles(settings.data_dir)
+    remembered = files.load()
+    documents: list[RawDocument] = []
+    keep: list[Path] = []
+    new = {p.resolve() for p in add}
+    for path in [*remembered, *add]:
+        if path.resolve() in {p.resolve() for p in keep}:
+            continue
+        try:
+            documents.append(load_file(path, settings.max_file_bytes))
+        except SkippedFile as exc:
+            # A remembered file that vanished is forgotten, and its chunks go with it.
+            report.skipped.append({"path": str(path), "reason": str(exc)})
+            continue
+        keep.append(path)
+        if path.resolve() in new:
+            report.added.append(str(path))
+    # Record intent before touching the store: a crash after this point is finished next run.
+    files.save(keep)
+    return documents
+
+
+def plan_chunks(
+    settings: Settings, catalog: Catalog, documents: Sequence[RawDocument]
+) -> dict[str, list[Chunk]]:
+    """Every chunk the index should hold, grouped by document id."""
+    chunker = Chunker(catalog.resources.values(), settings.chunk_size, settings.chunk_overlap)
+    planned: dict[str, list[Chunk]] = {d.doc_id: chunker.chunk_document(d) for d in documents}
+    for resource in catalog.resources.values():
+        card = card_chunk(resource)
+        planned[card.doc_id] = [card]
+    return planned
+
+
+def corpus_documents(settings: Settings, catalog: Catalog) -> list[RawDocument]:
+    """The corpus source documents, checked against their recorded checksums."""
+    return [load_source(source, settings.sources_dir) for source in catalog.sources.values()]
+
+
+def run_ingest(
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    add: Sequence[Path] = (),
+    store: VectorStore | None = None,
+    embedder: Embedder | None = None,
+    progress: bool | None = None,
+) -> IngestReport:
+    """Bring the index in line with the corpus and the user's files, embedding only what changed.
+
+    Chunk ids are content addresses, and the plan is diffed against what the store holds, not
+    against a record of earlier runs: so a run interrupted anywhere is completed by the next one,
+    with no duplicates and no orphans.
+    """
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    catalog = load_catalog(settings.corpus_dir)
+    store = store or open_store(settings, rebuild=rebuild)
+    embedder = embedder or make_embedder(settings.embedding_model, settings.embed_batch_size)
+    report = IngestReport(store=store.describe(), model=embedder.name)
+
+    documents = corpus_documents(settings, catalog) + _user_documents(settings, add, report)
+    planned = plan_chunks(settings, catalog, documents)
+    report.documents = len(planned)
+    report.chunks = sum(len(chunks) for chunks in planned.values())
+
+    existing = store.ids_by_doc()
+    missing = [
+        c for doc, chunks in planned.items() for c in chunks if c.id not in existing.get(doc, ())
+    ]
+    report.unchanged = report.chunks - len(missing)
+
+    batch = max(1, settings.embed_batch_size)
+    with tqdm(
+        total=len(missing),
+        unit="chunk",
+        desc="embedding",
+        disable=None if progress is None else not progress,
+    ) as bar:
+        for start in range(0, len(missing), batch):
+            part = missing[start : start + batch]
+            store.upsert(part, embedder.embed([c.text for c in part]))
+            report.embedded += len(part)
+            bar.update(len(part))
+
+    # Stale chunks go only after the new ones are in: a crash never leaves a document empty.
+    wanted = {c.id for chunks in planned.values() for c in chunks}
+    stale = sorted(i for ids in existing.values() for i in ids if i not in wanted)
+    store.delete(stale)
+    report.deleted = len(stale)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
