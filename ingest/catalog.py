@@ -148,10 +148,11 @@ def load_sources(corpus_dir: Path) -> dict[str, Source]:
             source = Source.model_validate(raw)
         except ValidationError as exc:
             raise _entry_error(path, index, raw, exc) from exc
+        entry = f"{path}: entry #{index + 1} (id '{source.id}')"
         if source.id in sources:
-            raise CatalogError(f"{path}: entry #{index + 1}: duplicate id '{source.id}'")
+            raise CatalogError(f"{entry}: field 'id': duplicate, already used by an earlier entry")
         if not (corpus_dir / "sources" / source.file).is_file():
-            raise CatalogError(f"{path}: entry '{source.id}': field 'file': {source.file} missing")
+            raise CatalogError(f"{entry}: field 'file': {source.file} missing")
         sources[source.id] = source
     return sources
 
@@ -167,7 +168,10 @@ def load_catalog(corpus_dir: Path) -> Catalog:
         except ValidationError as exc:
             raise _entry_error(path, index, raw, exc) from exc
         if resource.id in resources:
-            raise CatalogError(f"{path}: entry #{index + 1}: duplicate id '{resource.id}'")
+            raise CatalogError(
+                f"{path}: entry #{index + 1} (id '{resource.id}'): field 'id': duplicate, "
+                "already used by an earlier entry"
+            )
         unknown = sorted(set(resource.mentioned_in) - set(sources))
         if unknown:
             raise CatalogError(

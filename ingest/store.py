@@ -164,7 +164,7 @@ class ChromaStore:
             return
         self._collection.upsert(
             ids=[c.id for c in chunks],
-            embeddings=[list(v) for v in vectors],
+            embeddings=[list(v) for v in vectors],  # type: ignore[arg-type]
             documents=[c.text for c in chunks],
             metadatas=[_metadata(c) for c in chunks],
         )
@@ -177,7 +177,9 @@ class ChromaStore:
     def query(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
         """Nearest chunks with cosine similarity (1 - cosine distance)."""
         found = self._collection.query(
-            query_embeddings=[list(vector)], n_results=k, include=["distances"]
+            query_embeddings=[list(vector)],  # type: ignore[arg-type]
+            n_results=k,
+            include=["distances"],
         )
         distances = (found["distances"] or [[]])[0]
         return [(i, 1.0 - float(d)) for i, d in zip(found["ids"][0], distances, strict=True)]

@@ -19,12 +19,6 @@ app = typer.Typer(
 )
 
 
-
-@app.callback()
-def _root() -> None:
-    """MLSD Assistant: find the right resources for learning ML system design."""
-
-
 @app.callback()
 def _root() -> None:
     """MLSD Assistant: find the right resources for learning ML system design."""
@@ -65,7 +59,9 @@ def _settings() -> Any:
 
 @app.command()
 def ingest(
-    rebuild: Annotated[bool, typer.Option(help="Drop the index and rebuild it from scratch.")] = False,
+    rebuild: Annotated[
+        bool, typer.Option(help="Drop the index and rebuild it from scratch.")
+    ] = False,
     add: Annotated[
         list[Path] | None,
         typer.Option("--add", help="Your own txt/md/html/pdf files to index (repeatable)."),

@@ -1,0 +1,213 @@
+"""Assistant stage: compose a grounded answer from evidence, with numbered citations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from assistant.hybrid import Hit
+from assistant.query import ParsedQuery
+from ingest.catalog import Resource
+
+ROLE_NAMES = {
+    "sre": "SREs",
+    "data-scientist": "data scientists",
+    "software-engineer": "software engineers",
+    "ml-engineer": "ML engineers",
+    "data-engineer": "data engineers",
+    "platform-engineer": "platform engineers",
+    "manager": "managers",
+    "researcher": "researchers",
+    "student": "students",
+}
+COVERED = (
+    "books, courses, papers, repositories, blogs, tools, communities and conferences on ML "
+    "system design: feature stores, model serving, monitoring and drift, experiment tracking, "
+    "orchestration, MLOps, distributed systems, LLM serving, technical debt, reliability and "
+    "interview preparation"
+)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered pointer to the source passage an answer relies on."""
+
+    number: int
+    chunk_id: str
+    source_title: str
+    origin: str
+    heading: str
+    snippet: str
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One resource in an answer, with why it fits and the citation that backs it."""
+
+    resource: Resource
+    score: float
+    reason: str
+    citation: int | None
+    snippet: str
+
+
+@dataclass
+class Answer:
+    """A complete answer: text, the resources it names, citations and what was understood."""
+
+    text: str
+    intent: str
+    items: list[Recommendation]
+    citations: list[Citation]
+    query_used: dict[str, object]
+    session_id: str | None = None
+    generator: str = "composer"
+    notes: list[str] = field(default_factory=list)
+
+
+def _topic_phrase(topics: tuple[str, ...]) -> str:
+    return ", ".join(t.replace("-", " ") for t in topics)
+
+
+def reason_for(resource: Resource, parsed: ParsedQuery) -> str:
+    """One line on why this resource fits this question (and person)."""
+    parts: list[str] = []
+    label = f"{resource.level} {resource.kind}"
+    if resource.open_source:
+        label = f"open-source {label}"
+    if resource.cost == "free":
+        label = f"free {label}"
+    parts.append(label[0].upper() + label[1:])
+    shared = [t for t in resource.topics if t in parsed.topics]
+    if shared:
+        parts.append(f"covers {_topic_phrase(tuple(shared))}")
+    matched_authors = [a for a in resource.authors if a in parsed.authors]
+    if matched_authors:
+        parts.append(f"by {', '.join(matched_authors)}")
+    if parsed.role and parsed.role in resource.audience:
+        parts.append(f"suits {ROLE_NAMES.get(parsed.role, parsed.role)}")
+    best_for = resource.best_for.rstrip(".")
+    return f"{'; '.join(parts)}. Best for: {best_for[0].lower()}{best_for[1:]}."
+
+
+class Composer:
+    """Writes answers from hits by rule; never names anything outside the catalog."""
+
+    def compose(self, parsed: ParsedQuery, hits: list[Hit], topic_text: str) -> Answer:
+        """The answer for this intent, citing the passage behind each resource."""
+        if parsed.intent == "out_of_scope":
+            return self.not_covered(parsed)
+        if not hits:
+            return self.nothing_fits(parsed, topic_text)
+        citations: list[Citation] = []
+        by_evidence: dict[tuple[str, str], int] = {}
+        items: list[Recommendation] = []
+        for hit in hits:
+            number = None
+            if hit.evidence is not None:
+                # One citation per passage and snippet: two rows of one table cite separately.
+                key = (hit.evidence.id, hit.snippet)
+                if key not in by_evidence:
+                    by_evidence[key] = len(citations) + 1
+                    citations.append(
+                        Citation(
+                            number=len(citations) + 1,
+                            chunk_id=hit.evidence.id,
+                            source_title=hit.evidence.source_title,
+                            origin=hit.evidence.origin,
+                            heading=hit.evidence.heading,
+                            snippet=hit.snippet,
+                        )
+                    )
+                number = by_evidence[key]
+            items.append(
+                Recommendation(
+                    resource=hit.resource,
+                    score=round(hit.score, 4),
+                    reason=reason_for(hit.resource, parsed),
+                    citation=number,
+                    snippet=hit.snippet,
+                )
+            )
+        text = self._text(parsed, items, citations, topic_text)
+        return Answer(
+            text=text,
+            intent=parsed.intent,
+            items=items,
+            citations=citations,
+            query_used=parsed.to_dict(),
+        )
+
+    def not_covered(self, parsed: ParsedQuery) -> Answer:
+        """The honest answer for a question the corpus does not cover."""
+        text = (
+            "That isn't covered here. I can only recommend from a curated catalog of "
+            f'{COVERED}.\n\nTry, for example: "what should I read for feature stores?", '
+            '"I\'m an SRE, where do I start?" or "a free course on MLOps".'
+        )
+        used = parsed.to_dict() | {"intent": "out_of_scope"}
+        return Answer(text=text, intent="out_of_scope", items=[], citations=[], query_used=used)
+
+    def nothing_fits(self, parsed: ParsedQuery, topic_text: str) -> Answer:
+        """The answer when the topic is covered but nothing meets every stated constraint."""
+        asked = [f"{' or '.join(parsed.kinds)}" if parsed.kinds else ""]
+        asked += ["free" if parsed.free_only else "", "open source" if parsed.open_source else ""]
+        asked += [f"among the {len(parsed.restrict_to)} from before" if parsed.restrict_to else ""]
+        wanted = ", ".join(a for a in asked if a) or "those constraints"
+        about = _topic_phrase(parsed.topics) or topic_text
+        text = (
+            f"Nothing in the catalog on {about} meets all of: {wanted}. "
+            "Try dropping one of the constraints (for example the kind, or 'free')."
+        )
+        return Answer(text=text, intent=parsed.intent, items=[], citations=[],
+                      query_used=parsed.to_dict())  # fmt: skip
+
+    @staticmethod
+    def _line(n: int, item: Recommendation) -> str:
+        resource = item.resource
+        title = f"[{resource.title}]({resource.url})" if resource.url else resource.title
+        byline = f" by {', '.join(resource.authors[:3])}" if resource.authors else ""
+        cite = f" [{item.citation}]" if item.citation else ""
+        return f"{n}. **{title}**{byline} ({resource.kind}). {item.reason}{cite}"
+
+    def _text(
+        self,
+        parsed: ParsedQuery,
+        items: list[Recommendation],
+        citations: list[Citation],
+        topic_text: str,
+    ) -> str:
+        constraints = []
+        if parsed.free_only:
+            constraints.append("free")
+        if parsed.open_source:
+            constraints.append("open source")
+        if parsed.level:
+            constraints.append(parsed.level)
+        kinds = " or ".join(f"{k}s" for k in parsed.kinds) or "resources"
+        about = _topic_phrase(parsed.topics) or topic_text or parsed.text
+        qualifier = f" ({', '.join(constraints)})" if constraints else ""
+        lines: list[str]
+        if parsed.intent == "compare" and len(items) >= 2:
+            lines = ["Here is how they compare, from the catalog and the sources:", ""]
+            for n, item in enumerate(items[:4], start=1):
+                r = item.resource
+                cite = f" [{item.citation}]" if item.citation else ""
+                lines.append(f"{n}. **{r.title}** ({r.level} {r.kind}): {r.summary.strip()}{cite}")
+                lines.append(f"   Choose it if: {r.best_for.strip()}")
+        elif parsed.intent == "explain":
+            lines = [f"What the sources say about {about}:", ""]
+            for citation in citations[:3]:
+                lines.append(f"- {citation.snippet} [{citation.number}]")
+            lines += ["", "To go deeper:"]
+            lines += [self._line(n, item) for n, item in enumerate(items, start=1)]
+        else:
+            if parsed.restrict_to:
+                lead = f"Of those, these fit{qualifier}:"
+            else:
+                lead = f"Here are {len(items)} {kinds}{qualifier} for {about}:"
+            lines = [lead, ""] + [self._line(n, item) for n, item in enumerate(items, start=1)]
+        lines += ["", "Sources:"]
+        for c in citations:
+            where = f"{c.source_title}, \u201c{c.heading}\u201d" if c.heading else c.source_title
+            lines.append(f"[{c.number}] {where}: {c.snippet}")
+        return "\n".join(lines)

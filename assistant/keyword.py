@@ -1,0 +1,50 @@
+"""Assistant stage: the keyword (BM25) index over the stored chunks, behind a narrow interface."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+
+class KeywordIndex(Protocol):
+    """Ranks chunk ids by keyword relevance to a query."""
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """The k best chunk ids with their scores, best first; only positive scores."""
+        ...
+
+
+class Bm25Index:
+    """bm25s adapter with English stop words and a Snowball stemmer ("stores" finds "store")."""
+
+    def __init__(self, ids: Sequence[str], texts: Sequence[str]) -> None:
+        import bm25s
+        import Stemmer
+
+        self._bm25s = bm25s
+        self._stemmer: Any = Stemmer.Stemmer("english")
+        self._ids = list(ids)
+        self._index: Any = bm25s.BM25()
+        if self._ids:
+            tokens = bm25s.tokenize(
+                list(texts), stopwords="en", stemmer=self._stemmer, show_progress=False
+            )
+            self._index.index(tokens, show_progress=False)
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """BM25 over the chunks; an empty index or a query of only stop words finds nothing."""
+        if not self._ids:
+            return []
+        tokens = self._bm25s.tokenize(
+            [query], stopwords="en", stemmer=self._stemmer, show_progress=False
+        )
+        if not tokens.ids or not tokens.ids[0]:
+            return []
+        docs, scores = self._index.retrieve(
+            tokens, k=min(k, len(self._ids)), show_progress=False, n_threads=1
+        )
+        return [
+            (self._ids[int(d)], float(s))
+            for d, s in zip(docs[0], scores[0], strict=True)
+            if float(s) > 0.0
+        ]

@@ -1,0 +1,314 @@
+"""Assistant stage: understand a question without an LLM (constraints, typos, topics, intent)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ingest.catalog import Catalog
+from ingest.linking import ResourceLinker, normalize
+
+KIND_PATTERNS: dict[str, str] = {
+    "book": r"books?|textbooks?|ebooks?",
+    "course": r"courses?|class(es)?|lectures?|moocs?|bootcamps?|specializations?|tutorials?",
+    "paper": r"papers?|publications?|academic (work|articles?)",
+    "repo": r"repos?|repositor(y|ies)|github",
+    "blog": r"blogs?|blog posts?|articles?|write-?ups?",
+    "newsletter": r"newsletters?",
+    "tool": r"tools?|tooling|frameworks?|librar(y|ies)|software",
+    "community": r"communit(y|ies)|slack|discord|forums?|meetups?|subreddits?|reddit",
+    "conference": r"conferences?|workshops?|summits?",
+    "platform": r"(learning|interview|online|practice) platforms?|mock interviews?",
+}
+_KINDS = {kind: re.compile(rf"\b({pattern})\b") for kind, pattern in KIND_PATTERNS.items()}
+_FREE = re.compile(r"\b(free|no[- ]cost|without paying|gratis|zero budget|no budget)\b")
+_OPEN = re.compile(
+    r"\b(open[- ]?source[ds]?|oss|foss|self[- ]?host(ed|ing|able)?|on[- ]?prem\w*)\b"
+)
+_LEVELS = {
+    "beginner": re.compile(
+        r"\b(beginners?|newbies?|novices?|intro(ductory|duction)?|new to|getting started|"
+        r"start(ing)? out|basics|first steps|entry[- ]level|gentle|from scratch|zero to)\b"
+    ),
+    "advanced": re.compile(
+        r"\b(advanced|experts?|deep[- ]dives?|in[- ]depth|rigorous|research[- ]level|hardcore)\b"
+    ),
+    "intermediate": re.compile(r"\bintermediate\b"),
+}
+ROLE_PATTERNS: dict[str, str] = {
+    "sre": r"sres?|site reliability( engineers?)?|devops( engineers?)?|on-?call engineers?",
+    "data-scientist": r"data scientists?|analysts?",
+    "software-engineer": r"software engineers?|swes?|backend engineers?|developers?|programmers?",
+    "ml-engineer": r"ml engineers?|machine learning engineers?|mles?",
+    "data-engineer": r"data engineers?",
+    "platform-engineer": r"platform engineers?|infra(structure)? engineers?",
+    "manager": r"(engineering )?managers?|tech leads?|team leads?|leaders?",
+    "researcher": r"researchers?|phd students?|academics?",
+    "student": r"students?|undergrads?|graduates?",
+}
+_ROLES = {role: re.compile(rf"\b({pattern})\b") for role, pattern in ROLE_PATTERNS.items()}
+_SELF = re.compile(r"\b(i'?m|i am|as an?|for an?|we are|we're)\b")
+
+# Topic thesaurus: words people use -> the catalog's topic tags. Bridges vocabulary gaps
+# ("drift" is a monitoring question) for ranking boosts and keyword expansion.
+TOPIC_TERMS: dict[str, tuple[str, ...]] = {
+    "feature-stores": ("feature store", "feature stores", "feature platform", "online features",
+                       "offline store", "online store", "point-in-time", "feature serving",
+                       "feature reuse", "feature sharing", "features for training and serving"),
+    "serving": ("serving", "serve", "inference", "model server", "latency", "throughput",
+                "endpoint", "real-time prediction", "batch prediction", "predictions",
+                "tensorrt", "gpu serving"),
+    "monitoring": ("monitoring", "monitor", "drift", "distribution shift", "data shift",
+                   "concept drift", "observability", "alerting", "silent failure", "degrade",
+                   "degradation", "decay", "look different", "dashboards", "metrics in production"),
+    "experiment-tracking": ("experiment tracking", "track experiments", "tracking experiments",
+                            "log metrics", "hyperparameter", "compare runs", "model registry",
+                            "experiments", "runs"),
+    "orchestration": ("orchestration", "orchestrate", "orchestrator", "workflow", "workflows",
+                      "dag", "dags", "scheduler", "schedule", "scheduling", "retries", "pipelines"),
+    "interviews": ("interview", "interviews", "interviewing", "hiring loop", "onsite", "faang",
+                   "mock", "job hunt", "prep", "preparation", "prepare"),
+    "technical-debt": ("technical debt", "tech debt", "hidden debt", "entanglement",
+                       "maintainability", "maintenance cost", "glue code", "feedback loops"),
+    "distributed-systems": ("distributed systems", "distributed system", "replication",
+                            "partitioning", "consistency", "consensus", "data-intensive",
+                            "databases", "scalability", "scaling"),
+    "data-engineering": ("data engineering", "data pipeline", "data pipelines", "etl", "elt",
+                         "warehouse", "lakehouse", "streaming", "batch processing", "ingestion",
+                         "data platform", "data mesh", "data architecture"),
+    "llms": ("llm", "llms", "large language model", "large language models", "gpt", "rag",
+             "retrieval augmented", "fine-tuning", "fine tuning", "chatbot", "genai",
+             "generative", "pagedattention", "language models"),
+    "recommender-systems": ("recommendation", "recommendations", "recommender", "recsys",
+                            "personalization", "ranking", "feeds", "search ranking"),
+    "reliability": ("reliability", "reliable", "sre", "site reliability", "on-call", "oncall",
+                    "incident", "incidents", "outage", "outages", "uptime", "pager", "3am",
+                    "postmortem", "slo", "slos", "production health", "keep running"),
+    "distributed-training": ("distributed training", "multi-gpu", "multiple gpus", "gpus",
+                             "multi-node", "large model training", "memory optimization",
+                             "training at scale", "train large"),
+    "training": ("training", "train", "fine-tune"),
+    "deep-learning": ("deep learning", "neural network", "neural networks", "transformer",
+                      "transformers", "attention"),
+    "ml-theory": ("theory", "theoretical", "statistical learning", "math", "mathematics",
+                  "mathematical", "learning theory", "statistics", "probability", "proofs",
+                  "algorithms"),
+    "fundamentals": ("fundamentals", "basics", "foundations", "foundational", "introduction",
+                     "intro", "getting started", "where do i start", "new to", "first book"),
+    "mlops": ("mlops", "ml ops", "ci/cd", "cicd", "productionize", "productionizing",
+              "lifecycle", "operationalize", "automation"),
+    "case-studies": ("case study", "case studies", "real world", "real-world", "how companies",
+                     "in industry", "netflix", "uber", "spotify", "airbnb", "war stories",
+                     "at scale in practice"),
+    "data-quality": ("data quality", "data validation", "data-centric", "labeling", "labels",
+                     "bad data", "dirty data", "expectations"),
+    "system-design": ("system design", "architecture", "architectures", "design ml systems",
+                      "designing", "end-to-end", "end to end"),
+    "career": ("career", "job", "transition", "switch", "moving into", "move into",
+               "become an ml engineer"),
+    "responsible-ai": ("fairness", "responsible ai", "ethics", "bias", "privacy"),
+    "software-engineering": ("clean code", "craftsmanship", "code quality",
+                             "software engineering", "project management", "refactoring"),
+    "devops": ("devops", "docker", "kubernetes", "k8s", "infrastructure as code",
+               "containers", "collaboration"),
+    "testing": ("testing", "tests", "unit test", "unit tests", "test my"),
+    "deployment": ("deployment", "deploy", "deploying", "ship", "shipping", "rollout",
+                   "a/b test", "a/b testing", "canary", "production"),
+    "infrastructure": ("infrastructure", "infra", "ml platform", "cluster", "compute"),
+    "product": ("product", "business", "scoping", "idea to product", "product-focused"),
+}  # fmt: skip
+_TOPIC_PATTERNS = {
+    topic: re.compile(r"\b(" + "|".join(re.escape(t) for t in terms) + r")\b")
+    for topic, terms in TOPIC_TERMS.items()
+}
+
+_COMPARE = re.compile(
+    r"\b(vs\.?|versus|compare|comparing|comparison|difference between|differences between|"
+    r"which is better|better than)\b"
+)
+_EXPLAIN = re.compile(
+    r"^(what is|what's|what are|whats|explain|define|how does|how do|why do|why)\b"
+)
+_RECOMMEND_CUES = re.compile(
+    r"\b(read|resources?|recommend\w*|learn|study|start|suggest\w*|should i|good|best|"
+    r"books?|courses?|papers?|tools?|list|where)\b"
+)
+ANAPHORA = re.compile(
+    r"\b(those|these|them|of the above|that list|the ones|which ones|any of th\w+|ones you)\b"
+)
+SAME_TOPIC = re.compile(
+    r"\b(same (topic|subject|area|thing|theme)|on that|about that|on this|about this|on it|"
+    r"that topic|this topic|for that|for this|similar)\b"
+)
+TOPIC_SWAP = re.compile(r"^(and|what about|how about|and for|and what about|ok,? and|now|also)\b")
+
+# Words that carry no topic: question scaffolding, politeness, constraint words.
+_FILLER = set(
+    """a an the and or of for to in on at by with about from into any some anything something
+    what which who whom whose where when why how is are was were be been do does did can could
+    should would will shall may might must i me my we our you your it its this that these those
+    them they there here please thanks thank good best great top recommend recommendation
+    recommendations suggest suggestions read reading learn learning study resources resource
+    i'm i've i'd stuff things thing material materials want need looking look find give show
+    tell list more
+    also only just really very same topic subject area one ones else other get like kind sort
+    ok okay now then so well hey hi hello start where begin new""".split()
+)
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """What was understood from one message; shown to the user as `query_used`."""
+
+    original: str
+    text: str  # corrected text used for retrieval
+    corrections: dict[str, str] = field(default_factory=dict)
+    intent: str = "recommend"  # recommend | explain | compare | out_of_scope
+    kinds: tuple[str, ...] = ()
+    free_only: bool = False
+    open_source: bool = False
+    level: str | None = None
+    role: str | None = None
+    authors: tuple[str, ...] = ()
+    mentioned: tuple[str, ...] = ()  # resource ids the message names
+    topics: tuple[str, ...] = ()
+    topic_words: tuple[str, ...] = ()  # content words left after removing constraints
+    anaphoric: bool = False  # refers to the previous answer's resources
+    same_topic: bool = False  # keeps the previous topic
+    topic_swap: bool = False  # "and for X?": keeps intent and constraints, new topic
+    restrict_to: tuple[str, ...] = ()  # set by the conversation for "any of those ..."
+    follow_up: str = ""  # set by the conversation: "narrow", "same-topic" or "topic-swap"
+
+    def to_dict(self) -> dict[str, object]:
+        """The understood query as plain data (the `query_used` of an answer)."""
+        data: dict[str, object] = {"text": self.text, "intent": self.intent}
+        optional: dict[str, object] = {
+            "corrections": self.corrections,
+            "kinds": list(self.kinds),
+            "free_only": self.free_only,
+            "open_source": self.open_source,
+            "level": self.level,
+            "role": self.role,
+            "authors": list(self.authors),
+            "mentioned": list(self.mentioned),
+            "topics": list(self.topics),
+            "restrict_to": list(self.restrict_to),
+            "follow_up": self.follow_up,
+        }
+        data.update({k: v for k, v in optional.items() if v})
+        return data
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9][a-z0-9+#/.'-]*[a-z0-9+#]|[a-z0-9]", text)
+
+
+class QueryParser:
+    """Parses messages against the catalog and the corpus vocabulary."""
+
+    def __init__(self, catalog: Catalog, corpus_texts: Iterable[str]) -> None:
+        from rapidfuzz import fuzz, process
+
+        self._fuzz, self._process = fuzz, process
+        self._catalog = catalog
+        self._linker = ResourceLinker(catalog.resources.values())
+        vocabulary: set[str] = set()
+        for text in corpus_texts:
+            vocabulary.update(w for w in _words(normalize(text)) if len(w) >= 3)
+        for terms in TOPIC_TERMS.values():
+            for term in terms:
+                vocabulary.update(_words(term))
+        for pattern in (*KIND_PATTERNS.values(), *ROLE_PATTERNS.values()):
+            vocabulary.update(re.findall(r"[a-z]{3,}", pattern))
+        self._vocabulary = vocabulary
+        self._by_initial: dict[str, list[str]] = {}
+        for word in sorted(vocabulary):
+            self._by_initial.setdefault(word[0], []).append(word)
+        self._authors = self._author_names(catalog)
+
+    @staticmethod
+    def _author_names(catalog: Catalog) -> dict[str, str]:
+        """Normalized author name (full, or a surname that names one person) -> full name."""
+        full: dict[str, str] = {}
+        surnames: dict[str, set[str]] = {}
+        for resource in catalog.resources.values():
+            for author in resource.authors:
+                full[normalize(author)] = author
+                last = normalize(author).split()[-1]
+                if len(last) >= 4 and last not in ("jr.", "al."):
+                    surnames.setdefault(last, set()).add(author)
+        for last, people in surnames.items():
+            if len(people) == 1 and last not in full:
+                full[last] = next(iter(people))
+        return full
+
+    def correct(self, text: str) -> tuple[str, dict[str, str]]:
+        """Fix likely typos against the corpus vocabulary ("feture stor" -> "feature store")."""
+        corrections: dict[str, str] = {}
+
+        def fix(match: re.Match[str]) -> str:
+            word = match.group(0)
+            if len(word) < 4 or word in self._vocabulary or not word.isalpha():
+                return word
+            # Same first letter: typos rarely change it, and it keeps unrelated words apart.
+            candidates = self._by_initial.get(word[0], [])
+            best = self._process.extractOne(
+                word, candidates, scorer=self._fuzz.ratio, score_cutoff=80
+            )
+            if best is None:
+                return word
+            corrections[word] = best[0]
+            return str(best[0])
+
+        return re.sub(r"[a-z]+", fix, text), corrections
+
+    def parse(self, message: str) -> ParsedQuery:
+        """Understand one message on its own (the conversation adds context afterwards)."""
+        original = message.strip()
+        lowered = normalize(original)
+        text, corrections = self.correct(lowered)
+        mentioned = self._linker.find(text)
+        kinds = tuple(kind for kind, pattern in _KINDS.items() if pattern.search(text))
+        level = next((lvl for lvl, pattern in _LEVELS.items() if pattern.search(text)), None)
+        role = None
+        if _SELF.search(text) or re.search(r"\b(where|how) (do|should) i start\b", text):
+            role = next((r for r, pattern in _ROLES.items() if pattern.search(text)), None)
+        authors = tuple(
+            dict.fromkeys(
+                full
+                for name, full in self._authors.items()
+                if re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text)
+            )
+        )
+        topics = tuple(t for t, pattern in _TOPIC_PATTERNS.items() if pattern.search(text))
+        if _COMPARE.search(text) or (len(mentioned) >= 2 and re.search(r"\bor\b", text)):
+            intent = "compare"
+        elif _EXPLAIN.search(text) and not _RECOMMEND_CUES.search(text):
+            intent = "explain"
+        else:
+            intent = "recommend"
+        stripped = text
+        for pattern in (*_KINDS.values(), _FREE, _OPEN, *_LEVELS.values(), ANAPHORA, SAME_TOPIC):
+            stripped = pattern.sub(" ", stripped)
+        if role:
+            stripped = _ROLES[role].sub(" ", stripped)
+        topic_words = tuple(w for w in _words(stripped) if w not in _FILLER and len(w) > 1)
+        return ParsedQuery(
+            original=original,
+            text=text,
+            corrections=corrections,
+            intent=intent,
+            kinds=kinds,
+            free_only=bool(_FREE.search(text)),
+            open_source=bool(_OPEN.search(text)),
+            level=level,
+            role=role,
+            authors=authors,
+            mentioned=mentioned,
+            topics=topics,
+            topic_words=topic_words,
+            anaphoric=bool(ANAPHORA.search(text)),
+            same_topic=bool(SAME_TOPIC.search(text)),
+            topic_swap=bool(TOPIC_SWAP.search(text)),
+        )

@@ -1,0 +1,66 @@
+"""Assistant stage: turn retrieval scores into a ranked list under the understood constraints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.query import ParsedQuery
+from ingest.catalog import LEVELS, Catalog, Resource
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each understood signal moves a resource (retrieval score is scaled to 0..1)."""
+
+    topic: float = 0.3
+    mention: float = 1.0
+    author: float = 1.0
+    level: float = 0.08
+    role: float = 0.1
+
+
+def passes(resource: Resource, parsed: ParsedQuery) -> bool:
+    """Whether a resource satisfies the hard constraints the person stated."""
+    if parsed.restrict_to and resource.id not in parsed.restrict_to:
+        return False
+    if parsed.kinds and resource.kind not in parsed.kinds:
+        return False
+    if parsed.free_only and resource.cost == "paid":
+        return False
+    # "Open source" speaks of software; asked of books or courses it cannot hold, so it is moot.
+    software = not parsed.kinds or bool({"tool", "repo"} & set(parsed.kinds))
+    return not (parsed.open_source and software and resource.open_source is not True)
+
+
+def rank(
+    catalog: Catalog,
+    scores: dict[str, float],
+    parsed: ParsedQuery,
+    k: int,
+    weights: Weights = Weights(),  # frozen dataclass: safe as a default
+) -> list[tuple[str, float]]:
+    """The k best (resource id, score) pairs that pass the constraints, best first."""
+    top = max(scores.values(), default=0.0) or 1.0
+    wanted_topics = set(parsed.topics)
+    authors = set(parsed.authors)
+    ranked: list[tuple[str, float]] = []
+    for resource in catalog.resources.values():
+        if not passes(resource, parsed):
+            continue
+        base = scores.get(resource.id, 0.0) / top
+        score = base
+        if wanted_topics:
+            score += weights.topic * len(wanted_topics & set(resource.topics)) / len(wanted_topics)
+        if resource.id in parsed.mentioned:
+            score += weights.mention
+        if authors & set(resource.authors):
+            score += weights.author
+        if parsed.level:
+            gap = abs(LEVELS.index(resource.level) - LEVELS.index(parsed.level))
+            score += weights.level if gap == 0 else -weights.level * (gap - 1) * 2
+        if parsed.role and parsed.role in resource.audience:
+            score += weights.role
+        if base > 0 or score > 0.25:
+            ranked.append((resource.id, score))
+    ranked.sort(key=lambda pair: (-pair[1], pair[0]))
+    return ranked[:k]
