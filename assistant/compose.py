@@ -134,7 +134,7 @@ class Composer:
             intent=parsed.intent,
             items=items,
             citations=citations,
-            query_used=parsed.to_dict(),
+            query_used=parsed.to_dict() | {"topic_text": topic_text},
         )
 
     def not_covered(self, parsed: ParsedQuery) -> Answer:
@@ -159,7 +159,7 @@ class Composer:
             "Try dropping one of the constraints (for example the kind, or 'free')."
         )
         return Answer(text=text, intent=parsed.intent, items=[], citations=[],
-                      query_used=parsed.to_dict())  # fmt: skip
+                      query_used=parsed.to_dict() | {"topic_text": topic_text})  # fmt: skip
 
     @staticmethod
     def _line(n: int, item: Recommendation) -> str:

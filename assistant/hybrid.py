@@ -36,6 +36,9 @@ class Retrieval:
     top_similarity: float  # best dense cosine similarity (for out-of-scope detection)
 
 
+_LABEL = re.compile(r"^(link|where to join|url|website)\s*:", re.IGNORECASE)
+
+
 def _sentences(text: str) -> list[str]:
     parts = re.split(r"(?<=[.!?])\s+|\n+", text)
     return [p.strip(" |-") for p in parts if len(p.strip(" |-")) > 3]
@@ -138,8 +141,13 @@ class HybridRetriever:
         if chunk is None:
             return resource.summary[:limit]
         sentences = _sentences(chunk.body)
-        naming = [i for i, s in enumerate(sentences) if resource.id in self._linker.find(s)]
-        if naming and len(sentences[naming[0]]) < 60 and naming[0] + 1 < len(sentences):
+        naming = [
+            i
+            for i, s in enumerate(sentences)
+            if resource.id in self._linker.find(s) and not _LABEL.match(s)
+        ]
+        first = sentences[naming[0]] if naming else ""
+        if naming and len(first) < 60 and first[-1] not in ".!?" and naming[0] + 1 < len(sentences):
             # A bare title line: the next sentence says what it is.
             picked = f"{sentences[naming[0]]}: {sentences[naming[0] + 1]}"
         elif naming:

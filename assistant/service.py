@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from assistant.chain import ResourceRetriever, build_answer_chain
 from assistant.compose import Answer, Composer
 from assistant.conversation import Session, Turn, resolve
 from assistant.hybrid import Hit, HybridRetriever
@@ -60,6 +61,11 @@ class Assistant:
             raise IndexNotReady("the index is empty: run `mlsd ingest` first")
         self.parser = QueryParser(catalog, [c.text for c in self.retriever.chunks.values()])
         self.composer = Composer()
+        self.chain = build_answer_chain(self.understand, self.retrieve, self.composer.compose)
+
+    def as_retriever(self, k: int = 10) -> ResourceRetriever:
+        """This assistant's search as a LangChain retriever."""
+        return ResourceRetriever(search=self.search, k=k)
 
     def warm_up(self) -> None:
         """Load the model and touch every index once, so the first real question is fast."""
@@ -159,9 +165,7 @@ class Assistant:
         text = self._check_message(message)
         self._check_k(k)
         session = self.session(session_id, user_id)
-        parsed, topic_text = self.understand(text, session.last)
-        result = self.retrieve(parsed, topic_text, k=k)
-        answer = self.composer.compose(result.parsed, result.hits, topic_text)
+        answer: Answer = self.chain.invoke({"message": text, "previous": session.last, "k": k})
         answer.session_id = session.id
         self.storage.append_turn(
             session,
@@ -171,7 +175,7 @@ class Assistant:
                 resource_ids=tuple(item.resource.id for item in answer.items),
                 answer=answer.text,
                 intent=answer.intent,
-                topic_text=topic_text,
+                topic_text=str(answer.query_used.get("topic_text", "")),
             ),
         )
         return answer

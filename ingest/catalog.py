@@ -123,7 +123,11 @@ def _read_yaml_list(path: Path, key: str) -> list[object]:
     except FileNotFoundError as exc:
         raise CatalogError(f"{path}: file not found") from exc
     except yaml.YAMLError as exc:
-        raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
+        # One line (the CLI prints it as is): where, then what; PyYAML's own text spans lines.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+        raise CatalogError(f"{path}: not valid YAML{where}: {problem}") from exc
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         raise CatalogError(f"{path}: expected a mapping with a list under '{key}'")
     items: list[object] = data[key]

@@ -105,6 +105,9 @@ class SentenceTransformerEmbedder:
                     "files are not the official ones; reinstall the package"
                 )
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # a bar per load is noise in CLI output and logs
 
             self._model = SentenceTransformer(str(model_dir), device="cpu")
 

@@ -54,7 +54,11 @@ def _settings() -> Any:
     try:
         return get_settings()
     except ValidationError as exc:
-        fail(f"invalid MLSD_ settings: {exc.errors()[0]['msg']}")
+        error = exc.errors()[0]
+        # Name the variable to fix; model-level checks have no field and name it themselves.
+        field = "_".join(str(part) for part in error["loc"]).upper()
+        where = f"MLSD_{field}={error.get('input')}: " if field else ""
+        fail(f"invalid MLSD_ settings: {where}{error['msg']}")
 
 
 @app.command()
@@ -93,6 +97,110 @@ def ingest(
         typer.echo(f"  added {path}")
     for skipped in report.skipped:
         typer.secho(f"  skipped {skipped['reason']}", fg=typer.colors.YELLOW)
+
+
+def _assistant() -> Any:
+    _offline_env()
+    from assistant.service import IndexNotReady, build_assistant
+    from ingest.catalog import CatalogError
+    from ingest.embedding import EmbedderError
+    from ingest.store import StoreError
+
+    try:
+        return build_assistant(_settings())
+    except (CatalogError, StoreError, EmbedderError, IndexNotReady) as exc:
+        fail(str(exc))
+
+
+KOption = Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="How many results.")]
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What you are looking for, in plain language.")],
+    k: KOption = 10,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="Only these kinds (repeatable).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ranked resources for a query."""
+    from assistant.service import InvalidInput
+    from ui.views import hit_view
+
+    assistant = _assistant()
+    try:
+        result = assistant.search(query, k=k, kinds=tuple(kind or ()))
+    except InvalidInput as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json(
+            {"query_used": result.parsed.to_dict(), "results": [hit_view(h) for h in result.hits]}
+        )
+        return
+    if not result.hits:
+        typer.echo(
+            "Nothing found: "
+            + (
+                "not covered here."
+                if result.parsed.intent == "out_of_scope"
+                else "no resource meets every constraint."
+            )
+        )
+    for n, hit in enumerate(result.hits, start=1):
+        r = hit.resource
+        typer.echo(f"{n:>2}. {r.title} ({r.kind}, {r.level}) {hit.score:.3f}  [{r.id}]")
+        if hit.evidence is not None:
+            typer.echo(f"    {hit.snippet}  -- {hit.evidence.source_title}")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question.")],
+    session: Annotated[str | None, typer.Option(help="Continue this session id.")] = None,
+    user: Annotated[str | None, typer.Option(help="Answer for this user id.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One conversational turn; pass --session to follow up on an earlier answer."""
+    from assistant.service import InvalidInput
+    from ui.views import answer_view
+
+    assistant = _assistant()
+    try:
+        answer = assistant.ask(question, session_id=session, user_id=user)
+    except InvalidInput as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json(answer_view(answer))
+        return
+    typer.echo(answer.text)
+    typer.secho(f"\n(session {answer.session_id})", fg=typer.colors.BRIGHT_BLACK)
+
+
+@app.command()
+def chat(
+    user: Annotated[str | None, typer.Option(help="Answer for this user id.")] = None,
+) -> None:
+    """Chat in the terminal; follow-ups refer to earlier answers. Empty line or Ctrl-D quits."""
+    from assistant.service import InvalidInput
+
+    assistant = _assistant()
+    session_id: str | None = None
+    typer.echo("MLSD Assistant. Ask about ML system design resources; empty line to quit.")
+    while True:
+        try:
+            message = input("\n> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not message:
+            break
+        try:
+            answer = assistant.ask(message, session_id=session_id, user_id=user)
+        except InvalidInput as exc:
+            typer.secho(f"error: {exc}", fg=typer.colors.RED)
+            continue
+        session_id = answer.session_id
+        typer.echo(answer.text)
 
 
 def main() -> None:

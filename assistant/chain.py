@@ -1,0 +1,74 @@
+"""Assistant stage: the LangChain face of the assistant (a retriever, and the LCEL answer chain)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+
+from assistant.compose import Answer
+from assistant.conversation import Turn
+from assistant.hybrid import Hit
+from assistant.query import ParsedQuery
+
+
+def hit_document(hit: Hit) -> Document:
+    """A hit as a LangChain document: the evidence snippet, with the resource as metadata."""
+    resource = hit.resource
+    metadata: dict[str, Any] = {
+        "id": resource.id,
+        "title": resource.title,
+        "kind": resource.kind,
+        "url": resource.url or "",
+        "authors": list(resource.authors),
+        "score": hit.score,
+    }
+    if hit.evidence is not None:
+        metadata |= {"source": hit.evidence.source_title, "chunk_id": hit.evidence.id}
+    return Document(page_content=hit.snippet or resource.summary, metadata=metadata)
+
+
+class ResourceRetriever(BaseRetriever):
+    """Hybrid retrieval with query understanding, usable anywhere LangChain takes a retriever."""
+
+    search: Callable[..., Any]
+    k: int = 10
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        return [hit_document(hit) for hit in self.search(query, k=self.k).hits]
+
+
+def build_answer_chain(
+    understand: Callable[[str, Turn | None], tuple[ParsedQuery, str]],
+    retrieve: Callable[..., Any],
+    compose: Callable[[ParsedQuery, list[Hit], str], Answer],
+    generate: Callable[[Answer], Answer] | None = None,
+) -> Runnable[dict[str, Any], Answer]:
+    """understand | retrieve | compose (| generate): input {"message", "previous", "k"}."""
+
+    def _understand(inputs: dict[str, Any]) -> dict[str, Any]:
+        parsed, topic_text = understand(inputs["message"], inputs.get("previous"))
+        return {"parsed": parsed, "topic_text": topic_text}
+
+    def _retrieve(state: dict[str, Any]) -> Any:
+        return retrieve(state["parsed"], state["topic_text"], k=state.get("k", 5))
+
+    def _compose(state: dict[str, Any]) -> Answer:
+        result = state["result"]
+        return compose(result.parsed, result.hits, result.topic_text)
+
+    chain: Runnable[dict[str, Any], Any] = (
+        RunnablePassthrough.assign(understood=RunnableLambda(_understand))
+        | RunnableLambda(lambda s: {**s, **s.pop("understood")})
+        | RunnablePassthrough.assign(result=RunnableLambda(_retrieve))
+        | RunnableLambda(_compose)
+    )
+    if generate is not None:
+        chain = chain | RunnableLambda(generate)
+    return chain.with_config(run_name="mlsd_answer")
