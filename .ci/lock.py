@@ -20,8 +20,16 @@ def canon(name: str) -> str:
 
 
 def closure(roots: list[str]) -> set[str]:
+    """Every distribution the roots need; a root's [extras] bring their requirements too."""
     seen: set[str] = set()
-    todo = [canon(r) for r in roots]
+    extras: dict[str, set[str]] = {}
+    todo: list[str] = []
+    for root in roots:
+        found = re.match(r"([\w.-]+)(?:\[([\w,\s-]+)\])?", root)
+        assert found, root
+        todo.append(canon(found.group(1)))
+        if found.group(2):
+            extras[canon(found.group(1))] = {e.strip() for e in found.group(2).split(",")}
     while todo:
         name = todo.pop()
         if name in seen:
@@ -32,7 +40,8 @@ def closure(roots: list[str]) -> set[str]:
             continue
         seen.add(name)
         for req in dist.requires or []:
-            if "extra ==" in req:
+            wanted = extras.get(name, set())
+            if "extra ==" in req and not any(f'extra == "{e}"' in req for e in wanted):
                 continue
             todo.append(canon(re.split(r"[\s;<>=!~\[(]", req, maxsplit=1)[0]))
     return seen
@@ -40,7 +49,7 @@ def closure(roots: list[str]) -> set[str]:
 
 def main() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    name = lambda spec: re.split(r"[\s;<>=!~\[]", spec, maxsplit=1)[0]  # noqa: E731
+    name = lambda spec: re.split(r"[\s;<>=!~]", spec, maxsplit=1)[0]  # noqa: E731
     runtime = closure([name(s) for s in project["dependencies"]])
     # Requirements that come only through extras (e.g. "llama-cpp-python[server]").
     dev = closure([name(s) for s in project["optional-dependencies"]["dev"]]) - runtime

@@ -48,7 +48,7 @@ def build_answer_chain(
     understand: Callable[[str, Turn | None], tuple[ParsedQuery, str]],
     retrieve: Callable[..., Any],
     compose: Callable[[ParsedQuery, list[Hit], str], Answer],
-    generate: Callable[[Answer], Answer] | None = None,
+    generate: Callable[[Answer, str], Answer] | None = None,
 ) -> Runnable[dict[str, Any], Answer]:
     """understand | retrieve | compose (| generate): input {"message", "previous", "k"}."""
 
@@ -63,12 +63,15 @@ def build_answer_chain(
         result = state["result"]
         return compose(result.parsed, result.hits, result.topic_text)
 
-    chain: Runnable[dict[str, Any], Any] = (
+    def _finish(state: dict[str, Any]) -> Answer:
+        answer: Answer = state["answer"]
+        return generate(answer, state["message"]) if generate is not None else answer
+
+    chain: Runnable[dict[str, Any], Answer] = (
         RunnablePassthrough.assign(understood=RunnableLambda(_understand))
         | RunnableLambda(lambda s: {**s, **s.pop("understood")})
         | RunnablePassthrough.assign(result=RunnableLambda(_retrieve))
-        | RunnableLambda(_compose)
+        | RunnablePassthrough.assign(answer=RunnableLambda(_compose))
+        | RunnableLambda(_finish)
     )
-    if generate is not None:
-        chain = chain | RunnableLambda(generate)
     return chain.with_config(run_name="mlsd_answer")

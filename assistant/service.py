@@ -8,6 +8,7 @@ from typing import Literal
 from assistant.chain import ResourceRetriever, build_answer_chain
 from assistant.compose import Answer, Composer
 from assistant.conversation import Session, Turn, resolve
+from assistant.generate import AnswerChecker, Generator, make_generator, with_generator
 from assistant.hybrid import Hit, HybridRetriever
 from assistant.query import ParsedQuery, QueryParser
 from assistant.ranking import rank
@@ -51,6 +52,7 @@ class Assistant:
         store: VectorStore,
         embedder: Embedder,
         storage: Storage,
+        generator: Generator | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -61,7 +63,18 @@ class Assistant:
             raise IndexNotReady("the index is empty: run `mlsd ingest` first")
         self.parser = QueryParser(catalog, [c.text for c in self.retriever.chunks.values()])
         self.composer = Composer()
-        self.chain = build_answer_chain(self.understand, self.retrieve, self.composer.compose)
+        self.generator = generator
+        self.checker = AnswerChecker(catalog)
+        self.chain = build_answer_chain(
+            self.understand,
+            self.retrieve,
+            self.composer.compose,
+            self._generate if generator is not None else None,
+        )
+
+    def _generate(self, answer: Answer, question: str) -> Answer:
+        assert self.generator is not None
+        return with_generator(answer, question, self.generator, self.checker)
 
     def as_retriever(self, k: int = 10) -> ResourceRetriever:
         """This assistant's search as a LangChain retriever."""
@@ -187,6 +200,6 @@ def build_assistant(settings: Settings, embedder: Embedder | None = None) -> Ass
     store = open_store(settings)
     embedder = embedder or make_embedder(settings.embedding_model, settings.embed_batch_size)
     storage = Storage(settings.data_dir / "assistant.sqlite3")
-    assistant = Assistant(settings, catalog, store, embedder, storage)
+    assistant = Assistant(settings, catalog, store, embedder, storage, make_generator(settings))
     assistant.warm_up()
     return assistant

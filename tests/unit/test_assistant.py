@@ -1,0 +1,162 @@
+"""The assistant over the real corpus: hybrid retrieval, understanding, follow-ups, answers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from langchain_core.documents import Document
+
+from assistant.service import Assistant, InvalidInput, build_assistant
+from assistant.settings import Settings
+from ingest.embedding import Embedder
+from ingest.pipeline import run_ingest
+
+REAL_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Settings rooted in a test's temp dir, over the real corpus unless told otherwise."""
+    values: dict[str, object] = {"data_dir": tmp_path / "data", "corpus_dir": REAL_CORPUS}
+    return Settings(**(values | overrides))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Assistant:
+    """A real index of the real corpus, built once for this module."""
+    settings = make_settings(tmp_path_factory.mktemp("assistant"))
+    run_ingest(settings, embedder=embedder, progress=False)
+    return build_assistant(settings, embedder=embedder)
+
+
+def ids(assistant: Assistant, query: str, k: int = 5) -> list[str]:
+    return [hit.resource.id for hit in assistant.search(query, k=k).hits]
+
+
+def test_feature_store_question_finds_the_feature_stores(assistant: Assistant) -> None:
+    top = ids(assistant, "what should I read for feature stores?")
+    stores = {"feast", "tecton", "hopsworks", "databricks-feature-store"}
+    assert len(stores & set(top)) >= 3, top
+
+
+def test_each_hit_carries_evidence_from_a_source(assistant: Assistant) -> None:
+    hits = assistant.search("open source feature store", k=5).hits
+    assert hits[0].resource.id == "feast"
+    for hit in hits:
+        assert hit.evidence is not None and hit.evidence.kind == "passage"
+        assert hit.resource.id in hit.evidence.resource_ids
+        assert hit.snippet
+
+
+def test_typos_are_corrected_and_shown(assistant: Assistant) -> None:
+    result = assistant.search("feture stor", k=5)
+    assert result.parsed.corrections == {"feture": "feature", "stor": "store"}
+    assert "feast" in [h.resource.id for h in result.hits]
+
+
+def test_author_lookup_puts_the_authors_work_first(assistant: Assistant) -> None:
+    hits = assistant.search("anything by Chip Huyen", k=4).hits
+    assert all("Chip Huyen" in h.resource.authors for h in hits), [h.resource.id for h in hits]
+
+
+@pytest.mark.parametrize(
+    ("query", "check"),
+    [
+        ("a course on MLOps", lambda r: r.kind == "course"),
+        ("free resources on model monitoring", lambda r: r.cost != "paid"),
+        ("open source tools for model serving", lambda r: r.open_source is True),
+        ("papers about technical debt in ML", lambda r: r.kind == "paper"),
+    ],
+)
+def test_stated_constraints_are_filters(assistant: Assistant, query: str, check) -> None:
+    hits = assistant.search(query, k=10).hits
+    assert hits, query
+    assert all(check(h.resource) for h in hits), [h.resource.id for h in hits]
+
+
+def test_vocabulary_gap_drift_means_monitoring(assistant: Assistant) -> None:
+    result = assistant.search("how do I catch drift in production?", k=5)
+    assert "monitoring" in result.parsed.topics
+    monitoring = {"evidently-ai", "whylabs", "arize-ai", "grafana-prometheus"}
+    assert monitoring & {h.resource.id for h in result.hits}
+
+
+def test_off_topic_question_gets_an_honest_not_covered(assistant: Assistant) -> None:
+    answer = assistant.ask("what's the best pizza place in Naples?")
+    assert answer.intent == "out_of_scope"
+    assert answer.items == [] and answer.citations == []
+    assert "isn't covered here" in answer.text
+
+
+def test_answer_citations_point_at_given_evidence(assistant: Assistant) -> None:
+    answer = assistant.ask("I'm an SRE, where do I start?")
+    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    assert numbers and numbers <= {c.number for c in answer.citations}
+    assert all(item.resource.id in assistant.catalog.resources for item in answer.items)
+    assert answer.query_used["role"] == "sre"
+    assert "reliable-machine-learning" in [i.resource.id for i in answer.items]
+
+
+def test_follow_ups_narrow_swap_topic_and_swap_kind(assistant: Assistant) -> None:
+    first = assistant.ask("what should I read for feature stores?")
+    narrowed = assistant.ask("any of those open source?", session_id=first.session_id)
+    first_ids = {i.resource.id for i in first.items}
+    narrowed_ids = [i.resource.id for i in narrowed.items]
+    assert narrowed_ids and set(narrowed_ids) <= first_ids
+    assert all(i.resource.open_source for i in narrowed.items)
+    assert "tecton" not in narrowed_ids
+
+    swapped = assistant.ask("and for model serving?", session_id=first.session_id)
+    assert "serving" in swapped.query_used["topics"]
+    assert {"vllm", "nvidia-triton", "torchserve", "bentoml"} & {
+        i.resource.id for i in swapped.items
+    }
+
+    courses = assistant.ask("a course on the same topic?", session_id=first.session_id)
+    assert courses.items and all(i.resource.kind == "course" for i in courses.items)
+    assert courses.query_used["follow_up"] == "same-topic"
+
+
+def test_sessions_survive_a_restart(assistant: Assistant, embedder: Embedder) -> None:
+    first = assistant.ask("what should I read for feature stores?")
+    again = build_assistant(assistant.settings, embedder=embedder)  # a new process, same data
+    narrowed = again.ask("which of these are open source?", session_id=first.session_id)
+    assert narrowed.query_used["follow_up"] == "narrow"
+    assert set(narrowed.query_used["restrict_to"]) == {i.resource.id for i in first.items}
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda a: a.search("   "), "empty"),
+        (lambda a: a.search("x" * 5000), "limit is 2000"),
+        (lambda a: a.search("feature stores", k=0), "k must be between 1 and 50"),
+        (lambda a: a.search("feature stores", k=51), "k must be between 1 and 50"),
+        (lambda a: a.search("feature stores", kinds=("movie",)), "unknown kind"),
+        (lambda a: a.ask("hello", session_id="no-such-session"), "unknown session"),
+    ],
+)
+def test_bad_input_is_refused_with_what_to_fix(assistant: Assistant, call, message) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        call(assistant)
+
+
+def test_langchain_retriever_returns_documents(assistant: Assistant) -> None:
+    docs = assistant.as_retriever(k=3).invoke("LLM serving with high throughput")
+    assert len(docs) == 3 and all(isinstance(d, Document) for d in docs)
+    assert "vllm" in [d.metadata["id"] for d in docs]
+
+
+@pytest.mark.parametrize("pipeline", ["bm25", "dense", "hybrid", "full"])
+def test_every_pipeline_ranks_resources(assistant: Assistant, pipeline: str) -> None:
+    hits = assistant.search("experiment tracking", k=5, pipeline=pipeline).hits  # type: ignore[arg-type]
+    assert len(hits) == 5
+    assert {"mlflow", "weights-and-biases", "neptune-ai", "comet-ml"} & {
+        h.resource.id for h in hits
+    }
+
+
+def test_data_dir_holds_the_sessions(assistant: Assistant) -> None:
+    assert Path(assistant.storage.path).is_file()
+    assert Path(assistant.storage.path).parent == assistant.settings.data_dir

@@ -1,0 +1,127 @@
+"""The optional LLM path: citation and catalog checks, repair, fallback to the composed answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.compose import Answer, Citation, Recommendation
+from assistant.generate import (
+    AnswerChecker,
+    GeneratorError,
+    build_prompt,
+    make_generator,
+    with_generator,
+)
+from assistant.settings import Settings
+from ingest.catalog import load_catalog
+
+REAL_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Settings rooted in a test's temp dir, over the real corpus unless told otherwise."""
+    values: dict[str, object] = {"data_dir": tmp_path / "data", "corpus_dir": REAL_CORPUS}
+    return Settings(**(values | overrides))  # type: ignore[arg-type]
+
+
+class QueuedGenerator:
+    """A deterministic stand-in for a remote LLM (same Protocol): replies from a queue.
+
+    Only the remote model is replaced; everything it is checked against is real.
+    """
+
+    name = "queued"
+
+    def __init__(self, *replies: str | Exception) -> None:
+        self.replies = list(replies)
+        self.prompts: list[str] = []
+
+    def generate(self, system: str, prompt: str) -> str:
+        self.prompts.append(prompt)
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(REAL_CORPUS)
+
+
+@pytest.fixture
+def composed(catalog) -> Answer:
+    feast, tecton = catalog.resources["feast"], catalog.resources["tecton"]
+    citations = [
+        Citation(1, "source:x#1", "Guide", "000.txt", "Feature Stores", "Feast | open source"),
+        Citation(2, "source:x#2", "Guide", "000.txt", "Feature Stores", "Tecton | managed"),
+    ]
+    items = [
+        Recommendation(feast, 1.0, "Open-source tool.", 1, "Feast | open source"),
+        Recommendation(tecton, 0.9, "Managed tool.", 2, "Tecton | managed"),
+    ]
+    return Answer("composed text [1] [2]", "recommend", items, citations, {"text": "fs"})
+
+
+def run(answer: Answer, catalog, *replies: str | Exception) -> Answer:
+    return with_generator(
+        answer, "feature stores?", QueuedGenerator(*replies), AnswerChecker(catalog)
+    )
+
+
+def test_a_grounded_answer_is_shown(composed: Answer, catalog) -> None:
+    reply = "Start with **Feast** [1], or **Tecton** if you want it managed [2]."
+    answer = run(composed, catalog, reply)
+    assert answer.text == reply and answer.generator == "queued" and answer.notes == []
+
+
+def test_citation_of_evidence_never_given_is_repaired(composed: Answer, catalog) -> None:
+    answer = run(composed, catalog, "Use **Feast** [1] and see also [7].")
+    assert answer.generator == "queued"
+    assert "[7]" not in answer.text and "[1]" in answer.text
+
+
+def test_a_resource_outside_the_catalog_replaces_the_answer(composed: Answer, catalog) -> None:
+    answer = run(composed, catalog, "Read **The Feature Store Bible** [1].")
+    assert answer.text == composed.text and answer.generator == "composer"
+    assert "The Feature Store Bible" in answer.notes[0]
+
+
+def test_an_answer_citing_nothing_is_replaced(composed: Answer, catalog) -> None:
+    answer = run(composed, catalog, "Feast is nice.")
+    assert answer.text == composed.text and "cited no evidence" in answer.notes[0]
+
+
+def test_an_unreachable_llm_falls_back_to_the_composed_answer(composed: Answer, catalog) -> None:
+    answer = run(composed, catalog, GeneratorError("connection refused"))
+    assert answer.text == composed.text and "LLM unavailable" in answer.notes[0]
+
+
+def test_out_of_scope_answers_never_reach_the_llm(catalog) -> None:
+    oos = Answer("That isn't covered here.", "out_of_scope", [], [], {"text": "pizza"})
+    generator = QueuedGenerator("anything")
+    assert with_generator(oos, "pizza?", generator, AnswerChecker(catalog)) is oos
+    assert generator.prompts == []
+
+
+def test_the_prompt_carries_numbered_evidence_and_only_catalog_titles(composed: Answer) -> None:
+    prompt = build_prompt("feature stores?", composed)
+    assert "[1] (Guide) Feast | open source" in prompt and "- Tecton (tool)" in prompt
+
+
+def test_no_generator_unless_configured(tmp_path: Path) -> None:
+    assert make_generator(make_settings(tmp_path)) is None
+    configured = make_settings(
+        tmp_path, llm_provider="openai", llm_base_url="http://127.0.0.1:9/v1", llm_model="m"
+    )
+    generator = make_generator(configured)
+    assert generator is not None and generator.name == "openai:m"
+    with pytest.raises(GeneratorError, match="failed"):
+        generator.generate("system", "hello")  # nothing listens on port 9
+
+
+def test_llm_settings_without_url_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="MLSD_LLM_BASE_URL"):
+        make_settings(tmp_path, llm_provider="openai")
