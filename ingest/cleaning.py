@@ -23,6 +23,7 @@ _SOCIAL_EMBED = re.compile(r"(\(@\w+\)\s+\w+ \d{1,2}, \d{4}|https?://t\.co/\S+)"
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 # "Link: github.com/x", "Where to join: mlops.community": a label with a single address.
 _LABEL_LINE = re.compile(r"^[A-Za-z][\w ]{0,20}:\s*(https?://)?[\w.-]+\.[a-z]{2,}\S*$")
+_NUMBERED = re.compile(r"^\d+[.)]\s")
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
 _LIST_OR_TABLE = re.compile(r"^\s*([-*+•|]|\d+[.)]\s)")
 
@@ -56,7 +57,12 @@ def _plain_heading(lines: list[str], i: int, depth: int = 0) -> bool:
     if j is None:
         return False
     follow = lines[j].strip()
-    if _is_paragraph(follow) or _LIST_OR_TABLE.match(follow):
+    if _is_paragraph(follow):
+        return True
+    if _NUMBERED.match(text):
+        # "5. Some Title" is a heading only over its own paragraph; otherwise a list item.
+        return False
+    if _LIST_OR_TABLE.match(follow):
         return True
     return depth < 1 and _plain_heading(lines, j, depth + 1)
 

@@ -1,0 +1,96 @@
+"""`mlsd ingest` run as a real subprocess: JSON out, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MLSD = Path(sys.executable).parent / "mlsd"
+
+
+def run_mlsd(*args: str, corpus: Path, data: Path, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MLSD_")}
+    environment.update(MLSD_CORPUS_DIR=str(corpus), MLSD_DATA_DIR=str(data), **env)
+    return subprocess.run(
+        [str(MLSD), *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=data.parent,
+        timeout=300,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+    return lines[0]
+
+
+def test_ingest_json_then_no_op_then_bad_add(fixture_corpus: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = run_mlsd("ingest", "--json", corpus=fixture_corpus, data=data)
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["chunks"] == report["embedded"] == 9
+    assert report["store"] == f"Chroma at {data / 'chroma'}"
+    assert report["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert (data / "chroma").is_dir()
+
+    binary = tmp_path / "photo.txt"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
+    second = run_mlsd("ingest", "--json", "--add", str(binary), corpus=fixture_corpus, data=data)
+    assert second.returncode == 0, second.stderr
+    report = json.loads(second.stdout)
+    assert (report["embedded"], report["deleted"], report["unchanged"]) == (0, 0, 9)
+    assert report["added"] == []
+    (skipped,) = report["skipped"]
+    assert skipped["path"] == str(binary)
+    assert "looks binary" in skipped["reason"]
+
+
+def test_broken_catalog_is_a_one_line_error(fixture_corpus: Path, tmp_path: Path) -> None:
+    path = fixture_corpus / "resources.yaml"
+    path.write_text("resources:\n  - id: feast\n    title: [unclosed\n", encoding="utf-8")
+    result = run_mlsd("ingest", "--json", corpus=fixture_corpus, data=tmp_path / "data")
+    assert_one_line_error(result, str(path), "not valid YAML", "line ")
+    assert not (tmp_path / "data" / "chroma").exists()  # failed before touching the store
+
+
+def test_invalid_catalog_entry_is_a_one_line_error(fixture_corpus: Path, tmp_path: Path) -> None:
+    path = fixture_corpus / "resources.yaml"
+    text = path.read_text(encoding="utf-8").replace("kind: tool", "kind: gadget", 1)
+    path.write_text(text, encoding="utf-8")
+    result = run_mlsd("ingest", corpus=fixture_corpus, data=tmp_path / "data")
+    assert_one_line_error(result, str(path), "entry #2 (id 'feast')", "field 'kind'")
+
+
+@pytest.mark.parametrize(
+    ("overlap", "fragment"),
+    [
+        ("5000", "MLSD_CHUNK_OVERLAP=5000"),  # out of its own range
+        ("1000", "MLSD_CHUNK_OVERLAP must be smaller than MLSD_CHUNK_SIZE"),  # > chunk size 900
+    ],
+)
+def test_bad_setting_is_a_clear_error(
+    fixture_corpus: Path, tmp_path: Path, overlap: str, fragment: str
+) -> None:
+    result = run_mlsd(
+        "ingest",
+        "--json",
+        corpus=fixture_corpus,
+        data=tmp_path / "data",
+        MLSD_CHUNK_OVERLAP=overlap,
+    )
+    assert_one_line_error(result, "invalid MLSD_ settings", fragment)
