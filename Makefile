@@ -63,6 +63,9 @@ test-unit: dev ## Unit and data tests only (fast)
 test-integration: dev ## Integration tests (real Chroma server, whole corpus)
 	$(BIN)/pytest -q -m integration
 
+bench: install ## Benchmarks: cold and no-op ingest (median of 5), search and answer latency
+	$(PY) -m evals.bench
+
 lint: dev ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -1,0 +1,163 @@
+"""Evals stage: the retrieval pipelines under test, each a query -> ranked resource ids callable."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ingest.embedding import Embedder
+from ingest.linking import ResourceLinker
+
+if TYPE_CHECKING:
+    from assistant.service import Assistant
+
+PIPELINES = ("baseline", "bm25", "dense", "hybrid", "full")
+K = 10
+# The query a profile-only recommendation is retrieved with while `recommend` does not exist.
+GENERIC_TOPIC = "machine learning system design fundamentals"
+
+Ranker = Callable[[str], list[str]]
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A ranking and how long it took."""
+
+    ids: list[str]
+    latency_ms: float
+
+
+def timed(ranker: Ranker, query: str) -> Timed:
+    """Run one query through a pipeline, measuring wall-clock latency."""
+    started = time.perf_counter()
+    ids = ranker(query)
+    return Timed(ids, (time.perf_counter() - started) * 1000)
+
+
+def assistant_ranker(assistant: Assistant, pipeline: str, k: int = K) -> Ranker:
+    """A pipeline of the assistant itself ("bm25", "dense", "hybrid" or "full")."""
+
+    def rank(query: str) -> list[str]:
+        result = assistant.search(query, k=k, pipeline=pipeline)  # type: ignore[arg-type]
+        return [hit.resource.id for hit in result.hits]
+
+    return rank
+
+
+class _EmbeddingsAdapter:
+    """Our embedder behind LangChain's `Embeddings` interface (so nothing is downloaded)."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self._embedder = embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._embedder.embed(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._embedder.embed([text])[0]
+
+
+class BaselineRag:
+    """What a typical tutorial builds: raw files, fixed-size chunks, one vector search.
+
+    The source files are read as they are (no encoding repair, no boilerplate removal, no
+    resource cards), split by LangChain's `RecursiveCharacterTextSplitter(1000, 200)`, embedded
+    with the project's embedder into their own Chroma collection, and searched with
+    `similarity_search(query, k=10)`. Resources are recovered from the returned chunks by title
+    match, in rank order. It is the reference the project's pipelines have to beat.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[Path],
+        embedder: Embedder,
+        linker: ResourceLinker,
+        chunk_size: int = 1000,
+        chunk_overlap: int = 200,
+    ) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+        from langchain_chroma import Chroma
+        from langchain_core.documents import Document
+        from langchain_core.embeddings import Embeddings
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        class LangChainEmbeddings(_EmbeddingsAdapter, Embeddings):
+            pass
+
+        documents = [
+            Document(page_content=path.read_text(encoding="utf-8"), metadata={"source": path.name})
+            for path in sorted(sources)
+        ]
+        splitter = RecursiveCharacterTextSplitter(
+            chunk_size=chunk_size, chunk_overlap=chunk_overlap
+        )
+        self.chunks = splitter.split_documents(documents)
+        self._client = chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False))
+        self._name = f"eval-baseline-{uuid.uuid4().hex[:12]}"
+        self._store: Any = Chroma.from_documents(
+            self.chunks,
+            embedding=LangChainEmbeddings(embedder),
+            collection_name=self._name,
+            client=self._client,
+        )
+        self._linker = linker
+
+    def __call__(self, query: str, k: int = K) -> list[str]:
+        """Resource ids named in the k most similar chunks, in rank order, deduplicated."""
+        found: dict[str, None] = {}
+        for document in self._store.similarity_search(query, k=k):
+            for resource_id in self._linker.find(document.page_content):
+                found.setdefault(resource_id, None)
+        return list(found)[:k]
+
+    def close(self) -> None:
+        """Drop the in-memory collection."""
+        self._client.delete_collection(self._name)
+
+
+def build_baseline(assistant: Assistant, embedder: Embedder) -> BaselineRag:
+    """The tutorial baseline over the assistant's raw source files, with the same embedder."""
+    sources = sorted(assistant.settings.sources_dir.glob("*.txt"))
+    linker = ResourceLinker(assistant.catalog.resources.values())
+    return BaselineRag(sources, embedder, linker)
+
+
+def make_pipelines(assistant: Assistant, baseline: BaselineRag) -> dict[str, Ranker]:
+    """Every pipeline by name, in report order."""
+    rankers: dict[str, Ranker] = {"baseline": baseline}
+    for name in PIPELINES[1:]:
+        rankers[name] = assistant_ranker(assistant, name)
+    return rankers
+
+
+def personalized_ranking(
+    assistant: Assistant, profile: dict[str, Any], query: str | None, k: int = K
+) -> list[str]:
+    """Resource ids recommended for a profile (and optional topic), best first.
+
+    Uses `assistant.recommend` when the assistant has it. Until then this is the INTERIM path:
+    a full-pipeline search (a generic query when there is no topic) with the profile's hard
+    constraints applied here. Replace it once `recommend` lands.
+    """
+    topic = (query or "").strip() or None
+    if hasattr(assistant, "recommend"):
+        recommended = assistant.recommend(profile=profile, topic=topic, k=k)
+        return [item.resource.id for item in recommended.items]
+    # --- INTERIM: remove when Assistant.recommend exists ------------------------------------
+    result = assistant.search(topic or GENERIC_TOPIC, k=50, pipeline="full")
+    already_read = set(profile.get("already_read") or ())
+    free_only = profile.get("budget") == "free"
+    resources = [
+        hit.resource
+        for hit in result.hits
+        if hit.resource.id not in already_read and not (free_only and hit.resource.cost == "paid")
+    ]
+    formats = set(profile.get("formats") or ())
+    if formats:  # preferred kinds first, otherwise keep the retrieval order (a stable sort)
+        resources.sort(key=lambda r: r.kind not in formats)
+    return [r.id for r in resources[:k]]

@@ -1,0 +1,230 @@
+"""Evals stage: run every pipeline and check over a split, then write the report (`mlsd eval`)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evals.datasets import Datasets, load_datasets
+from evals.gate import check_gate, load_thresholds
+from evals.metrics import METRICS, evaluate_rankings, ideal_rankings
+from evals.pipelines import PIPELINES, Ranker, build_baseline, make_pipelines, timed
+from evals.report import summary_table, write_chart, write_markdown
+from evals.suites import (
+    answer_summary,
+    check_answers,
+    latency_stats,
+    rounded,
+    run_conversations,
+    run_personalization,
+)
+
+if TYPE_CHECKING:
+    from assistant.service import Assistant
+    from ingest.embedding import Embedder
+
+FAILURE_NDCG = 0.5  # a full-pipeline query under this nDCG@10 (or missing a relevant in the top 5)
+
+
+def run_pipelines(rankers: dict[str, Ranker], data: Datasets) -> dict[str, Any]:
+    """Every query through every pipeline: metrics, latency and per-query rows."""
+    qrels = {c.id: c.relevant for c in data.queries}
+    out: dict[str, Any] = {}
+    for name, ranker in rankers.items():
+        if data.queries:
+            ranker(data.queries[0].query)  # warm-up: lazy loads are not query latency
+        rows: list[dict[str, Any]] = []
+        rankings: dict[str, list[str]] = {}
+        for case in data.queries:
+            result = timed(ranker, case.query)
+            rankings[case.id] = result.ids
+            rows.append(
+                {
+                    "id": case.id,
+                    "query": case.query,
+                    "category": case.category,
+                    "expected": case.relevant,
+                    "got": result.ids,
+                    "latency_ms": round(result.latency_ms, 1),
+                }
+            )
+        scored = evaluate_rankings(qrels, rankings)
+        by_category: dict[str, list[str]] = defaultdict(list)
+        for row in rows:
+            row["metrics"] = rounded(scored.per_query[row["id"]])
+            by_category[row["category"]].append(row["id"])
+        out[name] = {
+            "metrics": rounded(scored.mean),
+            "latency_ms": latency_stats([r["latency_ms"] for r in rows]),
+            "by_category": {
+                category: rounded(
+                    {m: statistics.fmean(scored.per_query[q][m] for q in ids) for m in METRICS}
+                )
+                for category, ids in sorted(by_category.items())
+            },
+            "queries": rows,
+        }
+    return out
+
+
+def _failures(full: dict[str, Any], ideal: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+    """Full-pipeline queries with nDCG@10 under 0.5, or a Recall@5 below what a perfect ranking
+    reaches for that query (Recall@5 < 1 literally would flag every query with over five labels).
+    """
+    failures = []
+    for row in full["queries"]:
+        best_recall = round(ideal[row["id"]]["recall@5"], 4)  # rows hold 4-place values too
+        if row["metrics"]["ndcg@10"] < FAILURE_NDCG or row["metrics"]["recall@5"] < best_recall:
+            failures.append({**row, "ideal_recall@5": best_recall})
+    return failures
+
+
+def summarize(results: dict[str, Any]) -> dict[str, float]:
+    """The flat named values the gate and the summary table read ("full.ndcg@10", ...)."""
+    summary: dict[str, float] = {}
+    for name, pipeline in results["pipelines"].items():
+        for metric, value in pipeline["metrics"].items():
+            summary[f"{name}.{metric}"] = value
+        summary[f"{name}.latency_p95_ms"] = pipeline["latency_ms"]["p95"]
+    answers = results["answers"]
+    for key in ("citation_validity", "catalog_validity", "false_out_of_scope_rate"):
+        summary[f"answers.{key}"] = answers[key]
+    summary["out_of_scope.accuracy"] = results["out_of_scope"]["accuracy"]
+    conversations = results["conversations"]
+    for metric, value in conversations["metrics"].items():
+        summary[f"conversations.{metric}"] = value
+    summary["conversations.second_turn_hit_rate"] = conversations["second_turn_hit_rate"]
+    summary["conversations.must_not_violations"] = conversations["must_not_violations"]
+    personalization = results["personalization"]
+    for metric, value in personalization["metrics"].items():
+        summary[f"personalization.{metric}"] = value
+    summary["personalization.constraint_adherence"] = personalization["constraint_adherence"]
+    return summary
+
+
+def run_evals(
+    assistant: Assistant,
+    split: str = "test",
+    out_dir: Path = Path(".mlsd/eval"),
+    embedder: Embedder | None = None,
+    thresholds: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run the whole eval on one split ("dev", "test" or "all") and write the report to `out_dir`.
+
+    Writes `report.md`, `results.json` and `metrics.png`; returns the results. `embedder` is the
+    one the assistant was built with (the baseline reuses it); a fresh one is loaded if omitted.
+    The gate is checked against `thresholds` (default: the committed `evals/thresholds.yaml`).
+    """
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+
+    @contextmanager
+    def phase(name: str) -> Iterator[None]:
+        begun = time.perf_counter()
+        yield
+        seconds[name] = round(time.perf_counter() - begun, 2)
+
+    data = load_datasets(assistant.catalog.resources).split(split)
+    if embedder is None:
+        from ingest.embedding import make_embedder
+
+        settings = assistant.settings
+        embedder = make_embedder(settings.embedding_model, settings.embed_batch_size)
+    with phase("baseline_build"):
+        baseline = build_baseline(assistant, embedder)
+    try:
+        with phase("pipelines"):
+            pipelines = run_pipelines(make_pipelines(assistant, baseline), data)
+    finally:
+        baseline.close()
+    qrels = {c.id: c.relevant for c in data.queries}
+    ideal = evaluate_rankings(qrels, ideal_rankings(qrels))
+    with phase("answers"):
+        answered, out_of_scope = check_answers(assistant, data)
+    with phase("conversations"):
+        conversations = run_conversations(assistant, data)
+    with phase("personalization"):
+        personalization = run_personalization(assistant, data)
+    answers = answer_summary(answered[: len(data.queries)], answered + conversations["rows"])
+    answers["rows"] = answered[: len(data.queries)]
+    results: dict[str, Any] = {
+        "split": split,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "corpus": {
+            "resources": len(assistant.catalog.resources),
+            "chunks": len(assistant.retriever.chunks),
+            "baseline_chunks": len(baseline.chunks),
+        },
+        "counts": {
+            "queries": len(data.queries),
+            "conversations": len(data.conversations),
+            "personalization": len(data.personalization),
+            "out_of_scope": len(data.out_of_scope),
+        },
+        "pipeline_order": list(PIPELINES),
+        "pipelines": pipelines,
+        "ideal": rounded(ideal.mean),
+        "answers": answers,
+        "out_of_scope": out_of_scope,
+        "conversations": conversations,
+        "personalization": personalization,
+        "seconds": seconds,
+    }
+    results["failures"] = _failures(pipelines["full"], ideal.per_query)
+    results["summary"] = summarize(results)
+    thresholds = thresholds if thresholds is not None else load_thresholds()
+    failures = check_gate(results, thresholds)
+    results["gate"] = {"passed": not failures, "failures": failures, "thresholds": thresholds}
+    results["runtime_s"] = round(time.perf_counter() - started, 2)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_chart(results, out_dir / "metrics.png")
+    write_markdown(results, out_dir / "report.md")
+    (out_dir / "results.json").write_text(
+        json.dumps(results, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
+    return results
+
+
+def compact(results: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """The headline numbers, for `mlsd eval --json`."""
+    return {
+        "split": results["split"],
+        "runtime_s": results["runtime_s"],
+        "pipelines": {
+            name: {"metrics": p["metrics"], "latency_ms": p["latency_ms"]}
+            for name, p in results["pipelines"].items()
+        },
+        "ideal": results["ideal"],
+        "summary": results["summary"],
+        "gate": {"passed": results["gate"]["passed"], "failures": results["gate"]["failures"]},
+        "files": {n: str(out_dir / n) for n in ("report.md", "results.json", "metrics.png")},
+    }
+
+
+def main(split: str, out_dir: Path, gate: bool, as_json: bool) -> int:
+    """`mlsd eval`: build the assistant from settings, run the eval, print a summary.
+
+    Returns the exit code: 1 when `gate` is set and a threshold is missed, else 0. Domain errors
+    (`IndexNotReady`, `DatasetError`, store errors) propagate for the CLI to report.
+    """
+    from assistant.service import build_assistant
+    from assistant.settings import get_settings
+    from ingest.embedding import make_embedder
+
+    settings = get_settings()
+    embedder = make_embedder(settings.embedding_model, settings.embed_batch_size)
+    assistant = build_assistant(settings, embedder=embedder)
+    results = run_evals(assistant, split=split, out_dir=out_dir, embedder=embedder)
+    if as_json:
+        sys.stdout.write(json.dumps(compact(results, out_dir), indent=2) + "\n")
+    else:
+        sys.stdout.write(summary_table(results, out_dir) + "\n")
+    return 1 if gate and not results["gate"]["passed"] else 0

@@ -1,0 +1,70 @@
+"""The real eval on the test split, over a fresh index of the whole corpus: report and gate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.service import build_assistant
+from assistant.settings import Settings
+from evals.gate import load_thresholds
+from evals.pipelines import PIPELINES
+from evals.runner import run_evals
+from ingest.pipeline import run_ingest
+
+pytestmark = pytest.mark.integration
+
+REAL_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def eval_run(tmp_path_factory, embedder):
+    root = tmp_path_factory.mktemp("eval")
+    settings = Settings(data_dir=root / "data", corpus_dir=REAL_CORPUS)
+    run_ingest(settings, embedder=embedder, progress=False)
+    assistant = build_assistant(settings, embedder=embedder)
+    out_dir = root / "report"
+    results = run_evals(assistant, split="test", out_dir=out_dir, embedder=embedder)
+    return results, out_dir
+
+
+def test_report_files_are_written(eval_run):
+    results, out_dir = eval_run
+    report = (out_dir / "report.md").read_text(encoding="utf-8")
+    assert report.startswith("# Retrieval evals: test split")
+    for heading in ("## Retrieval by pipeline", "## Answer checks", "## Conversations",
+                    "## Personalization", "## Gate", "## Failures"):  # fmt: skip
+        assert heading in report
+    for name in PIPELINES:
+        assert f"| {name} |" in report or f"| **{name}** |" in report
+
+    saved = json.loads((out_dir / "results.json").read_text(encoding="utf-8"))
+    assert saved["split"] == "test"
+    assert list(saved["pipelines"]) == list(PIPELINES)
+    full = saved["pipelines"]["full"]
+    assert len(full["queries"]) == results["counts"]["queries"] > 0
+    assert {"id", "query", "expected", "got", "metrics", "latency_ms"} <= set(full["queries"][0])
+
+    png = (out_dir / "metrics.png").read_bytes()
+    assert png.startswith(PNG_MAGIC) and len(png) > 10_000
+
+
+def test_every_pipeline_is_measured(eval_run):
+    results, _ = eval_run
+    for name in PIPELINES:
+        pipeline = results["pipelines"][name]
+        assert all(0.0 <= v <= 1.0 for v in pipeline["metrics"].values())
+        assert 0 < pipeline["latency_ms"]["median"] <= pipeline["latency_ms"]["p95"]
+    # The project's own pipeline has to beat the tutorial baseline it replaces.
+    full, baseline = results["pipelines"]["full"], results["pipelines"]["baseline"]
+    assert full["metrics"]["ndcg@10"] > baseline["metrics"]["ndcg@10"]
+
+
+def test_gate_passes_with_the_committed_thresholds(eval_run):
+    results, _ = eval_run
+    assert results["gate"]["thresholds"] == load_thresholds()
+    assert results["gate"]["failures"] == []
+    assert results["gate"]["passed"]

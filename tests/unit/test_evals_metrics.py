@@ -1,0 +1,90 @@
+"""The eval metrics (ranx) on tiny hand-made rankings, against textbook values."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from evals.metrics import METRICS, evaluate_rankings, ideal_rankings, percentile
+
+
+def test_perfect_ranking_scores_one():
+    qrels = {"q1": {"a": 2, "b": 1}}
+    result = evaluate_rankings(qrels, {"q1": ["a", "b", "x", "y", "z"]})
+    assert result.mean["ndcg@10"] == pytest.approx(1.0)
+    assert result.mean["recall@5"] == pytest.approx(1.0)
+    assert result.mean["recall@10"] == pytest.approx(1.0)
+    assert result.mean["mrr@10"] == pytest.approx(1.0)
+    assert result.mean["precision@5"] == pytest.approx(2 / 5)  # two relevant in five slots
+
+
+def test_graded_ndcg_uses_linear_gains():
+    # trec_eval's (Jarvelin and Kekalainen's) nDCG, ranx's "ndcg": gain = grade.
+    # Swapped order: DCG = 1/log2(2) + 2/log2(3); ideal DCG = 2/log2(2) + 1/log2(3).
+    qrels = {"q1": {"a": 2, "b": 1}}
+    result = evaluate_rankings(qrels, {"q1": ["b", "a"]})
+    expected = (1 + 2 / math.log2(3)) / (2 + 1 / math.log2(3))
+    assert result.mean["ndcg@10"] == pytest.approx(expected)
+    assert result.mean["mrr@10"] == pytest.approx(1.0)  # any grade >= 1 counts as relevant
+
+
+def test_first_relevant_at_rank_three():
+    qrels = {"q1": {"a": 1, "b": 1, "c": 1, "d": 1}}
+    result = evaluate_rankings(qrels, {"q1": ["x", "y", "a", "z", "b", "c", "w", "v", "u", "d"]})
+    assert result.mean["mrr@10"] == pytest.approx(1 / 3)
+    assert result.mean["recall@5"] == pytest.approx(2 / 4)
+    assert result.mean["recall@10"] == pytest.approx(1.0)
+    assert result.mean["precision@5"] == pytest.approx(2 / 5)
+
+
+def test_relevant_beyond_the_cutoff_does_not_count():
+    qrels = {"q1": {"a": 2}}
+    ranking = [f"x{i}" for i in range(10)] + ["a"]
+    result = evaluate_rankings(qrels, {"q1": ranking})
+    assert all(result.mean[m] == 0.0 for m in METRICS)
+
+
+def test_a_missing_or_empty_query_counts_as_zero():
+    qrels = {"q1": {"a": 1}, "q2": {"b": 1}, "q3": {"c": 1}}
+    result = evaluate_rankings(qrels, {"q1": ["a"], "q3": []})  # q2 missing, q3 empty
+    assert result.per_query["q1"]["ndcg@10"] == pytest.approx(1.0)
+    assert result.per_query["q2"] == {m: 0.0 for m in METRICS}
+    assert result.per_query["q3"] == {m: 0.0 for m in METRICS}
+    assert result.mean["ndcg@10"] == pytest.approx(1 / 3)
+    assert result.mean["recall@5"] == pytest.approx(1 / 3)
+
+
+def test_when_nothing_is_found_every_metric_is_zero():
+    result = evaluate_rankings({"q1": {"a": 1}, "q2": {"b": 2}}, {})
+    assert result.mean == {m: 0.0 for m in METRICS}
+
+
+def test_duplicates_keep_their_first_rank_and_unlabeled_queries_are_ignored():
+    qrels = {"q1": {"a": 1}}
+    result = evaluate_rankings(qrels, {"q1": ["x", "a", "x", "a"], "extra": ["a"]})
+    assert result.mean["mrr@10"] == pytest.approx(0.5)
+    assert set(result.per_query) == {"q1"}
+
+
+def test_zero_grades_are_not_relevant_and_a_query_needs_a_relevant_label():
+    result = evaluate_rankings({"q1": {"a": 0, "b": 1}}, {"q1": ["a", "b"]})
+    assert result.mean["mrr@10"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="no relevant label"):
+        evaluate_rankings({"q1": {"a": 0}}, {"q1": ["a"]})
+
+
+def test_ideal_rankings_reach_the_ceiling():
+    qrels = {"q1": {"b": 1, "a": 2, "z": 0}, "q2": {f"d{i}": 1 for i in range(8)}}
+    ideal = ideal_rankings(qrels)
+    assert ideal["q1"] == ["a", "b"]
+    result = evaluate_rankings(qrels, ideal)
+    assert result.per_query["q1"]["ndcg@10"] == pytest.approx(1.0)
+    assert result.per_query["q2"]["recall@5"] == pytest.approx(5 / 8)  # recall@5 cannot reach 1
+
+
+def test_percentile_interpolates():
+    assert percentile([], 95) == 0.0
+    assert percentile([10.0], 95) == 10.0
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
+    assert percentile([0.0, 10.0], 95) == pytest.approx(9.5)
