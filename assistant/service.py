@@ -57,6 +57,7 @@ class Assistant:
         self.settings = settings
         self.catalog = catalog
         self.store = store
+        self.embedder = embedder
         self.storage = storage
         self.retriever = HybridRetriever(catalog, store, embedder)
         if not self.retriever.chunks:

@@ -203,6 +203,31 @@ def chat(
         typer.echo(answer.text)
 
 
+@app.command(name="eval")
+def eval_(
+    split: Annotated[str, typer.Option(help="dev, test or all.")] = "test",
+    out: Annotated[Path | None, typer.Option(help="Report folder (default DATA_DIR/eval).")] = None,
+    gate: Annotated[bool, typer.Option(help="Exit 1 when below evals/thresholds.yaml.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the retrieval evals: every pipeline side by side, report.md, results.json, a chart."""
+    if split not in ("dev", "test", "all"):
+        fail(f"--split must be dev, test or all, not '{split}'")
+    _offline_env()
+    from assistant.service import IndexNotReady
+    from evals.datasets import DatasetError
+    from evals.runner import main as run_main
+    from ingest.catalog import CatalogError
+    from ingest.store import StoreError
+
+    settings = _settings()
+    try:
+        code = run_main(split, out or settings.data_dir / "eval", gate, as_json)
+    except (IndexNotReady, DatasetError, CatalogError, StoreError) as exc:
+        fail(str(exc))
+    raise typer.Exit(code)
+
+
 def main() -> None:
     """Entry point for `python -m ui.cli`."""
     app()
