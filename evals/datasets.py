@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-import yaml
-
-from ingest.catalog import KINDS, LEVELS
+from ingest.catalog import KINDS, LEVELS, read_yaml_list
 
 DATASETS_DIR = Path(__file__).resolve().parent / "datasets"
 SPLITS = ("dev", "test")
@@ -169,16 +167,7 @@ class _Entry:
 
 
 def _entries(path: Path, key: str) -> list[object]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise DatasetError(f"{path}: file not found") from exc
-    except yaml.YAMLError as exc:
-        raise DatasetError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get(key), list):
-        raise DatasetError(f"{path}: expected a mapping with a list under '{key}'")
-    items: list[object] = data[key]
-    return items
+    return read_yaml_list(path, key, error=DatasetError)
 
 
 T = TypeVar("T", QueryCase, Conversation, PersonalizationCase, OutOfScopeCase)

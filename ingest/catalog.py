@@ -117,19 +117,20 @@ class Catalog:
         return self.resources.get(resource_id)
 
 
-def _read_yaml_list(path: Path, key: str) -> list[object]:
+def read_yaml_list(path: Path, key: str, error: type[ValueError] = CatalogError) -> list[object]:
+    """The list under `key` in a YAML file; any problem raises `error` in one line."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise CatalogError(f"{path}: file not found") from exc
+        raise error(f"{path}: file not found") from exc
     except yaml.YAMLError as exc:
         # One line (the CLI prints it as is): where, then what; PyYAML's own text spans lines.
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
-        raise CatalogError(f"{path}: not valid YAML{where}: {problem}") from exc
+        raise error(f"{path}: not valid YAML{where}: {problem}") from exc
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
-        raise CatalogError(f"{path}: expected a mapping with a list under '{key}'")
+        raise error(f"{path}: expected a mapping with a list under '{key}'")
     items: list[object] = data[key]
     return items
 
@@ -147,7 +148,7 @@ def load_sources(corpus_dir: Path) -> dict[str, Source]:
     """Load and validate `sources.yaml`."""
     path = corpus_dir / "sources.yaml"
     sources: dict[str, Source] = {}
-    for index, raw in enumerate(_read_yaml_list(path, "sources")):
+    for index, raw in enumerate(read_yaml_list(path, "sources")):
         try:
             source = Source.model_validate(raw)
         except ValidationError as exc:
@@ -166,7 +167,7 @@ def load_catalog(corpus_dir: Path) -> Catalog:
     sources = load_sources(corpus_dir)
     path = corpus_dir / "resources.yaml"
     resources: dict[str, Resource] = {}
-    for index, raw in enumerate(_read_yaml_list(path, "resources")):
+    for index, raw in enumerate(read_yaml_list(path, "resources")):
         try:
             resource = Resource.model_validate(raw)
         except ValidationError as exc:
