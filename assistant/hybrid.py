@@ -165,9 +165,16 @@ class HybridRetriever:
             picked = " ".join(sentences[:2])
         return picked if len(picked) <= limit else picked[: limit - 1].rsplit(" ", 1)[0] + "…"
 
-    def hits(self, retrieval: Retrieval, ids: Sequence[tuple[str, float]]) -> list[Hit]:
-        """Hits for ranked (resource id, score) pairs, each with evidence and a snippet."""
-        scored = self.resource_scores(retrieval)
+    def hits(
+        self,
+        scored: dict[str, tuple[float, str | None]],
+        ids: Sequence[tuple[str, float]],
+    ) -> list[Hit]:
+        """Hits for ranked (resource id, score) pairs, each with evidence and a snippet.
+
+        `scored` is what `resource_scores` returned for the same query: it names each
+        resource's best supporting passage.
+        """
         found: list[Hit] = []
         for resource_id, score in ids:
             resource = self.catalog.resources[resource_id]

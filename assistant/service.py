@@ -125,9 +125,9 @@ class Assistant:
         """Ranked resources for an understood query with the chosen pipeline."""
         if pipeline != "full":
             retrieval = self.retriever.retrieve(parsed.original, mode=pipeline)
-            raw = self.retriever.resource_scores(retrieval)
-            ranked = sorted(((r, s) for r, (s, _) in raw.items()), key=lambda p: -p[1])[:k]
-            return SearchResult(self.retriever.hits(retrieval, ranked), parsed, topic_text)
+            scored = self.retriever.resource_scores(retrieval)
+            ranked = sorted(((r, s) for r, (s, _) in scored.items()), key=lambda p: -p[1])[:k]
+            return SearchResult(self.retriever.hits(scored, ranked), parsed, topic_text)
         # A follow-up is retrieved by its resolved topic; a fresh question by its own words.
         query_text = (
             f"{topic_text} {' '.join(parsed.kinds)}".strip() if parsed.follow_up else parsed.text
@@ -137,11 +137,9 @@ class Assistant:
         has_signal = bool(parsed.topics or parsed.mentioned or parsed.authors or parsed.restrict_to)
         if not has_signal and retrieval.top_similarity < OUT_OF_SCOPE_SIMILARITY:
             return SearchResult([], replace(parsed, intent="out_of_scope"), topic_text)
-        scores = {
-            rid: score for rid, (score, _) in self.retriever.resource_scores(retrieval).items()
-        }
-        ranked = rank(self.catalog, scores, parsed, k)
-        return SearchResult(self.retriever.hits(retrieval, ranked), parsed, topic_text)
+        scored = self.retriever.resource_scores(retrieval)
+        ranked = rank(self.catalog, {rid: s for rid, (s, _) in scored.items()}, parsed, k)
+        return SearchResult(self.retriever.hits(scored, ranked), parsed, topic_text)
 
     def search(
         self,
