@@ -225,7 +225,11 @@ class QueryParser:
         self._by_initial: dict[str, list[str]] = {}
         for word in sorted(vocabulary):
             self._by_initial.setdefault(word[0], []).append(word)
-        self._authors = self._author_names(catalog)
+        # Compiled once: parse() is on every request's path.
+        self._authors = [
+            (re.compile(rf"(?<![\w]){re.escape(name)}(?![\w])"), full)
+            for name, full in self._author_names(catalog).items()
+        ]
 
     @staticmethod
     def _author_names(catalog: Catalog) -> dict[str, str]:
@@ -275,11 +279,7 @@ class QueryParser:
         if _SELF.search(text) or re.search(r"\b(where|how) (do|should) i start\b", text):
             role = next((r for r, pattern in _ROLES.items() if pattern.search(text)), None)
         authors = tuple(
-            dict.fromkeys(
-                full
-                for name, full in self._authors.items()
-                if re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text)
-            )
+            dict.fromkeys(full for pattern, full in self._authors if pattern.search(text))
         )
         topics = tuple(t for t, pattern in _TOPIC_PATTERNS.items() if pattern.search(text))
         if _COMPARE.search(text) or (len(mentioned) >= 2 and re.search(r"\bor\b", text)):
