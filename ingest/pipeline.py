@@ -65,9 +65,10 @@ def _user_documents(
     remembered = files.load()
     documents: list[RawDocument] = []
     keep: list[Path] = []
+    kept: set[Path] = set()  # resolved paths of `keep`, so a file listed twice is read once
     new = {p.resolve() for p in add}
     for path in [*remembered, *add]:
-        if path.resolve() in {p.resolve() for p in keep}:
+        if path.resolve() in kept:
             continue
         try:
             documents.append(load_file(path, settings.max_file_bytes))
@@ -76,6 +77,7 @@ def _user_documents(
             report.skipped.append({"path": str(path), "reason": str(exc)})
             continue
         keep.append(path)
+        kept.add(path.resolve())
         if path.resolve() in new:
             report.added.append(str(path))
     # Record intent before touching the store: a crash after this point is finished next run.
