@@ -54,7 +54,7 @@ def build_answer_chain(
 
     def _understand(inputs: dict[str, Any]) -> dict[str, Any]:
         parsed, topic_text = understand(inputs["message"], inputs.get("previous"))
-        return {"parsed": parsed, "topic_text": topic_text}
+        return {**inputs, "parsed": parsed, "topic_text": topic_text}
 
     def _retrieve(state: dict[str, Any]) -> Any:
         return retrieve(state["parsed"], state["topic_text"], k=state.get("k", 5))
@@ -68,8 +68,7 @@ def build_answer_chain(
         return generate(answer, state["message"]) if generate is not None else answer
 
     chain: Runnable[dict[str, Any], Answer] = (
-        RunnablePassthrough.assign(understood=RunnableLambda(_understand))
-        | RunnableLambda(lambda s: {**s, **s.pop("understood")})
+        RunnableLambda(_understand)
         | RunnablePassthrough.assign(result=RunnableLambda(_retrieve))
         | RunnablePassthrough.assign(answer=RunnableLambda(_compose))
         | RunnableLambda(_finish)
