@@ -40,7 +40,8 @@ def _as_tuple(value: object) -> tuple[str, ...]:
 def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, str]:
     """Combine a message with the previous turn; returns the query and its topic text.
 
-    - "any of those open source?": restrict to the last answer's resources, add the constraint.
+    - "any of those open source?", "which are free?": restrict to the last answer's resources,
+      add the constraint; "which one is best for LLMs?" ranks them by the new words too.
     - "and for model serving?": new topic, keep the last turn's kind and cost constraints.
     - "a course on the same topic?": keep the last topic, take the new kind.
     A message with its own topic and none of these cues starts afresh.
@@ -50,7 +51,11 @@ def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, st
         return parsed, own_topic or parsed.text
     used = previous.query_used
     last_topics = _as_tuple(used.get("topics"))
-    if parsed.anaphoric and not own_topic:
+    # A bare constraint ("which are free?", "only open source") narrows the last answer too.
+    constraint_only = not (own_topic or parsed.kinds or parsed.same_topic) and bool(
+        parsed.free_only or parsed.open_source or parsed.level
+    )
+    if (parsed.anaphoric and not parsed.mentioned) or constraint_only:
         narrowed = replace(
             parsed,
             restrict_to=previous.resource_ids,
@@ -60,7 +65,7 @@ def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, st
             free_only=parsed.free_only or bool(used.get("free_only")),
             open_source=parsed.open_source or bool(used.get("open_source")),
         )
-        return narrowed, previous.topic_text
+        return narrowed, f"{previous.topic_text} {own_topic}".strip()
     if (parsed.same_topic or not own_topic) and (parsed.kinds or parsed.same_topic):
         kept = replace(
             parsed,

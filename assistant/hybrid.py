@@ -58,6 +58,8 @@ class HybridRetriever:
         card_weight: float = 1.0,
         passage_weight: float = 0.6,
         spread: float = 0.15,
+        keyword_weight: float = 1.0,
+        dense_weight: float = 0.5,
     ) -> None:
         self.catalog = catalog
         self._store = store
@@ -71,6 +73,8 @@ class HybridRetriever:
         self._card_weight = card_weight
         self._passage_weight = passage_weight
         self._spread = spread
+        self._keyword_weight = keyword_weight
+        self._dense_weight = dense_weight
         # One pattern per resource for snippets: the passage is already linked to the resource,
         # so only its own names need finding (the whole-catalog linker costs ~3 ms a sentence).
         self._names = {
@@ -90,20 +94,28 @@ class HybridRetriever:
         return self._embedder.embed([text])[0]
 
     def retrieve(self, text: str, mode: Mode = "hybrid", expansion: str = "") -> Retrieval:
-        """Chunk scores for a query: reciprocal rank fusion of the keyword and dense rankings."""
-        rankings: list[list[str]] = []
+        """Chunk scores for a query: weighted reciprocal rank fusion of the keyword and dense
+        rankings.
+
+        The dense ranking weighs half as much as the keyword one: on the dev split the small
+        embedding model is the weaker ranker (nDCG@10 0.60 against 0.69), and at equal weight
+        it pulls good keyword matches out of the top five; at half weight the fusion beats each
+        alone on nDCG@10 and on grade-2 recall.
+        """
+        rankings: list[tuple[float, list[str]]] = []
         top_similarity = 0.0
         if mode in ("dense", "hybrid"):
             dense = self._store.query(self.embed_query(text), self._depth)
-            rankings.append([chunk_id for chunk_id, _ in dense])
+            rankings.append((self._dense_weight, [chunk_id for chunk_id, _ in dense]))
             top_similarity = dense[0][1] if dense else 0.0
         if mode in ("bm25", "hybrid"):
             keyword_query = f"{text} {expansion}".strip()
-            rankings.append([i for i, _ in self._keyword.search(keyword_query, self._depth)])
+            found = [i for i, _ in self._keyword.search(keyword_query, self._depth)]
+            rankings.append((self._keyword_weight, found))
         fused: dict[str, float] = defaultdict(float)
-        for ranking in rankings:
+        for weight, ranking in rankings:
             for rank, chunk_id in enumerate(ranking):
-                fused[chunk_id] += 1.0 / (self._rrf_k + rank + 1)
+                fused[chunk_id] += weight / (self._rrf_k + rank + 1)
         return Retrieval(fused=dict(fused), top_similarity=top_similarity)
 
     def resource_scores(self, retrieval: Retrieval) -> dict[str, tuple[float, str | None]]:

@@ -13,7 +13,7 @@ KIND_PATTERNS: dict[str, str] = {
     "book": r"books?|textbooks?|ebooks?",
     "course": r"courses?|class(es)?|lectures?|moocs?|bootcamps?|specializations?|tutorials?",
     "paper": r"papers?|publications?|academic (work|articles?)",
-    "repo": r"repos?|repositor(y|ies)|github",
+    "repo": r"repos?|repositor(y|ies)|github|curated lists?|awesome[- ]lists?",
     "blog": r"blogs?|blog posts?|articles?|write-?ups?",
     "newsletter": r"newsletters?",
     "tool": r"tools?|tooling|frameworks?|librar(y|ies)|software",
@@ -112,16 +112,37 @@ TOPIC_TERMS: dict[str, tuple[str, ...]] = {
                              "software engineering", "project management", "refactoring"),
     "devops": ("devops", "docker", "kubernetes", "k8s", "infrastructure as code",
                "containers", "collaboration"),
-    "testing": ("testing", "tests", "unit test", "unit tests", "test my"),
+    "testing": ("testing", "test", "unit test", "test my"),
     "deployment": ("deployment", "deploy", "deploying", "ship", "shipping", "rollout",
                    "a/b test", "a/b testing", "canary", "production"),
     "infrastructure": ("infrastructure", "infra", "ml platform", "cluster", "compute"),
     "product": ("product", "business", "scoping", "idea to product", "product-focused"),
 }  # fmt: skip
+
+
+def _inflected(term: str) -> str:
+    """A term's pattern that also takes its words' regular inflections ("look different" finds
+    "looking different", "hyperparameter" finds "hyperparameters", "test" finds "tested")."""
+    return r"\s+".join(
+        re.escape(word) + (r"(?:s|es|ed|d|ing)?" if word[-1].isalpha() else "")
+        for word in term.split()
+    )
+
+
 _TOPIC_PATTERNS = {
-    topic: re.compile(r"\b(" + "|".join(re.escape(t) for t in terms) + r")\b")
+    topic: re.compile(r"\b(" + "|".join(_inflected(t) for t in terms) + r")\b")
     for topic, terms in TOPIC_TERMS.items()
 }
+# Words that place a question in machine learning. A topic word alone does not: "switch",
+# "unit test" or "pipelines" mean other things elsewhere; out-of-scope detection asks for one
+# of these (or a named resource or author) before trusting a question with a weak match.
+_DOMAIN = re.compile(
+    r"\b(ml|ai|mlops|llms?|genai|machine[- ]learning|deep[- ]learning|data[- ]scien\w*|"
+    r"models?|modell?ing|neural|predictive|predictions?|inference|hyperparameters?|embeddings?|"
+    r"datasets?|training data|features? (stores?|engineering|pipelines?)|drift|"
+    r"recommend(er|ation) (systems?|engines?)|recsys|transformers?|gpus?|fine[- ]tun\w*|"
+    r"rag|classifiers?|regression|overfitting|data (pipelines?|quality|engineering))\b"
+)
 
 _COMPARE = re.compile(
     r"\b(vs\.?|versus|compare|comparing|comparison|difference between|differences between|"
@@ -139,7 +160,7 @@ ANAPHORA = re.compile(
 )
 SAME_TOPIC = re.compile(
     r"\b(same (topic|subject|area|thing|theme)|on that|about that|on this|about this|on it|"
-    r"that topic|this topic|for that|for this|similar)\b"
+    r"that topic|this topic|for that|for this|with that|with this|with it|similar)\b"
 )
 TOPIC_SWAP = re.compile(r"^(and|what about|how about|and for|and what about|ok,? and|now|also)\b")
 
@@ -153,7 +174,7 @@ _FILLER = set(
     i'm i've i'd stuff things thing material materials want need looking look find give show
     tell list more
     also only just really very same topic subject area one ones else other get like kind sort
-    ok okay now then so well hey hi hello start where begin new""".split()
+    ok okay now then so well hey hi hello start where begin new go goes""".split()
 )
 
 
@@ -179,6 +200,7 @@ class ParsedQuery:
     topic_swap: bool = False  # "and for X?": keeps intent and constraints, new topic
     restrict_to: tuple[str, ...] = ()  # set by the conversation for "any of those ..."
     follow_up: str = ""  # set by the conversation: "narrow", "same-topic" or "topic-swap"
+    domain: bool = False  # uses machine-learning vocabulary (evidence the question is in scope)
 
     def to_dict(self) -> dict[str, object]:
         """The understood query as plain data (the `query_used` of an answer)."""
@@ -311,4 +333,5 @@ class QueryParser:
             anaphoric=bool(ANAPHORA.search(text)),
             same_topic=bool(SAME_TOPIC.search(text)),
             topic_swap=bool(TOPIC_SWAP.search(text)),
+            domain=bool(_DOMAIN.search(text)),
         )

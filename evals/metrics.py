@@ -6,7 +6,9 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-METRICS = ("ndcg@10", "recall@5", "recall@10", "mrr@10", "precision@5")
+# "recall@5-l2" is ranx's recall@5 at relevance level 2: only "right answer" labels count, so
+# it reaches 1 whenever the top five hold every right answer (supporting ones are not needed).
+METRICS = ("ndcg@10", "recall@5", "recall@5-l2", "recall@10", "mrr@10", "precision@5")
 # ranx needs at least one document per query; this one is never relevant, so a query with no
 # results still counts, as zeros, instead of being dropped from the mean.
 NO_RESULT = "__no_result__"
@@ -28,7 +30,8 @@ def evaluate_rankings(
     """Score ranked id lists against graded labels (2 right, 1 supporting) with ranx.
 
     nDCG uses the grades as linear gains (ranx's `ndcg`, as trec_eval); recall, precision and
-    MRR count any grade >= 1 as relevant.
+    MRR count any grade >= 1 as relevant, and a metric suffixed `-l2` (ranx's relevance level)
+    only grade 2; a query with no grade-2 label scores 0 on it.
 
     Every query in `qrels` counts; one missing from `rankings`, or ranked empty, scores zero.
     Queries in `rankings` without labels are ignored. Duplicate ids keep their first rank.

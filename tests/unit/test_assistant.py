@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from langchain_core.documents import Document
 
+from assistant.ranking import out_of_scope
 from assistant.service import Assistant, InvalidInput, build_assistant
 from assistant.settings import Settings
 from ingest.embedding import Embedder
@@ -82,6 +83,30 @@ def test_vocabulary_gap_drift_means_monitoring(assistant: Assistant) -> None:
     assert monitoring & {h.resource.id for h in result.hits}
 
 
+@pytest.mark.parametrize(
+    ("message", "topic"),
+    [
+        ("I can never remember which hyperparameters gave which result", "experiment-tracking"),
+        ("my model's inputs are looking different lately", "monitoring"),
+        ("how should I test a model before it ships?", "testing"),
+        ("we deployed a model, now what?", "deployment"),
+    ],
+)
+def test_topic_terms_match_their_inflections(assistant: Assistant, message: str, topic: str):
+    assert topic in assistant.parser.parse(message).topics
+
+
+def test_a_topic_word_alone_is_no_evidence_of_the_domain(assistant: Assistant) -> None:
+    # "switch" is a career word and "unit test" a testing one, but neither is about ML: such a
+    # question is judged by how close the index comes; ML vocabulary keeps a question in scope.
+    weak = assistant.parser.parse("should I switch to a quieter office chair?")
+    assert weak.topics and not weak.domain
+    assert out_of_scope(weak, top_similarity=0.2)
+    assert not out_of_scope(weak, top_similarity=0.4)
+    ml = assistant.parser.parse("which hyperparameters matter most?")
+    assert ml.domain and not out_of_scope(ml, top_similarity=0.1)
+
+
 def test_off_topic_question_gets_an_honest_not_covered(assistant: Assistant) -> None:
     answer = assistant.ask("what's the best pizza place in Naples?")
     assert answer.intent == "out_of_scope"
@@ -116,6 +141,28 @@ def test_follow_ups_narrow_swap_topic_and_swap_kind(assistant: Assistant) -> Non
     courses = assistant.ask("a course on the same topic?", session_id=first.session_id)
     assert courses.items and all(i.resource.kind == "course" for i in courses.items)
     assert courses.query_used["follow_up"] == "same-topic"
+
+
+def test_a_bare_constraint_narrows_the_last_answer(assistant: Assistant) -> None:
+    first = assistant.ask("books on site reliability engineering")
+    free = assistant.ask("which are free?", session_id=first.session_id)
+    free_ids = [i.resource.id for i in free.items]
+    assert free.query_used["follow_up"] == "narrow" and free.query_used["free_only"]
+    assert free_ids and set(free_ids) <= {i.resource.id for i in first.items}
+    assert all(i.resource.cost != "paid" for i in free.items)
+
+
+def test_when_none_of_those_fit_the_same_topic_is_searched(assistant: Assistant) -> None:
+    first = assistant.ask("paid books to prepare for ML system design interviews")
+    assert first.items and all(i.resource.cost == "paid" for i in first.items)
+    free = assistant.ask("only the free ones", session_id=first.session_id)
+    assert free.items, "an empty answer helps no one: widen to the topic, keep the constraint"
+    assert all(i.resource.cost != "paid" for i in free.items)
+    assert free.query_used["follow_up"] == "same-topic"
+    assert "restrict_to" not in free.query_used
+    # The constraint carries on to the next topic swap.
+    swapped = assistant.ask("and for general system design?", session_id=first.session_id)
+    assert swapped.items and all(i.resource.cost != "paid" for i in swapped.items)
 
 
 def test_sessions_survive_a_restart(assistant: Assistant, embedder: Embedder) -> None:

@@ -38,6 +38,19 @@ def test_first_relevant_at_rank_three():
     assert result.mean["precision@5"] == pytest.approx(2 / 5)
 
 
+def test_grade_two_recall_counts_only_right_answers():
+    # Six relevant, one of them the right answer: Recall@5 cannot pass 5/6, grade-2 recall can.
+    qrels = {"q1": {"a": 2, "b": 1, "c": 1, "d": 1, "e": 1, "f": 1}}
+    found = evaluate_rankings(qrels, {"q1": ["a", "b", "c", "d", "x"]})
+    assert found.mean["recall@5"] == pytest.approx(4 / 6)
+    assert found.mean["recall@5-l2"] == pytest.approx(1.0)
+    missed = evaluate_rankings(qrels, {"q1": ["b", "c", "d", "e", "f", "a"]})
+    assert missed.mean["recall@5"] == pytest.approx(5 / 6)
+    assert missed.mean["recall@5-l2"] == 0.0  # the right answer is sixth
+    two = evaluate_rankings({"q1": {"a": 2, "b": 2, "c": 1}}, {"q1": ["c", "a", "x"]})
+    assert two.mean["recall@5-l2"] == pytest.approx(1 / 2)
+
+
 def test_relevant_beyond_the_cutoff_does_not_count():
     qrels = {"q1": {"a": 2}}
     ranking = [f"x{i}" for i in range(10)] + ["a"]
