@@ -13,6 +13,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 from assistant.compose import Answer
 from assistant.conversation import Turn
 from assistant.hybrid import Hit
+from assistant.personalize import Personalized
 from assistant.query import ParsedQuery
 
 
@@ -47,21 +48,26 @@ class ResourceRetriever(BaseRetriever):
 def build_answer_chain(
     understand: Callable[[str, Turn | None], tuple[ParsedQuery, str]],
     retrieve: Callable[..., Any],
-    compose: Callable[[ParsedQuery, list[Hit], str], Answer],
+    compose: Callable[[ParsedQuery, list[Hit], str, Personalized | None], Answer],
     generate: Callable[[Answer, str], Answer] | None = None,
 ) -> Runnable[dict[str, Any], Answer]:
-    """understand | retrieve | compose (| generate): input {"message", "previous", "k"}."""
+    """understand | retrieve | compose (| generate).
+
+    Input: {"message", "previous" (the last turn), "k", "learner" (profile and feedback)}.
+    """
 
     def _understand(inputs: dict[str, Any]) -> dict[str, Any]:
         parsed, topic_text = understand(inputs["message"], inputs.get("previous"))
         return {**inputs, "parsed": parsed, "topic_text": topic_text}
 
     def _retrieve(state: dict[str, Any]) -> Any:
-        return retrieve(state["parsed"], state["topic_text"], k=state.get("k", 5))
+        return retrieve(
+            state["parsed"], state["topic_text"], k=state.get("k", 5), learner=state.get("learner")
+        )
 
     def _compose(state: dict[str, Any]) -> Answer:
         result = state["result"]
-        return compose(result.parsed, result.hits, result.topic_text)
+        return compose(result.parsed, result.hits, result.topic_text, result.personal)
 
     def _finish(state: dict[str, Any]) -> Answer:
         answer: Answer = state["answer"]

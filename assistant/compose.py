@@ -5,20 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from assistant.hybrid import Hit
+from assistant.personalize import ROLE_LABELS, Personalized
+from assistant.profiles import Profile
 from assistant.query import ParsedQuery
 from ingest.catalog import Resource
 
-ROLE_NAMES = {
-    "sre": "SREs",
-    "data-scientist": "data scientists",
-    "software-engineer": "software engineers",
-    "ml-engineer": "ML engineers",
-    "data-engineer": "data engineers",
-    "platform-engineer": "platform engineers",
-    "manager": "managers",
-    "researcher": "researchers",
-    "student": "students",
-}
 COVERED = (
     "books, courses, papers, repositories, blogs, tools, communities and conferences on ML "
     "system design: feature stores, model serving, monitoring and drift, experiment tracking, "
@@ -84,7 +75,7 @@ def reason_for(resource: Resource, parsed: ParsedQuery) -> str:
     if matched_authors:
         parts.append(f"by {', '.join(matched_authors)}")
     if parsed.role and parsed.role in resource.audience:
-        parts.append(f"suits {ROLE_NAMES.get(parsed.role, parsed.role)}")
+        parts.append(f"suits {ROLE_LABELS.get(parsed.role, parsed.role)}")
     best_for = resource.best_for.rstrip(".")
     return f"{'; '.join(parts)}. Best for: {best_for[0].lower()}{best_for[1:]}."
 
@@ -92,7 +83,13 @@ def reason_for(resource: Resource, parsed: ParsedQuery) -> str:
 class Composer:
     """Writes answers from hits by rule; never names anything outside the catalog."""
 
-    def compose(self, parsed: ParsedQuery, hits: list[Hit], topic_text: str) -> Answer:
+    def compose(
+        self,
+        parsed: ParsedQuery,
+        hits: list[Hit],
+        topic_text: str,
+        personal: Personalized | None = None,
+    ) -> Answer:
         """The answer for this intent, citing the passage behind each resource."""
         if parsed.intent == "out_of_scope":
             return self.not_covered(parsed)
@@ -119,23 +116,25 @@ class Composer:
                         )
                     )
                 number = by_evidence[key]
+            reason = reason_for(hit.resource, parsed)
+            note = personal.notes.get(hit.resource.id) if personal else None
+            if note:
+                reason = f"{reason} For you: {note}."
             items.append(
                 Recommendation(
                     resource=hit.resource,
                     score=round(hit.score, 4),
-                    reason=reason_for(hit.resource, parsed),
+                    reason=reason,
                     citation=number,
                     snippet=hit.snippet,
                 )
             )
-        text = self._text(parsed, items, citations, topic_text)
-        return Answer(
-            text=text,
-            intent=parsed.intent,
-            items=items,
-            citations=citations,
-            query_used=parsed.to_dict() | {"topic_text": topic_text},
-        )
+        text = self._text(parsed, items, citations, topic_text, personal)
+        used = parsed.to_dict() | {"topic_text": topic_text}
+        if personal is not None and personal.profile is not None:
+            used["profile"] = personal.profile.model_dump(mode="json", exclude_defaults=True)
+        return Answer(text=text, intent=parsed.intent, items=items, citations=citations,
+                      query_used=used)  # fmt: skip
 
     def not_covered(self, parsed: ParsedQuery) -> Answer:
         """The honest answer for a question the corpus does not cover."""
@@ -175,6 +174,7 @@ class Composer:
         items: list[Recommendation],
         citations: list[Citation],
         topic_text: str,
+        personal: Personalized | None = None,
     ) -> str:
         constraints = []
         if parsed.free_only:
@@ -194,6 +194,11 @@ class Composer:
                 cite = f" [{item.citation}]" if item.citation else ""
                 lines.append(f"{n}. **{r.title}** ({r.level} {r.kind}): {r.summary.strip()}{cite}")
                 lines.append(f"   Choose it if: {r.best_for.strip()}")
+        elif parsed.intent == "learning_path":
+            who = describe(personal.profile) if personal and personal.profile else ""
+            lead = f"A learning path for you ({who})" if who else "A learning path"
+            lines = [f"{lead}, foundations first:", ""]
+            lines += [self._line(n, item) for n, item in enumerate(items, start=1)]
         elif parsed.intent == "explain":
             lines = [f"What the sources say about {about}:", ""]
             for citation in citations[:3]:
@@ -206,8 +211,28 @@ class Composer:
             else:
                 lead = f"Here are {len(items)} {kinds}{qualifier} for {about}:"
             lines = [lead, ""] + [self._line(n, item) for n, item in enumerate(items, start=1)]
+        if personal is not None and personal.skipped_read:
+            titles = " and ".join(f"*{title}*" for title in personal.skipped_titles)
+            them = "them" if len(personal.skipped_titles) > 1 else "it"
+            lines[0] = f"Since you've read {titles}, I left {them} out. {lines[0]}"
         lines += ["", "Sources:"]
         for c in citations:
             where = f"{c.source_title}, \u201c{c.heading}\u201d" if c.heading else c.source_title
             lines.append(f"[{c.number}] {where}: {c.snippet}")
         return "\n".join(lines)
+
+
+def describe(profile: Profile) -> str:
+    """A profile in a few words: "beginner · data scientists · goals: fundamentals · free only"."""
+    parts: list[str] = []
+    if profile.level:
+        parts.append(profile.level)
+    if profile.role:
+        parts.append(f"for {ROLE_LABELS.get(profile.role, profile.role)}")
+    if profile.goals:
+        parts.append(f"goals: {', '.join(profile.goals)}")
+    if profile.formats:
+        parts.append(f"prefers {', '.join(f'{k}s' for k in profile.formats)}")
+    if profile.budget == "free":
+        parts.append("free only")
+    return " · ".join(parts)

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 PIPELINES = ("baseline", "bm25", "dense", "hybrid", "full")
 K = 10
 # The query a profile-only recommendation is retrieved with while `recommend` does not exist.
-GENERIC_TOPIC = "machine learning system design fundamentals"
 
 Ranker = Callable[[str], list[str]]
 
@@ -138,26 +137,6 @@ def make_pipelines(assistant: Assistant, baseline: BaselineRag) -> dict[str, Ran
 def personalized_ranking(
     assistant: Assistant, profile: dict[str, Any], query: str | None, k: int = K
 ) -> list[str]:
-    """Resource ids recommended for a profile (and optional topic), best first.
-
-    Uses `assistant.recommend` when the assistant has it. Until then this is the INTERIM path:
-    a full-pipeline search (a generic query when there is no topic) with the profile's hard
-    constraints applied here. Replace it once `recommend` lands.
-    """
-    topic = (query or "").strip() or None
-    if hasattr(assistant, "recommend"):
-        recommended = assistant.recommend(profile=profile, topic=topic, k=k)
-        return [item.resource.id for item in recommended.items]
-    # --- INTERIM: remove when Assistant.recommend exists ------------------------------------
-    result = assistant.search(topic or GENERIC_TOPIC, k=50, pipeline="full")
-    already_read = set(profile.get("already_read") or ())
-    free_only = profile.get("budget") == "free"
-    resources = [
-        hit.resource
-        for hit in result.hits
-        if hit.resource.id not in already_read and not (free_only and hit.resource.cost == "paid")
-    ]
-    formats = set(profile.get("formats") or ())
-    if formats:  # preferred kinds first, otherwise keep the retrieval order (a stable sort)
-        resources.sort(key=lambda r: r.kind not in formats)
-    return [r.id for r in resources[:k]]
+    """Resource ids `assistant.recommend` gives a profile (and optional topic), best first."""
+    recommended = assistant.recommend(profile=profile, topic=(query or "").strip() or None, k=k)
+    return [item.resource.id for item in recommended.items]

@@ -10,6 +10,7 @@ from evals.metrics import METRICS
 LABELS = {
     "ndcg@10": "nDCG@10",
     "recall@5": "Recall@5",
+    "recall@5-l2": "R@5 grade 2",
     "recall@10": "Recall@10",
     "mrr@10": "MRR@10",
     "precision@5": "P@5",
@@ -92,7 +93,8 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         "ranx. *baseline* is a tutorial RAG (raw files, 1000/200 character chunks, one vector "
         "search); *full* adds query understanding, filters, boosts and out-of-scope detection. "
         "The ideal row is a perfect ranking of the labels: Recall@5 and P@5 cannot reach 1 "
-        "when a query has more or fewer than five relevant resources.",
+        "when a query has more or fewer than five relevant resources. R@5 (grade 2) counts "
+        "only the right answers (grade 2), so supporting resources beyond five do not cap it.",
         "",
         *_pipeline_table(results),
         "",
@@ -154,13 +156,8 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         "",
         "## Personalization",
         "",
-        f"{pers['cases']} profile cases, path: `{pers['path']}`"
-        + (
-            " (search plus the profile's hard constraints applied by the eval runner, until "
-            "`Assistant.recommend` exists)."
-            if pers["path"] == "interim"
-            else "."
-        ),
+        f"{pers['cases']} profile cases through `Assistant.recommend` (an empty query asks "
+        "for a learning path).",
         "",
         *_table(
             [*(LABELS[m] for m in METRICS), "constraint adherence (top 5)"],
@@ -231,13 +228,14 @@ def write_chart(results: dict[str, Any], path: Path) -> None:
 
 def summary_table(results: dict[str, Any], out_dir: Path) -> str:
     """A short plain-text summary for the terminal."""
-    header = f"{'pipeline':<10}" + "".join(f"{LABELS[m]:>11}" for m in METRICS)
+    width = {m: max(11, len(LABELS[m]) + 2) for m in METRICS}
+    header = f"{'pipeline':<10}" + "".join(f"{LABELS[m]:>{width[m]}}" for m in METRICS)
     header += f"{'p50 ms':>9}{'p95 ms':>9}"
     lines = [f"Evals on the {results['split']} split ({results['runtime_s']:.1f} s)", header]
     for name, p in results["pipelines"].items():
         lines.append(
             f"{name:<10}"
-            + "".join(f"{p['metrics'][m]:>11.3f}" for m in METRICS)
+            + "".join(f"{p['metrics'][m]:>{width[m]}.3f}" for m in METRICS)
             + f"{p['latency_ms']['median']:>9.0f}{p['latency_ms']['p95']:>9.0f}"
         )
     s = results["summary"]
@@ -249,7 +247,7 @@ def summary_table(results: dict[str, Any], out_dir: Path) -> str:
         f"conversations: nDCG@10 {s['conversations.ndcg@10']:.3f}, follow-up hit rate "
         f"{s['conversations.second_turn_hit_rate']:.3f}, must_not violations "
         f"{s['conversations.must_not_violations']:.0f}",
-        f"personalization ({results['personalization']['path']}): nDCG@10 "
+        "personalization: nDCG@10 "
         f"{s['personalization.ndcg@10']:.3f}, constraint adherence "
         f"{s['personalization.constraint_adherence']:.3f}",
         "gate: passed" if results["gate"]["passed"] else "gate: FAILED",

@@ -144,7 +144,6 @@ def run_personalization(assistant: Assistant, data: Datasets) -> dict[str, Any]:
     for row in rows:
         row["metrics"] = rounded(scored.per_query[row["id"]])
     return {
-        "path": "recommend" if hasattr(assistant, "recommend") else "interim",
         "cases": len(rows),
         "metrics": rounded(scored.mean),
         "constraint_adherence": _share(rows, lambda r: not r["violations"]),

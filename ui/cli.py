@@ -113,6 +113,45 @@ def _assistant() -> Any:
 
 
 KOption = Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="How many results.")]
+UserOption = Annotated[str | None, typer.Option("--user", help="Answer for this user id.")]
+TokenOption = Annotated[
+    str | None,
+    typer.Option("--token", envvar="MLSD_TOKEN", help="The user's token (or MLSD_TOKEN)."),
+]
+
+
+def _users() -> Any:
+    """Users and profiles without the model or the index: the `user` commands stay fast."""
+    from assistant.storage import Storage
+    from assistant.users import Users
+    from ingest.catalog import CatalogError, load_catalog
+
+    settings = _settings()
+    try:
+        return Users(
+            load_catalog(settings.corpus_dir), Storage(settings.data_dir / "assistant.sqlite3")
+        )
+    except CatalogError as exc:
+        fail(str(exc))
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    from assistant.profiles import Forbidden, UnknownUser
+    from assistant.service import InvalidInput
+
+    return (InvalidInput, UnknownUser, Forbidden)
+
+
+def _read_profile(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        fail(f"cannot read profile {path}: {exc}")
+    if not isinstance(data, dict):
+        fail(f"profile {path} must be a YAML/JSON mapping (level, role, goals, formats, ...)")
+    return data
 
 
 @app.command()
@@ -122,16 +161,17 @@ def search(
     kind: Annotated[
         list[str] | None, typer.Option("--kind", help="Only these kinds (repeatable).")
     ] = None,
+    user: UserOption = None,
+    token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Ranked resources for a query."""
-    from assistant.service import InvalidInput
     from ui.views import hit_view
 
     assistant = _assistant()
     try:
-        result = assistant.search(query, k=k, kinds=tuple(kind or ()))
-    except InvalidInput as exc:
+        result = assistant.search(query, k=k, kinds=tuple(kind or ()), user_id=user, token=token)
+    except _user_errors() as exc:
         fail(str(exc))
     if as_json:
         emit_json(
@@ -158,17 +198,17 @@ def search(
 def ask(
     question: Annotated[str, typer.Argument(help="Your question.")],
     session: Annotated[str | None, typer.Option(help="Continue this session id.")] = None,
-    user: Annotated[str | None, typer.Option(help="Answer for this user id.")] = None,
+    user: UserOption = None,
+    token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """One conversational turn; pass --session to follow up on an earlier answer."""
-    from assistant.service import InvalidInput
     from ui.views import answer_view
 
     assistant = _assistant()
     try:
-        answer = assistant.ask(question, session_id=session, user_id=user)
-    except InvalidInput as exc:
+        answer = assistant.ask(question, session_id=session, user_id=user, token=token)
+    except _user_errors() as exc:
         fail(str(exc))
     if as_json:
         emit_json(answer_view(answer))
@@ -178,13 +218,14 @@ def ask(
 
 
 @app.command()
-def chat(
-    user: Annotated[str | None, typer.Option(help="Answer for this user id.")] = None,
-) -> None:
+def chat(user: UserOption = None, token: TokenOption = None) -> None:
     """Chat in the terminal; follow-ups refer to earlier answers. Empty line or Ctrl-D quits."""
-    from assistant.service import InvalidInput
-
     assistant = _assistant()
+    if user:
+        try:
+            assistant.learner(user, token)  # a wrong user or token fails now, not mid-chat
+        except _user_errors() as exc:
+            fail(str(exc))
     session_id: str | None = None
     typer.echo("MLSD Assistant. Ask about ML system design resources; empty line to quit.")
     while True:
@@ -195,12 +236,136 @@ def chat(
         if not message:
             break
         try:
-            answer = assistant.ask(message, session_id=session_id, user_id=user)
-        except InvalidInput as exc:
-            typer.secho(f"error: {exc}", fg=typer.colors.RED)
+            answer = assistant.ask(message, session_id=session_id, user_id=user, token=token)
+        except _user_errors() as exc:
+            typer.secho(f"error: {exc!s}", fg=typer.colors.RED)
             continue
         session_id = answer.session_id
         typer.echo(answer.text)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default MLSD_HOST, 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=0, max=65535, help="Port (default MLSD_PORT, 7860; 0 picks a free one)."),
+    ] = None,
+) -> None:
+    """Serve the HTTP API and the Gradio UI on one server; prints the URL when ready."""
+    _offline_env()
+    import socket
+
+    import uvicorn
+
+    from ui.api import create_app
+
+    settings = _settings()
+    host = host or settings.host
+    port = settings.port if port is None else port
+    # Bind before the seconds-long model load, so a busy port fails at once; port 0 then
+    # tells us which port the OS picked.
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port")
+    url = f"http://{host}:{listener.getsockname()[1]}/"
+    application = create_app(settings)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started and not self.should_exit:
+                error = application.state.runtime.error
+                if error:
+                    typer.secho(f"not ready: {error}", err=True, fg=typer.colors.YELLOW)
+                typer.echo(f"MLSD Assistant at {url} (API docs {url}docs)")
+
+    Server(uvicorn.Config(application, log_level="info")).run(sockets=[listener])
+
+
+@app.command()
+def recommend(
+    user: UserOption = None,
+    token: TokenOption = None,
+    profile: Annotated[
+        Path | None, typer.Option(help="A profile file (YAML or JSON) instead of a stored user.")
+    ] = None,
+    topic: Annotated[
+        str | None, typer.Option(help="A subject; none gives a learning path.")
+    ] = None,
+    k: KOption = 5,
+    as_json: JsonOption = False,
+) -> None:
+    """Personalized recommendations, or an ordered learning path when no topic is given."""
+    from ui.views import answer_view
+
+    if user and profile:
+        fail("give --user or --profile, not both")
+    inline = _read_profile(profile) if profile else None
+    try:  # a bad profile, user or token fails before the model loads
+        if user:
+            _users().learner(user, token)
+        else:
+            _users().check_profile(inline)
+    except _user_errors() as exc:
+        fail(str(exc))
+    assistant = _assistant()
+    try:
+        answer = assistant.recommend(profile=inline, topic=topic, k=k, user_id=user, token=token)
+    except _user_errors() as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json({"items": answer_view(answer)["sources"]} | answer_view(answer))
+        return
+    typer.echo(answer.text)
+
+
+user_app = typer.Typer(help="Users and their profiles (kept under MLSD_DATA_DIR).")
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("create")
+def user_create(
+    profile: Annotated[Path | None, typer.Option(help="A profile file (YAML or JSON).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a user; prints its id and token (shown once: keep it)."""
+    inline = _read_profile(profile) if profile else None
+    try:
+        created = _users().create(inline)
+    except _user_errors() as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json({"user_id": created.user_id, "token": created.token})
+        return
+    typer.echo(f"user:  {created.user_id}\ntoken: {created.token}")
+    typer.echo("Keep the token: it is shown once. Pass it with --token or MLSD_TOKEN.")
+
+
+@user_app.command("profile")
+def user_profile(
+    user: Annotated[str, typer.Argument(help="The user id.")],
+    token: TokenOption = None,
+    set_: Annotated[
+        Path | None, typer.Option("--set", help="Replace the profile with this file.")
+    ] = None,
+) -> None:
+    """Show a user's profile, or replace it with --set FILE."""
+    inline = _read_profile(set_) if set_ else None
+    users = _users()
+    try:
+        if inline is not None:
+            shown = users.set_profile(user, token, inline)
+        else:
+            shown = users.profile(user, token)
+    except _user_errors() as exc:
+        fail(str(exc))
+    emit_json(shown.model_dump(mode="json"))
 
 
 @app.command(name="eval")

@@ -94,3 +94,43 @@ def test_bad_setting_is_a_clear_error(
         MLSD_CHUNK_OVERLAP=overlap,
     )
     assert_one_line_error(result, "invalid MLSD_ settings", fragment)
+
+
+def test_user_profile_and_recommend_from_the_command_line(
+    fixture_corpus: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    assert run_mlsd("ingest", corpus=fixture_corpus, data=data).returncode == 0
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("level: beginner\nbudget: free\nalready_read: [feast]\n", encoding="utf-8")
+    created = run_mlsd("user", "create", "--profile", str(profile), "--json",
+                       corpus=fixture_corpus, data=data)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    user = json.loads(created.stdout)
+    shown = run_mlsd("user", "profile", user["user_id"], corpus=fixture_corpus, data=data,
+                     MLSD_TOKEN=user["token"])  # fmt: skip
+    assert json.loads(shown.stdout)["already_read"] == ["feast"]
+
+    picks = run_mlsd(
+        *("recommend", "--user", user["user_id"], "--topic", "feature stores", "--json"),
+        corpus=fixture_corpus, data=data, MLSD_TOKEN=user["token"],
+    )  # fmt: skip
+    assert picks.returncode == 0, picks.stderr
+    items = json.loads(picks.stdout)["items"]
+    ids = [item["id"] for item in items]
+    assert ids and "feast" not in ids and "tecton" not in ids  # read, and paid on a free budget
+    assert all("For you:" in item["reason"] for item in items)
+
+    wrong = run_mlsd("user", "profile", user["user_id"], "--token", "not-it",
+                     corpus=fixture_corpus, data=data)  # fmt: skip
+    assert_one_line_error(wrong, "token does not belong to user")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("formats: [podcast]\n", encoding="utf-8")
+    assert_one_line_error(
+        run_mlsd("recommend", "--profile", str(bad), corpus=fixture_corpus, data=data),
+        "invalid profile: formats",
+        "podcast",
+    )
+    unknown = run_mlsd("recommend", "--user", "nobody", "--token", "x",
+                       corpus=fixture_corpus, data=data)  # fmt: skip
+    assert_one_line_error(unknown, "unknown user 'nobody'")

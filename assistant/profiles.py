@@ -1,0 +1,173 @@
+"""Assistant stage: a learner's profile, its vocabulary, and what each field means for ranking."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ingest.catalog import AUDIENCES, KINDS, LEVELS
+
+# What each goal asks for, in the catalog's own topic and kind vocabulary.
+GOAL_TOPICS: dict[str, tuple[str, ...]] = {
+    "fundamentals": ("fundamentals", "system-design", "ml-theory"),
+    "interviews": ("interviews", "system-design"),
+    "production": ("mlops", "deployment", "serving", "monitoring", "reliability"),
+    "llms": ("llms",),
+    "research": ("ml-theory", "deep-learning", "technical-debt", "distributed-training"),
+    "career": ("career", "product"),
+    "data": ("data-engineering", "data-quality", "feature-stores"),
+    "infrastructure": ("infrastructure", "orchestration", "distributed-systems", "devops"),
+}
+GOAL_KINDS: dict[str, tuple[str, ...]] = {"research": ("paper", "conference")}
+GOALS = tuple(GOAL_TOPICS)
+# Ways people write a goal, mapped to the vocabulary above.
+GOAL_ALIASES = {
+    "interview": "interviews", "interview-prep": "interviews",
+    "interview-preparation": "interviews",
+    "llm": "llms", "genai": "llms", "generative-ai": "llms", "basics": "fundamentals",
+    "foundations": "fundamentals", "mlops": "production", "deployment": "production",
+    "papers": "research", "data-engineering": "data", "leadership": "career",
+    "infra": "infrastructure", "platform": "infrastructure",
+}  # fmt: skip
+# Topics each role usually needs first: a role expands the question towards them.
+ROLE_TOPICS: dict[str, tuple[str, ...]] = {
+    "sre": ("reliability", "monitoring", "infrastructure", "devops"),
+    "data-scientist": ("fundamentals", "mlops", "experiment-tracking", "deployment"),
+    "ml-engineer": ("mlops", "serving", "training", "deployment"),
+    "software-engineer": ("system-design", "software-engineering", "mlops", "fundamentals"),
+    "platform-engineer": ("infrastructure", "orchestration", "serving", "distributed-systems"),
+    "data-engineer": ("data-engineering", "feature-stores", "data-quality", "orchestration"),
+    "manager": ("product", "career", "mlops", "case-studies"),
+    "researcher": ("ml-theory", "deep-learning", "distributed-training", "technical-debt"),
+    "student": ("fundamentals", "ml-theory", "system-design"),
+}
+ROLE_ALIASES = {
+    "site-reliability-engineer": "sre", "devops": "sre", "ds": "data-scientist",
+    "mle": "ml-engineer", "machine-learning-engineer": "ml-engineer", "swe": "software-engineer",
+    "backend-engineer": "software-engineer", "engineer": "software-engineer",
+    "platform": "platform-engineer", "infra-engineer": "platform-engineer",
+    "de": "data-engineer", "engineering-manager": "manager", "em": "manager",
+    "scientist": "researcher", "research-scientist": "researcher",
+}  # fmt: skip
+MAX_LIST = 200
+
+
+def _slug(value: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", value.strip().lower()).strip("-")
+
+
+class Profile(BaseModel):
+    """Who the learner is and what they want: every field is optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    level: Literal["beginner", "intermediate", "advanced"] | None = None
+    role: str | None = None
+    goals: tuple[str, ...] = Field(default=(), max_length=len(GOALS))
+    formats: tuple[str, ...] = Field(default=(), max_length=len(KINDS))
+    budget: Literal["free", "any"] = "any"
+    already_read: tuple[str, ...] = Field(default=(), max_length=MAX_LIST)
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return _slug(value) or None if isinstance(value, str) else value
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _role(cls, value: object) -> object:
+        if not isinstance(value, str) or not value.strip():
+            return None if isinstance(value, str) else value
+        slug = _slug(value)
+        role = ROLE_ALIASES.get(slug, slug)
+        if role not in AUDIENCES:
+            raise ValueError(f"unknown role '{value}'; use one of: {', '.join(AUDIENCES)}")
+        return role
+
+    @field_validator("goals", mode="before")
+    @classmethod
+    def _goals(cls, value: object) -> object:
+        if not isinstance(value, list | tuple):
+            return value
+        goals: list[str] = []
+        for raw in value:
+            slug = _slug(str(raw))
+            goal = GOAL_ALIASES.get(slug, slug)
+            if goal not in GOAL_TOPICS:
+                raise ValueError(f"unknown goal '{raw}'; use any of: {', '.join(GOALS)}")
+            goals.append(goal)
+        return tuple(dict.fromkeys(goals))
+
+    @field_validator("formats", mode="before")
+    @classmethod
+    def _formats(cls, value: object) -> object:
+        if not isinstance(value, list | tuple):
+            return value
+        kinds = [_slug(str(v)).removesuffix("s") for v in value]  # "courses" means course
+        unknown = [str(raw) for raw, kind in zip(value, kinds, strict=True) if kind not in KINDS]
+        if unknown:
+            raise ValueError(f"unknown format(s) {unknown}; use any of: {', '.join(KINDS)}")
+        return tuple(dict.fromkeys(kinds))
+
+    @field_validator("already_read", mode="before")
+    @classmethod
+    def _already_read(cls, value: object) -> object:
+        return (
+            tuple(dict.fromkeys(str(v) for v in value))
+            if isinstance(value, list | tuple)
+            else value
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the profile says nothing that could change a ranking."""
+        return self == Profile()
+
+    def wanted_topics(self) -> set[str]:
+        """Topics the goals ask for."""
+        return {t for g in self.goals for t in GOAL_TOPICS[g]}
+
+    def role_topics(self) -> set[str]:
+        """Topics the role usually needs."""
+        return set(ROLE_TOPICS.get(self.role or "", ()))
+
+    def wanted_kinds(self) -> set[str]:
+        """Kinds the goals favour (research favours papers), beyond the stated formats."""
+        return {k for g in self.goals for k in GOAL_KINDS.get(g, ())}
+
+    def expansion(self) -> str:
+        """Words for the topics the role and goals point at, to widen a keyword search."""
+        return " ".join(
+            sorted(t.replace("-", " ") for t in self.role_topics() | self.wanted_topics())
+        )
+
+    def level_gap(self, level: str) -> int | None:
+        """How many levels a resource is from the learner's (None when no level is set)."""
+        if self.level is None:
+            return None
+        return abs(LEVELS.index(level) - LEVELS.index(self.level))
+
+
+@dataclass(frozen=True)
+class NewUser:
+    """A freshly created user: the token is shown once and only its hash is stored."""
+
+    user_id: str
+    token: str
+
+
+class UnknownUser(KeyError):
+    """No user with that id."""
+
+    def __str__(self) -> str:
+        return (
+            f"unknown user '{self.args[0]}': create one first "
+            "(`mlsd user create` or POST /api/users)"
+        )
+
+
+class Forbidden(PermissionError):
+    """The token is missing or does not belong to the user (or session) asked for."""
