@@ -1,12 +1,14 @@
-"""Evals: benchmarks run as a user would (`make bench`): ingest and answer latency.
+"""Evals: benchmarks run as a user would (`make bench`): ingest, answer latency, serving.
 
 Figures are medians over repeated runs; they are reported, never asserted in tests.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -91,12 +93,68 @@ def bench_latency(questions: int = 100) -> dict[str, Any]:
     }
 
 
+def _serve_once(env: dict[str, str], chats: int) -> tuple[float, int | None]:
+    """Start `mlsd serve`; seconds until /readyz is 200, and peak RSS (kB) after `chats` turns."""
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    url = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [str(MLSD), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"mlsd serve exited with {server.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                    break
+            time.sleep(0.1)
+        ready_s = time.perf_counter() - started
+        queries = [q["query"] for q in yaml.safe_load(DATASET.read_text())["queries"]][:chats]
+        for query in queries:
+            httpx.post(f"{url}/api/chat", json={"message": query}, timeout=60).raise_for_status()
+        status = Path(f"/proc/{server.pid}/status")
+        peak = None
+        if chats and status.exists():  # Linux only: VmHWM is the peak resident set size
+            line = next(x for x in status.read_text().splitlines() if x.startswith("VmHWM:"))
+            peak = int(line.split()[1])
+        return ready_s, peak
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def bench_serve(runs: int = 3, chats: int = 20) -> dict[str, Any]:
+    """`mlsd serve` to /readyz 200 over a built index (fresh process each run), and the
+    server's peak RSS after `chats` chat requests."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = os.environ | {"MLSD_DATA_DIR": tmp}
+        subprocess.run([str(MLSD), "ingest"], env=env, capture_output=True, check=True)
+        timings = [_serve_once(env, chats if i == runs - 1 else 0) for i in range(runs)]
+    ready = [seconds for seconds, _ in timings]
+    peak_kb = timings[-1][1]
+    return {
+        "ready_s_median": round(statistics.median(ready), 2),
+        "ready_s_runs": [round(s, 2) for s in ready],
+        "chats": chats,
+        "peak_rss_mb": round(peak_kb / 1024) if peak_kb else None,
+    }
+
+
 def main() -> None:
     """Run every benchmark and print the figures as JSON."""
     results = {
         "cpus": os.cpu_count(),
         "ingest": bench_ingest(),
         "latency": bench_latency(),
+        "serve": bench_serve(),
     }
     print(json.dumps(results, indent=2))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.compose import Answer
+from assistant.compose import Answer, Citation, Recommendation
 from assistant.hybrid import Hit
 from ingest.catalog import Resource
 
@@ -41,6 +41,36 @@ def hit_view(hit: Hit) -> dict[str, Any]:
     }
 
 
+def resource_detail_view(resource: Resource) -> dict[str, Any]:
+    """Everything public about a resource: the catalog entry minus nothing but internals."""
+    return resource_view(resource) | {
+        "aliases": list(resource.aliases),
+        "audience": list(resource.audience),
+        "summary": resource.summary,
+        "best_for": resource.best_for,
+        "mentioned_in": list(resource.mentioned_in),
+    }
+
+
+def citation_view(citation: Citation) -> dict[str, Any]:
+    """A numbered citation: the source passage an answer relies on."""
+    return {
+        "number": citation.number,
+        "source_title": citation.source_title,
+        "origin": citation.origin,
+        "heading": citation.heading,
+        "snippet": citation.snippet,
+    }
+
+
+def recommendation_view(item: Recommendation, with_score: bool = False) -> dict[str, Any]:
+    """A resource in an answer: why it fits and which citation backs it."""
+    view = resource_view(item.resource)
+    if with_score:
+        view["score"] = item.score
+    return view | {"reason": item.reason, "citation": item.citation, "snippet": item.snippet}
+
+
 def answer_view(answer: Answer) -> dict[str, Any]:
     """A chat answer as plain data."""
     return {
@@ -48,20 +78,7 @@ def answer_view(answer: Answer) -> dict[str, Any]:
         "answer": answer.text,
         "intent": answer.intent,
         "generator": answer.generator,
-        "sources": [
-            resource_view(item.resource)
-            | {"reason": item.reason, "citation": item.citation, "snippet": item.snippet}
-            for item in answer.items
-        ],
-        "citations": [
-            {
-                "number": c.number,
-                "source_title": c.source_title,
-                "origin": c.origin,
-                "heading": c.heading,
-                "snippet": c.snippet,
-            }
-            for c in answer.citations
-        ],
+        "sources": [recommendation_view(item) for item in answer.items],
+        "citations": [citation_view(c) for c in answer.citations],
         "query_used": answer.query_used,
     }

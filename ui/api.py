@@ -1,0 +1,391 @@
+"""UI adapter: the HTTP API (FastAPI), with the Gradio UI mounted on the same server at `/`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from assistant.errors import InvalidInput
+from assistant.profiles import Forbidden, Profile, UnknownUser
+from assistant.service import Assistant, IndexNotReady, UnknownSessionError, build_assistant
+from assistant.settings import Settings
+from ingest.catalog import TOPICS, CatalogError, Cost, Kind, Level, Resource
+from ingest.embedding import EmbedderError
+from ingest.store import StoreError
+from ui import schemas
+from ui.views import answer_view, hit_view, recommendation_view, resource_detail_view
+
+
+class NotReady(RuntimeError):
+    """The assistant could not be built at startup; the message says why."""
+
+
+class Runtime:
+    """The app's one assistant, or why there is none."""
+
+    def __init__(self, settings: Settings, assistant: Assistant | None = None) -> None:
+        self.settings = settings
+        self.assistant = assistant
+        self.error: str | None = None
+        if assistant is None:
+            try:
+                self.assistant = build_assistant(settings)
+            except (IndexNotReady, StoreError, CatalogError, EmbedderError) as exc:
+                # Recorded, not raised: the server still starts and /readyz says what is wrong.
+                self.error = str(exc)
+
+    def require(self) -> Assistant:
+        """The assistant, or `NotReady` with the reason."""
+        if self.assistant is None:
+            raise NotReady(self.error or "the assistant is not available")
+        return self.assistant
+
+
+def get_assistant(request: Request) -> Assistant:
+    """FastAPI dependency: the app's assistant (503 while it is not ready)."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime.require()
+
+
+_bearer = HTTPBearer(auto_error=False, description="The token POST /api/users returned.")
+
+
+def get_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str | None:
+    """FastAPI dependency: the bearer token, if one was sent."""
+    return credentials.credentials if credentials else None
+
+
+AssistantDep = Annotated[Assistant, Depends(get_assistant)]
+TokenDep = Annotated[str | None, Depends(get_token)]
+
+
+def require_token(user_id: str | None, token: str | None) -> None:
+    """401 when a request names a user but carries no token (authentication before access)."""
+    if user_id is not None and not token:
+        raise HTTPException(
+            status_code=401,
+            detail=(
+                f"user '{user_id}' needs its token: send the header "
+                "'Authorization: Bearer <token>' with the token POST /api/users returned"
+            ),
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+_ERROR_STATUS: dict[type[Exception], int] = {
+    InvalidInput: 400,
+    UnknownSessionError: 404,
+    Forbidden: 403,
+    UnknownUser: 404,
+    IndexNotReady: 503,
+    StoreError: 503,
+    NotReady: 503,
+}
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    # ("body", "kinds", 0) -> "kinds[0]": the field as a client wrote it. A repeated query
+    # parameter is written `?kind=a&kind=b`, so its index means nothing to the client.
+    text = ""
+    for part in loc[1:]:
+        if isinstance(part, int) and loc[0] == "query":
+            continue
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def describe_error(error: Any) -> str:
+    """One validation error as a sentence that says what to fix."""
+    where = _location(tuple(error.get("loc", ())))
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "json_invalid":
+        return f"the body is not valid JSON ({ctx.get('error', 'cannot parse it')})"
+    if kind == "missing":
+        return f"{where}: required" if where else "the body is missing: send a JSON object"
+    if kind == "extra_forbidden":
+        return f"{where}: unknown field (see /openapi.json for the fields)"
+    if not where and kind in ("model_attributes_type", "dict_type", "model_type"):
+        return "the body must be a JSON object (Content-Type: application/json)"
+    if kind == "literal_error":
+        return f"{where}: {error.get('input')!r} is not allowed; use {ctx.get('expected')}"
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{where or 'request'}: {message[:1].lower()}{message[1:]}"
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    return JSONResponse(
+        status_code=422,
+        content={
+            "detail": "; ".join(describe_error(e) for e in errors),
+            "errors": [{"loc": list(e.get("loc", ())), "type": e.get("type")} for e in errors],
+        },
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # Still JSON for clients; Starlette logs the traceback after this response is sent.
+    return JSONResponse(
+        status_code=500,
+        content={"detail": f"internal error ({type(exc).__name__}); see the server log"},
+    )
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    # The most specific class wins: an unknown session is an InvalidInput, but a 404.
+    status = next(_ERROR_STATUS[cls] for cls in type(exc).__mro__ if cls in _ERROR_STATUS)
+    return JSONResponse(status_code=status, content={"detail": str(exc)})
+
+
+# -- the app -----------------------------------------------------------------------------------
+
+_TOKEN_PIECES = re.compile(r"^\s+|\S+\s*")
+
+
+def _sse(event: str, data: object) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _answer_events(view: dict[str, Any]) -> Iterator[str]:
+    # The answer is complete before the first byte is sent (so errors are plain 4xx JSON and
+    # nothing is half-written); it is streamed word by word for clients that render as it comes.
+    for piece in _TOKEN_PIECES.findall(view["answer"]):
+        yield _sse("token", {"text": piece})
+    yield _sse("final", view)
+
+
+def _matches(resource: Resource, words: list[str]) -> bool:
+    text = " ".join(
+        (resource.title, *resource.aliases, *resource.authors, resource.summary, resource.best_for)
+    ).lower()
+    return all(word in text for word in words)
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": schemas.Problem} for code in (400, 401, 403, 404, 422, 503)
+}
+
+
+def create_app(
+    settings: Settings, assistant: Assistant | None = None, *, ui: bool = True
+) -> FastAPI:
+    """The API app, with the Gradio UI at `/` unless `ui=False`.
+
+    The assistant is built here, once (unless one is passed in), not in a lifespan hook: the
+    Gradio UI is laid out from it (the catalog fills the Browse tab), and
+    `gradio.mount_gradio_app` must run before the server starts, since it wraps the lifespan.
+    """
+    runtime = Runtime(settings, assistant)
+    app = FastAPI(
+        title="MLSD Assistant",
+        version="0.1.0",
+        summary="Resources for learning ML system design: search, chat, recommendations.",
+    )
+    app.state.runtime = runtime
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    for error in _ERROR_STATUS:
+        app.add_exception_handler(error, _domain_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+    @app.get("/healthz", response_model=schemas.Health, tags=["ops"])
+    def healthz() -> schemas.Health:
+        """Liveness: the process answers."""
+        return schemas.Health()
+
+    @app.get("/readyz", response_model=schemas.Ready, responses=ERRORS, tags=["ops"])
+    def readyz() -> schemas.Ready | JSONResponse:
+        """Readiness: the index is loaded and the store answers (503 with the reason if not)."""
+        try:
+            ready = runtime.require()
+            # Only the Chroma adapter can ping; a store without `ping` is in-process.
+            ping = getattr(ready.store, "ping", None)
+            if ping is not None:
+                ping()
+        except (NotReady, StoreError) as exc:
+            return JSONResponse({"status": "not ready", "detail": str(exc)}, status_code=503)
+        return schemas.Ready(
+            store=ready.store.describe(),
+            chunks=len(ready.retriever.chunks),
+            resources=len(ready.catalog.resources),
+        )
+
+    @app.post("/api/search", response_model=schemas.SearchResponse, responses=ERRORS)
+    def search(
+        body: schemas.SearchRequest, assistant: AssistantDep, token: TokenDep
+    ) -> dict[str, Any]:
+        """Ranked resources for a query."""
+        require_token(body.user_id, token)
+        result = assistant.search(
+            body.query, k=body.k, kinds=tuple(body.kinds), user_id=body.user_id, token=token
+        )
+        return {
+            "results": [hit_view(hit) for hit in result.hits],
+            "query_used": result.parsed.to_dict(),
+        }
+
+    def ask(body: schemas.ChatRequest, assistant: Assistant, token: str | None) -> dict[str, Any]:
+        require_token(body.user_id, token)
+        answer = assistant.ask(
+            body.message, session_id=body.session_id, user_id=body.user_id, k=body.k, token=token
+        )
+        return answer_view(answer)
+
+    @app.post("/api/chat", response_model=schemas.ChatResponse, responses=ERRORS)
+    def chat(body: schemas.ChatRequest, assistant: AssistantDep, token: TokenDep) -> dict[str, Any]:
+        """One conversational turn; send the returned session_id back to follow up."""
+        return ask(body, assistant, token)
+
+    @app.post(
+        "/api/chat/stream",
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "content": {"text/event-stream": {}},
+                "description": "`token` events with the answer text in pieces, then one "
+                "`final` event with the whole answer (the /api/chat response body).",
+            },
+            **ERRORS,
+        },
+    )
+    def chat_stream(
+        body: schemas.ChatRequest, assistant: AssistantDep, token: TokenDep
+    ) -> StreamingResponse:
+        """One conversational turn as server-sent events."""
+        view = schemas.ChatResponse.model_validate(ask(body, assistant, token))
+        return StreamingResponse(
+            _answer_events(view.model_dump(mode="json")),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @app.post("/api/recommend", response_model=schemas.RecommendResponse, responses=ERRORS)
+    def recommend(
+        body: schemas.RecommendRequest, assistant: AssistantDep, token: TokenDep
+    ) -> dict[str, Any]:
+        """A personalized list for a stored user (token) or an inline profile."""
+        if body.user_id is not None and body.profile is not None:
+            raise InvalidInput("send either user_id or profile, not both")
+        require_token(body.user_id, token)
+        answer = assistant.recommend(
+            profile=body.profile, topic=body.topic, k=body.k, user_id=body.user_id, token=token
+        )
+        view = answer_view(answer)
+        return {
+            "items": [recommendation_view(item, with_score=True) for item in answer.items],
+            "answer": view["answer"],
+            "citations": view["citations"],
+            "query_used": view["query_used"],
+        }
+
+    @app.get("/api/resources", response_model=schemas.ResourceList, responses=ERRORS)
+    def resources(
+        assistant: AssistantDep,
+        kind: Annotated[list[Kind] | None, Query(description="Only these kinds.")] = None,
+        topic: Annotated[str | None, Query(description="Only resources on this topic.")] = None,
+        level: Level | None = None,
+        cost: Cost | None = None,
+        q: Annotated[str | None, Query(max_length=200, description="Words to find.")] = None,
+    ) -> dict[str, Any]:
+        """The catalog, filtered."""
+        if topic is not None and topic not in TOPICS:
+            raise InvalidInput(f"topic: unknown topic '{topic}'; use one of: {', '.join(TOPICS)}")
+        words = (q or "").lower().split()
+        found = [
+            r
+            for r in assistant.catalog.resources.values()
+            if (not kind or r.kind in kind)
+            and (topic is None or topic in r.topics)
+            and (level is None or r.level == level)
+            and (cost is None or r.cost == cost)
+            and _matches(r, words)
+        ]
+        return {"total": len(found), "items": [resource_detail_view(r) for r in found]}
+
+    @app.get(
+        "/api/resources/{resource_id}", response_model=schemas.ResourceDetail, responses=ERRORS
+    )
+    def resource(resource_id: str, assistant: AssistantDep) -> dict[str, Any]:
+        """One catalog entry."""
+        found = assistant.catalog.get(resource_id)
+        if found is None:
+            raise HTTPException(
+                404, f"unknown resource '{resource_id}'; GET /api/resources lists them"
+            )
+        return resource_detail_view(found)
+
+    @app.post("/api/users", response_model=schemas.NewUser, status_code=201, responses=ERRORS)
+    def create_user(
+        assistant: AssistantDep, body: schemas.NewUserRequest | None = None
+    ) -> schemas.NewUser:
+        """A new user; keep the token, it is shown only once."""
+        user = assistant.create_user(body.profile if body else None)
+        return schemas.NewUser(user_id=user.user_id, token=user.token)
+
+    @app.get("/api/users/{user_id}/profile", response_model=Profile, responses=ERRORS)
+    def get_profile(user_id: str, assistant: AssistantDep, token: TokenDep) -> Profile:
+        """A user's profile (their token only)."""
+        require_token(user_id, token)
+        return assistant.get_profile(user_id, token)
+
+    @app.put("/api/users/{user_id}/profile", response_model=Profile, responses=ERRORS)
+    def put_profile(
+        user_id: str, profile: Profile, assistant: AssistantDep, token: TokenDep
+    ) -> Profile:
+        """Replace a user's profile (their token only)."""
+        require_token(user_id, token)
+        return assistant.set_profile(user_id, token, profile)
+
+    @app.post(
+        "/api/feedback", response_model=schemas.FeedbackOut, status_code=201, responses=ERRORS
+    )
+    def feedback(
+        body: schemas.FeedbackRequest, assistant: AssistantDep, token: TokenDep
+    ) -> schemas.FeedbackOut:
+        """Thumbs up (1) or down (-1) on a session's latest answer or one of its resources."""
+        require_token(body.user_id, token)
+        feedback_id = assistant.record_feedback(
+            body.session_id,
+            body.rating,
+            resource_id=body.resource_id,
+            user_id=body.user_id,
+            token=token,
+        )
+        return schemas.FeedbackOut(id=feedback_id)
+
+    if not ui:
+        return app
+    if runtime.assistant is None:
+
+        @app.get("/", include_in_schema=False)
+        def no_ui() -> JSONResponse:
+            return JSONResponse({"detail": runtime.error}, status_code=503)
+
+        return app
+    return mount_ui(app, runtime.assistant, settings)
+
+
+def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings) -> FastAPI:
+    """Mount the Gradio UI at `/`, behind the API routes (they are matched first)."""
+    # Gradio reads this when imported; the CLI sets it too, but not every caller is the CLI.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import gradio
+
+    from ui.web import build_ui
+
+    return gradio.mount_gradio_app(
+        app, build_ui(assistant, settings), path="/", ssr_mode=False, mcp_server=False
+    )
