@@ -42,20 +42,29 @@ dev: $(DEV_STAMP) ## install, plus the test and lint tools
 ingest: install ## Build or update the index (incremental)
 	$(BIN)/mlsd ingest
 
-run: install ## Install, ingest if needed, and start the assistant
+run: install ## Install, update the index (fast when nothing changed), serve the API and web UI
 	$(BIN)/mlsd ingest
-	$(BIN)/mlsd chat
+	$(BIN)/mlsd serve
+
+serve: install ## Serve the HTTP API and the web UI on one server (MLSD_HOST, MLSD_PORT)
+	$(BIN)/mlsd serve
 
 chat: install ## Terminal chat
 	$(BIN)/mlsd chat
 
-browser-deps: ## Install Debian's Chromium for the browser tests when it is missing
-	@command -v chromium >/dev/null 2>&1 || { \
+browser-deps: ## Install Debian's Chromium for the browser tests when it is missing (no-op if present)
+	@# Playwright's own browser download cannot work here: the tests drive Debian's Chromium.
+	@test -x /usr/bin/chromium || { \
 		echo "Chromium is missing: installing Debian's chromium package for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: dev ## Run every test layer (unit, data, integration, browser)
+test: dev browser-deps ## Run every test layer (unit, data, integration, API, browser)
 	$(BIN)/pytest -q
+
+test-browser: dev browser-deps ## Browser tests only (Playwright driving Debian's Chromium)
+	$(BIN)/pytest -q -m browser tests/browser
 
 test-unit: dev ## Unit and data tests only (fast)
 	$(BIN)/pytest -q tests/unit

@@ -1,0 +1,249 @@
+"""The Gradio UI in a real browser: chat, follow-ups, profiles, feedback, catalog, evals."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from evals.runner import run_evals
+
+pytestmark = pytest.mark.browser
+
+
+def ask(page: Any, question: str, asked_before: int = 0) -> list[dict[str, str]]:
+    """Ask in the chat and wait for the whole (streamed) answer; returns the cards shown."""
+    box = page.get_by_label("Your question")
+    box.fill(question)
+    box.press("Enter")
+    return wait_for_answer(page, asked_before + 1)
+
+
+def wait_for_answer(page: Any, asked: int) -> list[dict[str, str]]:
+    """Wait until the answer to question number `asked` is complete; returns its cards."""
+    # The session line is written with the last update of an answer, after the stream.
+    plural = "s" if asked != 1 else ""
+    expect(page.locator("#session-id")).to_contain_text(f"{asked} question{plural} so far")
+    return cards(page, "#resource-cards")
+
+
+def cards(page: Any, where: str) -> list[dict[str, str]]:
+    """The resource cards in a panel, as their data attributes and title link."""
+    found = []
+    for card in page.locator(f"{where} .mlsd-card").all():
+        link = card.locator("h4 a")
+        found.append(
+            {
+                "id": card.get_attribute("data-resource-id"),
+                "kind": card.get_attribute("data-kind"),
+                "cost": card.get_attribute("data-cost"),
+                "open_source": card.get_attribute("data-open-source"),
+                "href": link.get_attribute("href") if link.count() else "",
+                "text": card.inner_text(),
+            }
+        )
+    return found
+
+
+def choose(page: Any, dropdown: str, option: str) -> None:
+    """Pick an option in a Gradio dropdown, as a person would."""
+    page.get_by_role("combobox", name=dropdown, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def session_id(page: Any) -> str:
+    text = page.locator("#session-id").inner_text()
+    match = re.search(r"Session\s+([0-9a-f]{32})", text)
+    assert match, f"no session id shown: {text!r}"
+    return match.group(1)
+
+
+def shoot(page: Any, name: str) -> None:
+    """Save a full-page screenshot as a test artifact (the page fixture knows where)."""
+    path = page.artifacts / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+
+
+def test_question_shows_cards_citations_and_query(page: Any, live_app: Any) -> None:
+    shown = ask(page, "what should I read for feature stores?")
+
+    assert len(shown) >= 3
+    catalog = live_app.assistant.catalog.resources
+    for card in shown:
+        resource = catalog[card["id"]]
+        assert resource.title in card["text"]
+        assert resource.kind == card["kind"]
+        assert "feature-stores" in resource.topics
+        # A title links to the resource's own page when the catalog knows one, never elsewhere.
+        assert card["href"] == (resource.url or "")
+    # Every card cites a numbered passage, and the citation it links to is on the page.
+    citation_links = page.locator("#resource-cards .mlsd-reason a[href^='#mlsd-cite-']")
+    assert citation_links.count() == len(shown)
+    citations = page.locator("#citations li")
+    assert citations.count() >= 3
+    for link in citation_links.all():
+        target = link.get_attribute("href")
+        expect(page.locator(target)).to_be_visible()
+    expect(citations.first).to_contain_text("Awesome Machine Learning System Design")
+    expect(page.locator("#query-used")).to_contain_text("topics: feature-stores")
+    # The streamed answer text ends up whole in the conversation, sources included.
+    expect(page.locator("#chatbot")).to_contain_text("Sources:")
+    shoot(page, "chat-feature-stores")
+
+
+def test_answer_text_streams_in(page: Any) -> None:
+    # Record the length of the answer bubble's text at every change the page sees.
+    page.evaluate(
+        """() => {
+            window.mlsdLengths = [];
+            const chat = document.querySelector('#chatbot');
+            new MutationObserver(() => {
+                const bots = chat.querySelectorAll('[data-testid="bot"]');
+                if (bots.length) window.mlsdLengths.push(bots[bots.length - 1].innerText.length);
+            }).observe(chat, {subtree: true, childList: true, characterData: true});
+        }"""
+    )
+    ask(page, "I'm an SRE, where do I start?")
+    lengths = [n for n in page.evaluate("window.mlsdLengths") if n > 1]  # after the "…"
+    distinct = sorted(set(lengths))
+    assert len(distinct) >= 5, f"the answer arrived in {len(distinct)} step(s): {distinct}"
+    assert lengths[-1] == max(lengths)  # it grew to the whole answer and stayed there
+
+
+def test_titles_link_to_the_resources_own_pages(page: Any, live_app: Any) -> None:
+    shown = ask(page, "a free course on MLOps")
+
+    linked = [c for c in shown if c["href"]]
+    assert len(linked) >= 3
+    for card in linked:
+        assert card["href"] == live_app.assistant.catalog.resources[card["id"]].url
+        assert card["href"].startswith("https://")
+    assert all(c["kind"] == "course" for c in shown)
+    expect(page.locator("#query-used")).to_contain_text("kinds: course")
+
+
+def test_follow_up_narrows_the_previous_answer(page: Any) -> None:
+    first = ask(page, "what should I read for feature stores?")
+    # The example button fills in the follow-up and sends it in the same conversation.
+    page.get_by_role("button", name="any of those open source?").click()
+    second = wait_for_answer(page, 2)
+
+    assert 0 < len(second) < len(first)
+    assert {c["id"] for c in second} <= {c["id"] for c in first}
+    assert all(c["open_source"] == "true" for c in second)
+    query = page.locator("#query-used")
+    expect(query).to_contain_text("open source")
+    expect(query).to_contain_text(f"follow-up: narrow (among the {len(first)} from before)")
+    shoot(page, "chat-follow-up")
+
+
+def test_profile_changes_the_recommendations(page: Any, live_app: Any) -> None:
+    question = "what should I read for MLOps?"
+    before = ask(page, question)
+
+    page.get_by_role("tab", name="Profile").click()
+    page.locator("#level").get_by_role("radio", name="beginner").check()
+    page.locator("#budget").get_by_role("radio", name="free").check()
+    page.locator("#formats").get_by_role("checkbox", name="course").check()
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.locator("#profile-status")).to_contain_text("created user")
+
+    page.get_by_role("tab", name="Chat").click()
+    page.get_by_role("button", name="New conversation").click()
+    after = ask(page, question)
+
+    assert [c["id"] for c in after] != [c["id"] for c in before]
+    assert any(c["kind"] != "course" for c in before)
+    assert all(c["kind"] == "course" for c in after)
+    assert not any(c["cost"] == "paid" for c in after)
+    expect(page.locator("#query-used")).to_contain_text("personalized to your profile")
+
+    # "Recommend for me" uses the saved profile too.
+    page.get_by_role("tab", name="Profile").click()
+    page.get_by_role("button", name="Recommend for me").click()
+    expect(page.locator("#rec-text")).to_contain_text("A learning path for you")
+    picks = cards(page, "#rec-cards")
+    assert picks and all(c["kind"] == "course" and c["cost"] != "paid" for c in picks)
+
+    # The browser keeps the user: after a reload the saved profile is back in the form.
+    page.reload()
+    page.get_by_role("tab", name="Profile").click()
+    expect(page.locator("#profile-status")).to_contain_text("Profile loaded")
+    expect(page.locator("#formats").get_by_role("checkbox", name="course")).to_be_checked()
+    expect(page.locator("#level").get_by_role("radio", name="beginner")).to_be_checked()
+    shoot(page, "profile")
+
+
+def test_thumbs_up_and_down_are_stored(page: Any, live_app: Any) -> None:
+    ask(page, "I'm an SRE, where do I start?")
+    sid = session_id(page)
+    chat = page.locator("#chatbot")
+
+    chat.get_by_role("button", name="Like").last.click()
+    expect(page.locator("#feedback-status")).to_contain_text("saved (feedback #")
+    rows = live_app.assistant.storage.feedback_rows(sid)
+    assert [r["rating"] for r in rows] == [1]
+
+    chat.get_by_role("button", name="Dislike").last.click()
+    expect(page.locator("#feedback-status")).to_contain_text("👎 saved")
+    rows = live_app.assistant.storage.feedback_rows(sid)
+    assert [r["rating"] for r in rows] == [1, -1]
+    assert rows[-1]["turn_idx"] == 0
+
+
+def test_browse_filters_the_catalog(page: Any, live_app: Any) -> None:
+    total = len(live_app.assistant.catalog.resources)
+    page.get_by_role("tab", name="Browse").click()
+    count = page.locator("#catalog-count")
+    expect(count).to_have_text(f"{total} of {total} resources")
+
+    choose(page, "Kind", "course")
+    choose(page, "Cost", "free")
+    expected = [
+        r
+        for r in live_app.assistant.catalog.resources.values()
+        if r.kind == "course" and r.cost == "free"
+    ]
+    expect(count).to_have_text(f"{len(expected)} of {total} resources")
+    table = page.locator("#catalog")
+    for resource in expected:
+        expect(table).to_contain_text(resource.title)
+
+    page.get_by_label("Words to find").fill("Goku")
+    expect(count).to_have_text(f"1 of {total} resources")
+    expect(table).to_contain_text("Made With ML")
+    shoot(page, "browse")
+
+
+def test_evals_tab_shows_the_latest_report(page: Any, live_app: Any, embedder: Any) -> None:
+    page.get_by_role("tab", name="Evals").click()
+    status = page.locator("#eval-status")
+    expect(status).to_contain_text("run mlsd eval first")
+
+    out_dir = live_app.settings.data_dir / "eval"  # where `mlsd eval` writes by default
+    run_evals(live_app.assistant, split="dev", out_dir=out_dir, embedder=embedder)
+    page.get_by_role("button", name="Reload").click()
+
+    expect(status).to_contain_text("dev split")
+    table = page.locator("#eval-table")
+    for pipeline in ("baseline", "bm25", "dense", "hybrid", "full"):
+        expect(table).to_contain_text(pipeline)
+    expect(table).to_contain_text("nDCG@10")
+    chart = page.locator("#eval-chart img")
+    expect(chart).to_be_visible()
+    assert chart.evaluate("img => img.naturalWidth") > 500
+    shoot(page, "evals")
+
+
+def test_nothing_leaves_the_machine(page: Any, live_app: Any) -> None:
+    ask(page, "what should I read for feature stores?")
+    # Every tab, shown once and done loading (Gradio keeps a stream open: no "network idle").
+    for tab, shown in (("Profile", "#profile-status"), ("Browse", "#catalog-count"),
+                       ("Evals", "#eval-status"), ("Chat", "#query-used")):  # fmt: skip
+        page.get_by_role("tab", name=tab).click()
+        expect(page.locator(shown)).not_to_be_empty()
+    # Every request any test's page made, to anywhere but this server.
+    assert live_app.external_requests == []

@@ -1,0 +1,609 @@
+"""UI adapter: the Gradio web app (chat, profile, catalog, evals), mounted on the API server."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+from PIL import Image as PILImage
+
+from assistant.compose import Answer, Citation, Recommendation
+from assistant.profiles import GOALS, Forbidden, UnknownUser
+from assistant.service import Assistant, InvalidInput
+from assistant.settings import Settings
+from ingest.catalog import AUDIENCES, COSTS, KINDS, LEVELS, TOPICS, Catalog, Resource
+
+EXAMPLES = (
+    "what should I read for feature stores?",
+    "I'm an SRE, where do I start?",
+    "any of those open source?",
+    "a free course on MLOps",
+)
+ANY = "any"
+NO_USER: dict[str, str | None] = {"user_id": None, "token": None}
+STREAM_WORDS = 6  # words per streamed update: smooth to read, few enough websocket messages
+STREAM_PAUSE_S = 0.02
+EVAL_FILES = ("results.json", "report.md", "metrics.png")
+METRIC_LABELS = {
+    "ndcg@10": "nDCG@10",
+    "recall@5": "Recall@5",
+    "recall@10": "Recall@10",
+    "mrr@10": "MRR@10",
+    "precision@5": "P@5",
+}
+TABLE_COLUMNS = ["Title", "Kind", "Level", "Cost", "Open source", "Year", "Authors", "Topics"]
+
+# Scoped to each gr.HTML component (css_template), so the UI needs no page-wide CSS from the
+# server that mounts it.
+CARD_CSS = """
+.mlsd-cards { display: grid; gap: 8px; }
+.mlsd-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; }
+.mlsd-card h4 { margin: 0 0 4px 0; font-size: 1rem; }
+.mlsd-meta { color: var(--body-text-color-subdued); font-size: 0.85rem; }
+.mlsd-badge { border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 0 4px;
+  margin-right: 4px; font-size: 0.8rem; }
+.mlsd-reason { margin: 4px 0 0 0; font-size: 0.9rem; }
+.mlsd-citations { padding-left: 0; list-style: none; font-size: 0.9rem; }
+.mlsd-citations li { margin-bottom: 6px; }
+.mlsd-empty { color: var(--body-text-color-subdued); }
+"""
+
+
+# -- rendering (pure functions: what the UI shows for an answer) ---------------------------------
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def render_card(item: Recommendation) -> str:
+    """One recommended resource: title linked to its url, kind, authors, why it fits."""
+    r: Resource = item.resource
+    title = (
+        f'<a href="{_e(r.url)}" target="_blank" rel="noopener noreferrer">{_e(r.title)}</a>'
+        if r.url
+        else _e(r.title)
+    )
+    authors = f" · by {_e(', '.join(r.authors[:4]))}" if r.authors else ""
+    year = f" · {r.year}" if r.year else ""
+    cite = f' <a href="#mlsd-cite-{item.citation}">[{item.citation}]</a>' if item.citation else ""
+    badges = [r.kind, r.level, r.cost] + (["open source"] if r.open_source else [])
+    badge_html = "".join(f'<span class="mlsd-badge">{_e(b)}</span>' for b in badges)
+    return (
+        f'<div class="mlsd-card" data-resource-id="{_e(r.id)}" data-kind="{_e(r.kind)}" '
+        f'data-cost="{_e(r.cost)}" data-open-source="{str(bool(r.open_source)).lower()}">'
+        f"<h4>{title}</h4>"
+        f'<div class="mlsd-meta">{badge_html}'
+        f"{authors}{year}</div>"
+        f'<p class="mlsd-reason">{_e(item.reason)}{cite}</p></div>'
+    )
+
+
+def render_cards(items: Sequence[Recommendation], empty: str = "No resources yet.") -> str:
+    """The recommended resources as cards."""
+    if not items:
+        return f'<p class="mlsd-empty">{_e(empty)}</p>'
+    return '<div class="mlsd-cards">' + "".join(render_card(i) for i in items) + "</div>"
+
+
+_MD_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s\"]+)\)")
+
+
+def _snippet_html(snippet: str) -> str:
+    # Source passages quote Markdown links; show them as links rather than raw brackets.
+    return _MD_LINK.sub(
+        r'<a href="\2" target="_blank" rel="noopener noreferrer">\1</a>', _e(snippet)
+    )
+
+
+def render_citations(citations: Sequence[Citation]) -> str:
+    """The numbered citations: source title, section and the quoted passage."""
+    if not citations:
+        return '<p class="mlsd-empty">No citations yet.</p>'
+    rows = []
+    for c in citations:
+        where = f"{_e(c.source_title)}, “{_e(c.heading)}”" if c.heading else _e(c.source_title)
+        rows.append(
+            f'<li id="mlsd-cite-{c.number}" data-number="{c.number}"><b>[{c.number}]</b> '
+            f"{where}: <q>{_snippet_html(c.snippet)}</q></li>"
+        )
+    return '<ol class="mlsd-citations">' + "".join(rows) + "</ol>"
+
+
+def describe_query(query_used: dict[str, object]) -> str:
+    """What the assistant understood, in one line a person can check."""
+    if not query_used:
+        return "Ask a question to see what was understood."
+    parts = [f"intent: {query_used.get('intent', '?')}"]
+    for key, label in (("topics", "topics"), ("kinds", "kinds"), ("level", "level")):
+        value = query_used.get(key)
+        if value:
+            parts.append(f"{label}: {', '.join(value) if isinstance(value, list) else value}")
+    if query_used.get("free_only"):
+        parts.append("free only")
+    if query_used.get("open_source"):
+        parts.append("open source")
+    if query_used.get("role"):
+        parts.append(f"role: {query_used['role']}")
+    follow_up = query_used.get("follow_up")
+    if follow_up:
+        restrict = query_used.get("restrict_to")
+        among = f" (among the {len(restrict)} from before)" if isinstance(restrict, list) else ""
+        parts.append(f"follow-up: {follow_up}{among}")
+    if query_used.get("profile"):
+        parts.append("personalized to your profile")
+    searched = query_used.get("topic_text") or query_used.get("text")
+    return f"**Understood:** {' · '.join(parts)}. **Searched for:** “{searched}”"
+
+
+def stream_chunks(text: str, words: int = STREAM_WORDS) -> Iterator[str]:
+    """Growing prefixes of `text`, a few words at a time (the last one is the whole text)."""
+    tokens = re.findall(r"\S+\s*", text)
+    for end in range(words, len(tokens), words):
+        yield "".join(tokens[:end])
+    yield text
+
+
+# -- catalog table -------------------------------------------------------------------------------
+
+
+def _matches(resource: Resource, words: Sequence[str]) -> bool:
+    haystack = " ".join(
+        [resource.id, resource.title, resource.summary, resource.best_for,
+         *resource.authors, *resource.aliases, *resource.topics]
+    ).lower()  # fmt: skip
+    return all(w in haystack for w in words)
+
+
+def catalog_rows(
+    catalog: Catalog,
+    kind: str = ANY,
+    topic: str = ANY,
+    level: str = ANY,
+    cost: str = ANY,
+    text: str = "",
+) -> list[Resource]:
+    """Catalog resources that pass every filter (ANY means no filter), sorted by title."""
+    words = (text or "").lower().split()
+    return sorted(
+        (
+            r
+            for r in catalog.resources.values()
+            if kind in (ANY, r.kind)
+            and (topic == ANY or topic in r.topics)
+            and level in (ANY, r.level)
+            and cost in (ANY, r.cost)
+            and _matches(r, words)
+        ),
+        key=lambda r: r.title.lower(),
+    )
+
+
+def catalog_frame(resources: Sequence[Resource]) -> pd.DataFrame:
+    """Resources as table rows; titles are Markdown links."""
+    rows = [
+        [
+            f"[{r.title}]({r.url})" if r.url else r.title,
+            r.kind,
+            r.level,
+            r.cost,
+            "" if r.open_source is None else ("yes" if r.open_source else "no"),
+            str(r.year or ""),
+            ", ".join(r.authors),
+            ", ".join(r.topics),
+        ]
+        for r in resources
+    ]
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+# -- eval report ---------------------------------------------------------------------------------
+
+
+def eval_dir(settings: Settings) -> Path:
+    """Where `mlsd eval` writes its report by default."""
+    return settings.data_dir / "eval"
+
+
+def load_eval(out_dir: Path) -> tuple[str, pd.DataFrame | None, Path | None, str]:
+    """The latest eval report: (status line, pipeline table, chart path, report Markdown)."""
+    results_path = out_dir / "results.json"
+    if not results_path.is_file():
+        return (
+            f"No eval report in `{out_dir}` yet: run `mlsd eval` first "
+            "(or `make eval`), then press Reload.",
+            None,
+            None,
+            "",
+        )
+    try:
+        results = json.loads(results_path.read_text(encoding="utf-8"))
+        metrics = list(METRIC_LABELS)
+        header = ["pipeline", *METRIC_LABELS.values(), "median ms", "p95 ms"]
+        rows: list[list[Any]] = []
+        for name, p in results["pipelines"].items():
+            latency = p.get("latency_ms", {})
+            rows.append(
+                [name, *(f"{float(p['metrics'][m]):.3f}" for m in metrics),
+                 f"{float(latency.get('median', 0)):.0f}", f"{float(latency.get('p95', 0)):.0f}"]
+            )  # fmt: skip
+        if "ideal" in results:
+            ideal = results["ideal"]
+            rows.append(
+                ["ideal (label ceiling)", *(f"{float(ideal[m]):.3f}" for m in metrics), "", ""]
+            )
+        table = pd.DataFrame(rows, columns=header)
+    except (ValueError, KeyError, TypeError) as exc:
+        return (f"The eval report in `{out_dir}` could not be read ({exc}).", None, None, "")
+    gate = results.get("gate", {})
+    failures = "; ".join(str(f) for f in gate.get("failures", []))
+    verdict = "gate passed" if gate.get("passed") else f"gate FAILED ({failures})"
+    status = (
+        f"Eval report from {results.get('generated_at', '?')}, {results.get('split', '?')} "
+        f"split, {verdict}. Folder: `{out_dir}`."
+    )
+    chart = out_dir / "metrics.png"
+    report_path = out_dir / "report.md"
+    report = report_path.read_text(encoding="utf-8") if report_path.is_file() else ""
+    # The chart is shown by its own component; a relative image link would only 404 here.
+    report = "\n".join(line for line in report.splitlines() if not line.startswith("!["))
+    return status, table, chart if chart.is_file() else None, report
+
+
+# -- browser state -------------------------------------------------------------------------------
+
+
+def browser_secret(settings: Settings) -> str:
+    """The key BrowserState encrypts with, kept in the data dir so a saved profile link
+    survives a server restart (Gradio would otherwise pick a new random key per process)."""
+    path = settings.data_dir / "ui-browser-state.key"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret)
+    return secret
+
+
+def _user(state: dict[str, Any] | None) -> tuple[str | None, str | None]:
+    state = state or {}
+    return state.get("user_id") or None, state.get("token") or None
+
+
+def _session_line(session_id: str | None, history: list[dict[str, Any]]) -> str:
+    asked = sum(1 for m in history if m.get("role") == "user")
+    return f"Session `{session_id}` · {asked} question{'s' if asked != 1 else ''} so far"
+
+
+# -- the app: one function per tab, each lays out its components and wires their events ----------
+
+
+def _chat_tab(assistant: Assistant, user_state: gr.BrowserState) -> None:
+    """Chat: streamed answers, resource cards, citations, the understood query, feedback."""
+    session_state = gr.State(None)
+
+    def respond(
+        message: str,
+        history: list[dict[str, Any]],
+        session_id: str | None,
+        user: dict[str, Any] | None,
+    ) -> Iterator[tuple[Any, ...]]:
+        message = (message or "").strip()
+        history = list(history or [])
+        unchanged = (gr.skip(),) * 5
+        if not message:
+            gr.Warning("Type a question first.")
+            yield history, message, *unchanged, session_id
+            return
+        history += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+        yield history, "", *unchanged, session_id
+        user_id, token = _user(user)
+        try:
+            try:
+                answer = assistant.ask(message, session_id=session_id, user_id=user_id, token=token)
+            except (UnknownUser, Forbidden):
+                # A stale profile link (database reset, another server): answer without it.
+                gr.Warning("Your saved profile is not on this server; answering without it.")
+                answer = assistant.ask(message, session_id=session_id)
+        except (InvalidInput, Forbidden) as exc:
+            history[-1] = {"role": "assistant", "content": f"⚠️ {exc}"}
+            yield history, "", *unchanged, session_id
+            return
+        for partial in stream_chunks(answer.text):
+            history[-1] = {"role": "assistant", "content": partial}
+            yield history, "", *unchanged, answer.session_id
+            time.sleep(STREAM_PAUSE_S)
+        yield (
+            history,
+            "",
+            render_cards(answer.items, "No resources for this question."),
+            render_citations(answer.citations),
+            describe_query(answer.query_used),
+            answer.query_used,
+            _session_line(answer.session_id, history),
+            answer.session_id,
+        )
+
+    def new_chat() -> tuple[Any, ...]:
+        empty = render_cards([], "Ask a question to get recommendations.")
+        return [], "", empty, render_citations([]), describe_query({}), {}, "", None, ""
+
+    def on_like(session_id: str | None, user: dict[str, Any] | None, data: gr.LikeData) -> str:
+        if data.liked == "":  # the same thumb clicked again: taken back in the page only
+            return "Feedback withdrawn here; what was stored stays."
+        if not session_id:
+            return "Nothing to rate yet."
+        rating = 1 if data.liked is True else -1
+        user_id, token = _user(user)
+        try:
+            feedback_id = assistant.record_feedback(
+                session_id, rating, user_id=user_id, token=token
+            )
+        except (InvalidInput, UnknownUser, Forbidden) as exc:
+            return f"Feedback not saved: {exc}"
+        return f"Thanks: {'👍' if rating == 1 else '👎'} saved (feedback #{feedback_id})."
+
+    with gr.Row():
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(
+                label="Conversation",
+                elem_id="chatbot",
+                height=460,
+                feedback_options=("Like", "Dislike"),
+                buttons=["copy"],
+                placeholder="Ask about books, courses, papers or tools for ML system design.",
+            )
+            with gr.Row():
+                message = gr.Textbox(
+                    label="Your question",
+                    elem_id="message",
+                    placeholder="what should I read for feature stores?",
+                    scale=5,
+                    max_lines=4,
+                )
+                send = gr.Button("Send", variant="primary", elem_id="send", scale=1)
+            gr.Markdown("Try:")
+            with gr.Row():
+                examples = [
+                    gr.Button(q, size="sm", elem_classes=["mlsd-example"]) for q in EXAMPLES
+                ]
+            with gr.Row():
+                clear = gr.Button("New conversation", size="sm", elem_id="new-chat")
+                feedback_status = gr.Markdown("", elem_id="feedback-status")
+            session_line = gr.Markdown("", elem_id="session-id")
+        with gr.Column(scale=2):
+            query_line = gr.Markdown(describe_query({}), elem_id="query-used")
+            gr.Markdown("### Recommended")
+            cards = gr.HTML(
+                render_cards([], "Ask a question to get recommendations."),
+                elem_id="resource-cards",
+                css_template=CARD_CSS,
+            )
+            gr.Markdown("### Citations")
+            citations = gr.HTML(render_citations([]), elem_id="citations", css_template=CARD_CSS)
+            with gr.Accordion("Understood query (raw)", open=False):
+                query_json = gr.JSON(elem_id="query-json")
+
+    outputs = [
+        chatbot, message, cards, citations, query_line, query_json, session_line, session_state
+    ]  # fmt: skip
+    inputs = [message, chatbot, session_state, user_state]
+    message.submit(respond, inputs, outputs)
+    send.click(respond, inputs, outputs)
+    for button, question in zip(examples, EXAMPLES, strict=True):
+        button.click(lambda q=question: q, None, message, queue=False).then(
+            respond, inputs, outputs
+        )
+    # The chatbot's own trash button starts afresh too, so no follow-up resolves against
+    # answers no longer on the screen.
+    clear.click(new_chat, None, [*outputs, feedback_status], queue=False)
+    chatbot.clear(new_chat, None, [*outputs, feedback_status], queue=False)
+    chatbot.like(on_like, [session_state, user_state], feedback_status)
+
+
+def _profile_tab(assistant: Assistant, user_state: gr.BrowserState, demo: gr.Blocks) -> None:
+    """Profile: the learner's profile, saved as a user this browser remembers; recommendations."""
+    titles = sorted((r.title, r.id) for r in assistant.catalog.resources.values())
+
+    def load(user: dict[str, Any] | None) -> tuple[Any, ...]:
+        user_id, token = _user(user)
+        if not user_id:
+            return (*[gr.skip()] * 6, "No profile yet: fill in the form and press Save.", NO_USER)
+        try:
+            p = assistant.get_profile(user_id, token)
+        except (UnknownUser, Forbidden):
+            return (*[gr.skip()] * 6, "Your saved profile was not found: save again.", NO_USER)
+        fields = (p.level or ANY, p.role or ANY, list(p.goals), list(p.formats), p.budget)
+        return (*fields, list(p.already_read), f"Profile loaded (user `{user_id}`).", user)
+
+    def save(
+        level: str,
+        role: str,
+        goals: list[str],
+        formats: list[str],
+        budget: str,
+        read: list[str],
+        user: dict[str, Any] | None,
+    ) -> tuple[str, dict[str, Any]]:
+        fields = {
+            "level": None if level == ANY else level,
+            "role": None if role == ANY else role,
+            "goals": goals or [],
+            "formats": formats or [],
+            "budget": budget,
+            "already_read": read or [],
+        }
+        user_id, token = _user(user)
+        try:
+            if user_id:
+                try:
+                    assistant.set_profile(user_id, token, fields)
+                    return f"Profile saved (user `{user_id}`).", dict(user or NO_USER)
+                except (UnknownUser, Forbidden):
+                    pass  # a stale link: create a new user below
+            created = assistant.create_user(fields)
+        except InvalidInput as exc:
+            return f"Not saved: {exc}", dict(user or NO_USER)
+        return (
+            f"Profile saved: created user `{created.user_id}`; this browser remembers it.",
+            {"user_id": created.user_id, "token": created.token},
+        )
+
+    def forget() -> tuple[str, dict[str, Any]]:
+        return "This browser no longer uses a profile.", NO_USER
+
+    def recommend(topic: str, user: dict[str, Any] | None) -> tuple[str, str, str]:
+        user_id, token = _user(user)
+        if not user_id:
+            return "Save your profile first.", render_cards([], "No recommendations yet."), ""
+        try:
+            answer: Answer = assistant.recommend(
+                topic=(topic or "").strip() or None, user_id=user_id, token=token
+            )
+        except (InvalidInput, UnknownUser, Forbidden) as exc:
+            return f"⚠️ {exc}", render_cards([]), ""
+        # The cards and citations carry the list; the text's first paragraph says what it is.
+        lead = answer.text.split("\n\n", 1)[0] if answer.items else answer.text
+        return lead, render_cards(answer.items), render_citations(answer.citations)
+
+    gr.Markdown(
+        "Tell the assistant who you are; once saved, chat and recommendations use it. "
+        "This browser keeps your user id and token."
+    )
+    with gr.Row():
+        level = gr.Radio([ANY, *LEVELS], value=ANY, label="Level", elem_id="level")
+        budget = gr.Radio(["any", "free"], value="any", label="Budget", elem_id="budget")
+        role = gr.Dropdown([ANY, *AUDIENCES], value=ANY, label="Role", elem_id="role")
+    goals = gr.CheckboxGroup(list(GOALS), label="Goals", elem_id="goals")
+    formats = gr.CheckboxGroup(list(KINDS), label="Preferred formats", elem_id="formats")
+    already_read = gr.Dropdown(
+        choices=titles,
+        value=[],
+        multiselect=True,
+        label="Already read (left out of recommendations)",
+        elem_id="already-read",
+    )
+    with gr.Row():
+        save_button = gr.Button("Save profile", variant="primary", elem_id="save-profile")
+        forget_button = gr.Button("Forget this browser's profile", size="sm")
+    status = gr.Markdown("", elem_id="profile-status")
+    gr.Markdown("### Recommend for me")
+    with gr.Row():
+        topic = gr.Textbox(
+            label="Topic (optional; empty gives a learning path)", elem_id="rec-topic", scale=4
+        )
+        rec_button = gr.Button("Recommend for me", elem_id="recommend", scale=1)
+    rec_text = gr.Markdown("", elem_id="rec-text", line_breaks=True)
+    rec_cards = gr.HTML(
+        render_cards([], "No recommendations yet."), elem_id="rec-cards", css_template=CARD_CSS
+    )
+    rec_citations = gr.HTML("", elem_id="rec-citations", css_template=CARD_CSS)
+
+    fields = [level, role, goals, formats, budget, already_read]
+    save_button.click(save, [*fields, user_state], [status, user_state])
+    forget_button.click(forget, None, [status, user_state])
+    rec_button.click(recommend, [topic, user_state], [rec_text, rec_cards, rec_citations])
+    topic.submit(recommend, [topic, user_state], [rec_text, rec_cards, rec_citations])
+    demo.load(load, user_state, [*fields, status, user_state])
+
+
+def _browse_tab(catalog: Catalog, demo: gr.Blocks) -> None:
+    """Browse: the whole catalog as a table, filtered by kind, topic, level, cost and words."""
+    topics = [t for t in TOPICS if any(t in r.topics for r in catalog.resources.values())]
+
+    def browse(kind: str, topic: str, level: str, cost: str, text: str) -> tuple[Any, str]:
+        found = catalog_rows(catalog, kind, topic, level, cost, text)
+        return catalog_frame(found), f"{len(found)} of {len(catalog.resources)} resources"
+
+    with gr.Row():
+        kind = gr.Dropdown([ANY, *KINDS], value=ANY, label="Kind", elem_id="f-kind")
+        topic = gr.Dropdown([ANY, *topics], value=ANY, label="Topic", elem_id="f-topic")
+        level = gr.Dropdown([ANY, *LEVELS], value=ANY, label="Level", elem_id="f-level")
+        cost = gr.Dropdown([ANY, *COSTS], value=ANY, label="Cost", elem_id="f-cost")
+        text = gr.Textbox(label="Words to find", elem_id="f-text", scale=2)
+    count = gr.Markdown(elem_id="catalog-count")
+    table = gr.Dataframe(
+        value=catalog_frame(catalog_rows(catalog)),
+        headers=TABLE_COLUMNS,
+        datatype=["markdown", "str", "str", "str", "str", "str", "str", "str"],
+        interactive=False,
+        wrap=True,
+        max_height=640,
+        elem_id="catalog",
+    )
+    filters = [kind, topic, level, cost, text]
+    gr.on(
+        [kind.change, topic.change, level.change, cost.change, text.change],
+        browse,
+        filters,
+        [table, count],
+    )
+    demo.load(browse, filters, [table, count])
+
+
+def _evals_tab(settings: Settings, demo: gr.Blocks) -> None:
+    """Evals: the latest `mlsd eval` report's table, chart and full text."""
+
+    def show() -> tuple[Any, ...]:
+        status, table, chart, report = load_eval(eval_dir(settings))
+        # Handed over as pixels, not a path: Gradio refuses to serve files outside its cache,
+        # the working directory and the temp dir, and MLSD_DATA_DIR may be anywhere.
+        image = None
+        if chart is not None:
+            with PILImage.open(chart) as opened:
+                image = opened.convert("RGB")
+        return (
+            status,
+            gr.update(value=table, visible=table is not None),
+            gr.update(value=image, visible=image is not None),
+            report,
+        )
+
+    status = gr.Markdown(elem_id="eval-status")
+    reload_button = gr.Button("Reload", size="sm", elem_id="reload-evals")
+    table = gr.Dataframe(interactive=False, label="Retrieval by pipeline", elem_id="eval-table")
+    chart = gr.Image(
+        label="Metrics by pipeline", type="pil", interactive=False, elem_id="eval-chart"
+    )
+    with gr.Accordion("Full report", open=False):
+        report = gr.Markdown(elem_id="eval-report")
+    reload_button.click(show, None, [status, table, chart, report])
+    demo.load(show, None, [status, table, chart, report])
+
+
+def build_ui(assistant: Assistant, settings: Settings) -> gr.Blocks:
+    """The Gradio app over one assistant: Chat, Profile, Browse and Evals tabs.
+
+    Mount it with `gradio.mount_gradio_app(app, build_ui(...), path="/")`; nothing in it asks
+    for anything outside this server (no share link, no analytics, no web fonts).
+    """
+    with gr.Blocks(title="MLSD Assistant", analytics_enabled=False) as demo:
+        # Per browser, across reloads: the profile's user id and token (encrypted at rest).
+        user_state = gr.BrowserState(
+            NO_USER, storage_key="mlsd-user", secret=browser_secret(settings)
+        )
+        gr.Markdown(
+            "# MLSD Assistant\nResources for learning machine-learning system design, "
+            "recommended from a curated catalog with citations to where each was found."
+        )
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                _chat_tab(assistant, user_state)
+            with gr.Tab("Profile", id="profile"):
+                _profile_tab(assistant, user_state, demo)
+            with gr.Tab("Browse", id="browse"):
+                _browse_tab(assistant.catalog, demo)
+            with gr.Tab("Evals", id="evals"):
+                _evals_tab(settings, demo)
+    return demo
