@@ -264,7 +264,12 @@ def load_eval(out_dir: Path) -> tuple[str, pd.DataFrame | None, Path | None, str
 
 def browser_secret(settings: Settings) -> str:
     """The key BrowserState encrypts with, kept in the data dir so a saved profile link
-    survives a server restart (Gradio would otherwise pick a new random key per process)."""
+    survives a server restart (Gradio would otherwise pick a new random key per process).
+
+    It is not a secret from the browser: Gradio sends it to every client in /config. What it
+    protects is the user's own id and token in this origin's localStorage, which only this
+    origin can read, the usual place for a web session's bearer token.
+    """
     path = settings.data_dir / "ui-browser-state.key"
     if path.is_file():
         return path.read_text(encoding="utf-8").strip()
