@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from assistant.profiles import GOAL_TOPICS, Profile
 from ingest.catalog import LEVELS, Catalog, Resource
@@ -68,15 +69,21 @@ def is_generic(text: str) -> bool:
     return not words or all(w in GENERIC_WORDS for w in words)
 
 
+@lru_cache(maxsize=1024)
+def _features(resource: Resource) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """Topics, authors and title words: computed once per resource, not once per pair."""
+    words = frozenset(_WORD.findall(resource.title.lower())) - GENERIC_WORDS
+    return frozenset(resource.topics), frozenset(resource.authors), words
+
+
 def similarity(a: Resource, b: Resource) -> float:
     """How close to a duplicate two resources are (0..1): same makers, same subject, same kind."""
     if a.id == b.id:
         return 1.0
-    topics_a, topics_b = set(a.topics), set(b.topics)
+    topics_a, authors_a, words_a = _features(a)
+    topics_b, authors_b, words_b = _features(b)
     topical = len(topics_a & topics_b) / len(topics_a | topics_b)
-    same_authors = bool(set(a.authors) & set(b.authors))
-    words_a = set(_WORD.findall(a.title.lower())) - GENERIC_WORDS
-    words_b = set(_WORD.findall(b.title.lower())) - GENERIC_WORDS
+    same_authors = bool(authors_a & authors_b)
     titled = len(words_a & words_b) / max(1, len(words_a | words_b))
     return min(1.0, 0.45 * topical + 0.25 * (a.kind == b.kind) + 0.3 * max(same_authors, titled))
 
