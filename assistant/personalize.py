@@ -88,6 +88,13 @@ def similarity(a: Resource, b: Resource) -> float:
     return min(1.0, 0.45 * topical + 0.25 * (a.kind == b.kind) + 0.3 * max(same_authors, titled))
 
 
+def coverage(wanted: set[str], resource: Resource) -> float:
+    """How much of what is wanted a resource covers (0..1): two shared topics count as all."""
+    if not wanted:
+        return 0.0
+    return min(1.0, len(wanted & set(resource.topics)) / min(len(wanted), 2))
+
+
 def mmr(
     scored: Sequence[tuple[str, float]],
     k: int,
@@ -164,9 +171,13 @@ class Personalizer:
         relevance: float,
         profile: Profile,
         ratings: Mapping[str, int],
+        liked: Sequence[str],
         level_from_query: bool,
     ) -> tuple[float, str | None]:
-        """Relevance moved by the profile; also the liked resource this one resembles."""
+        """Relevance moved by the profile; also the liked resource this one resembles.
+
+        `liked` are the rated-up resource ids (from `ratings`), found once per ranking.
+        """
         w = self.weights
         score = relevance
         gap = None if level_from_query else profile.level_gap(resource.level)
@@ -176,14 +187,8 @@ class Personalizer:
             score -= w.level_far
         if profile.role and profile.role in resource.audience:
             score += w.role
-        role_topics = profile.role_topics()
-        if role_topics:
-            share = len(role_topics & set(resource.topics)) / min(len(role_topics), 2)
-            score += w.role_topics * min(1.0, share)
-        wanted = profile.wanted_topics()
-        if wanted:
-            share = len(wanted & set(resource.topics)) / min(len(wanted), 2)
-            score += w.goals * min(1.0, share)
+        score += w.role_topics * coverage(profile.role_topics(), resource)
+        score += w.goals * coverage(profile.wanted_topics(), resource)
         if resource.kind in profile.wanted_kinds():
             score += w.goal_kinds
         rating = ratings.get(resource.id, 0)
@@ -192,7 +197,6 @@ class Personalizer:
         elif rating > 0:
             score += w.liked
         liked_like: str | None = None
-        liked = [rid for rid, r in ratings.items() if r > 0 and rid in self.catalog.resources]
         if liked and rating == 0:
             nearest = max(liked, key=lambda rid: self.sim(resource.id, rid))
             closeness = self.sim(resource.id, nearest)
@@ -215,7 +219,7 @@ class Personalizer:
         rules move scores: level, role, goals, feedback. Preferred formats fill the list when at
         least three of them fit; otherwise other kinds fill in and are marked as such.
         """
-        pool, filled, liked_like, skipped = self._fit(ranked, profile, ratings, k, level_from_query)
+        pool, filled, liked_like, skipped = self._fit(ranked, profile, ratings, level_from_query)
         picked = self._pick(pool, filled, k, self.weights.mmr_lambda)
         return self._result(picked, profile, liked_like, filled, skipped)
 
@@ -248,12 +252,12 @@ class Personalizer:
         ranked: Sequence[tuple[str, float]],
         profile: Profile,
         ratings: Mapping[str, int],
-        k: int,
         level_from_query: bool,
     ) -> tuple[list[tuple[str, float]], set[str], dict[str, str], list[str]]:
         """Filtered, re-scored candidates; the fill-ins; liked look-alikes; skipped reads."""
         top = max((s for _, s in ranked), default=0.0) or 1.0
         read = set(profile.already_read)
+        liked = [rid for rid, r in ratings.items() if r > 0 and rid in self.catalog.resources]
         adjusted: list[tuple[str, float]] = []
         liked_like: dict[str, str] = {}
         skipped: list[str] = []
@@ -266,7 +270,9 @@ class Personalizer:
                 continue
             if profile.budget == "free" and resource.cost == "paid":
                 continue
-            score, like = self._adjust(resource, relevance, profile, ratings, level_from_query)
+            score, like = self._adjust(
+                resource, relevance, profile, ratings, liked, level_from_query
+            )
             adjusted.append((resource_id, score))
             if like:
                 liked_like[resource_id] = like
@@ -285,7 +291,11 @@ class Personalizer:
         fitting = [p for p in preferred if p[1] >= self.weights.fit]
         if len(fitting) >= 3:
             return preferred, set()
-        others = [p for p in adjusted if p not in preferred and p[1] >= self.weights.fit]
+        others = [
+            p
+            for p in adjusted
+            if self.catalog.resources[p[0]].kind not in formats and p[1] >= self.weights.fit
+        ]
         return fitting + others, {rid for rid, _ in others}
 
     def _note(
@@ -302,6 +312,7 @@ class Personalizer:
         """An ordered path with no topic: foundations first, mixed formats, diverse topics."""
         mentions = {rid: len(r.mentioned_in) for rid, r in self.catalog.resources.items()}
         most = max(mentions.values(), default=1)
+        wanted = profile.wanted_topics()
         priors: list[tuple[str, float]] = []
         for resource_id, resource in self.catalog.resources.items():
             # Resources several sources name are the ones the field agrees on.
@@ -309,13 +320,11 @@ class Personalizer:
             if FOUNDATION_TOPICS & set(resource.topics):
                 prior += 0.1
             # With no question, the goals are the subject: they weigh more than in a search.
-            wanted = profile.wanted_topics()
-            if wanted:
-                prior += 0.3 * min(1.0, len(wanted & set(resource.topics)) / min(len(wanted), 2))
+            prior += 0.3 * coverage(wanted, resource)
             if profile.level is None and resource.level == "beginner":
                 prior += 0.1
             priors.append((resource_id, prior))
-        pool, filled, liked_like, _ = self._fit(priors, profile, ratings, k, False)
+        pool, filled, liked_like, _ = self._fit(priors, profile, ratings, False)
         picked = self._pick(pool, filled, k, self.weights.path_lambda)
 
         def step(pair: tuple[str, float]) -> tuple[int, int, float]:

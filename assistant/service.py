@@ -242,9 +242,7 @@ class Assistant:
             learner = self.learner(user_id, token)
         else:
             learner = Learner(self.users.check_profile(profile))
-        text = (topic or "").strip()
-        if len(text) > self.settings.max_message_chars:
-            self._check_message(text)  # raises with the limit in the message
+        text = self._check_message(topic) if topic and topic.strip() else ""
         parsed, topic_text = self.understand(text or "where should I start?")
         if not text:
             result = self.learning_path(parsed, topic_text, k, learner)
