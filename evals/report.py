@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evals.metrics import METRICS
+from evals.metrics import METRICS, SIGNIFICANCE
 
 LABELS = {
     "ndcg@10": "nDCG@10",
@@ -58,6 +58,22 @@ def _pipeline_table(results: dict[str, Any]) -> list[str]:
     return _table(header, rows)
 
 
+def _significance_table(results: dict[str, Any]) -> list[str]:
+    rows = [
+        [
+            f"{row['a']} vs {row['b']}",
+            LABELS[row["metric"]],
+            f"{row['delta']:+.3f}",
+            f"{row['wins']}/{row['ties']}/{row['losses']}",
+            f"{row['p_value']:.3f}",
+            "yes" if row["significant"] else "no",
+        ]
+        for row in results.get("significance", [])
+    ]
+    header = ["pair", "metric", "difference", "wins/ties/losses", "p", "significant"]
+    return _table(header, rows) if rows else ["(no queries to compare)"]
+
+
 def _category_table(results: dict[str, Any]) -> list[str]:
     pipelines = results["pipelines"]
     categories = sorted(next(iter(pipelines.values()))["by_category"]) if pipelines else []
@@ -103,6 +119,16 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         "nDCG@10 by query category:",
         "",
         *_category_table(results),
+        "",
+        "## Are the differences real?",
+        "",
+        "Each pair is compared query by query with Fisher's paired randomization test (ranx, "
+        f"10,000 permutations, two-sided; significant when p < {SIGNIFICANCE}). *wins/ties/"
+        "losses* count the queries where the first pipeline scores higher, the same, or lower. "
+        "A difference that is not significant is within what reshuffling the same queries "
+        "produces by chance.",
+        "",
+        *_significance_table(results),
         "",
         "## Answer checks (full pipeline, `ask`)",
         "",

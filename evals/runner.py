@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from evals.datasets import Datasets, load_datasets
 from evals.gate import check_gate, load_thresholds
-from evals.metrics import METRICS, evaluate_rankings, ideal_rankings
+from evals.metrics import METRICS, compare_rankings, evaluate_rankings, ideal_rankings
 from evals.pipelines import PIPELINES, Ranker, build_baseline, make_pipelines, timed
 from evals.report import summary_table, write_chart, write_markdown
 from evals.suites import (
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from ingest.embedding import Embedder
 
 FAILURE_NDCG = 0.5  # a full-pipeline query under this nDCG@10 (or missing a relevant in the top 5)
+# Pipeline pairs whose differences are tested: does fusion beat each ranker alone, does query
+# understanding add to fusion, and does the whole beat the tutorial baseline?
+COMPARISONS = (("hybrid", "bm25"), ("hybrid", "dense"), ("full", "hybrid"), ("full", "baseline"))
 
 
 def run_pipelines(rankers: dict[str, Ranker], data: Datasets) -> dict[str, Any]:
@@ -87,6 +90,33 @@ def _failures(full: dict[str, Any], ideal: dict[str, dict[str, float]]) -> list[
     return failures
 
 
+def significance_rows(
+    qrels: dict[str, dict[str, int]], pipelines: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Paired tests of the COMPARISONS pairs over the same queries (see `compare_rankings`)."""
+    if not qrels:
+        return []
+    rankings = {
+        name: {row["id"]: row["got"] for row in pipeline["queries"]}
+        for name, pipeline in pipelines.items()
+    }
+    pairs = [(a, b) for a, b in COMPARISONS if a in rankings and b in rankings]
+    return [
+        {
+            "a": c.a,
+            "b": c.b,
+            "metric": c.metric,
+            "delta": round(c.delta, 4),
+            "p_value": round(c.p_value, 4),
+            "significant": c.significant,
+            "wins": c.wins,
+            "ties": c.ties,
+            "losses": c.losses,
+        }
+        for c in compare_rankings(qrels, rankings, pairs)
+    ]
+
+
 def summarize(results: dict[str, Any]) -> dict[str, float]:
     """The flat named values the gate and the summary table read ("full.ndcg@10", ...)."""
     summary: dict[str, float] = {}
@@ -94,6 +124,8 @@ def summarize(results: dict[str, Any]) -> dict[str, float]:
         for metric, value in pipeline["metrics"].items():
             summary[f"{name}.{metric}"] = value
         summary[f"{name}.latency_p95_ms"] = pipeline["latency_ms"]["p95"]
+    for row in results.get("significance", []):  # e.g. "hybrid-vs-bm25.ndcg@10": the margin
+        summary[f"{row['a']}-vs-{row['b']}.{row['metric']}"] = row["delta"]
     answers = results["answers"]
     for key in ("citation_validity", "catalog_validity", "false_out_of_scope_rate"):
         summary[f"answers.{key}"] = answers[key]
@@ -147,6 +179,8 @@ def run_evals(
         baseline.close()
     qrels = {c.id: c.relevant for c in data.queries}
     ideal = evaluate_rankings(qrels, ideal_rankings(qrels))
+    with phase("significance"):
+        significance = significance_rows(qrels, pipelines)
     with phase("answers"):
         answered, out_of_scope = check_answers(assistant, data)
     with phase("conversations"):
@@ -172,6 +206,7 @@ def run_evals(
         "pipeline_order": list(PIPELINES),
         "pipelines": pipelines,
         "ideal": rounded(ideal.mean),
+        "significance": significance,
         "answers": answers,
         "out_of_scope": out_of_scope,
         "conversations": conversations,

@@ -36,7 +36,8 @@ def test_report_files_are_written(eval_run):
     report = (out_dir / "report.md").read_text(encoding="utf-8")
     assert report.startswith("# Retrieval evals: test split")
     for heading in ("## Retrieval by pipeline", "## Answer checks", "## Conversations",
-                    "## Personalization", "## Gate", "## Failures"):  # fmt: skip
+                    "## Personalization", "## Gate", "## Failures",
+                    "## Are the differences real?"):  # fmt: skip
         assert heading in report
     for name in PIPELINES:
         assert f"| {name} |" in report or f"| **{name}** |" in report
@@ -61,6 +62,30 @@ def test_every_pipeline_is_measured(eval_run):
     # The project's own pipeline has to beat the tutorial baseline it replaces.
     full, baseline = results["pipelines"]["full"], results["pipelines"]["baseline"]
     assert full["metrics"]["ndcg@10"] > baseline["metrics"]["ndcg@10"]
+
+
+def test_pipeline_differences_are_tested_for_significance(eval_run):
+    results, _ = eval_run
+    rows = results["significance"]
+    pairs = {(row["a"], row["b"]) for row in rows}
+    assert pairs == {
+        ("hybrid", "bm25"),
+        ("hybrid", "dense"),
+        ("full", "hybrid"),
+        ("full", "baseline"),
+    }
+    for row in rows:
+        mean = results["pipelines"]
+        assert row["delta"] == pytest.approx(
+            mean[row["a"]]["metrics"][row["metric"]] - mean[row["b"]]["metrics"][row["metric"]],
+            abs=1e-3,
+        )
+        assert row["wins"] + row["ties"] + row["losses"] == results["counts"]["queries"]
+        assert 0.0 <= row["p_value"] <= 1.0 and row["significant"] == (row["p_value"] < 0.05)
+    # The margins the gate reads are in the summary under "<a>-vs-<b>.<metric>".
+    assert results["summary"]["hybrid-vs-bm25.ndcg@10"] == next(
+        r["delta"] for r in rows if (r["a"], r["b"], r["metric"]) == ("hybrid", "bm25", "ndcg@10")
+    )
 
 
 def test_gate_passes_with_the_committed_thresholds(eval_run):

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from evals.metrics import METRICS, evaluate_rankings, ideal_rankings, percentile
+from evals.metrics import METRICS, compare_rankings, evaluate_rankings, ideal_rankings, percentile
 
 
 def test_perfect_ranking_scores_one():
@@ -101,3 +101,35 @@ def test_percentile_interpolates():
     assert percentile([10.0], 95) == 10.0
     assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
     assert percentile([0.0, 10.0], 95) == pytest.approx(9.5)
+
+
+def _twenty_queries() -> dict[str, dict[str, int]]:
+    return {f"q{i}": {f"right{i}": 2} for i in range(20)}
+
+
+def test_a_pipeline_that_wins_on_every_query_is_significantly_better():
+    qrels = _twenty_queries()
+    good = {q: [next(iter(labels))] for q, labels in qrels.items()}
+    bad = {q: ["wrong"] for q in qrels}
+    [comparison] = compare_rankings(
+        qrels, {"good": good, "bad": bad}, [("good", "bad")], metrics=("ndcg@10",)
+    )
+    assert (comparison.a, comparison.b, comparison.metric) == ("good", "bad", "ndcg@10")
+    assert comparison.delta == pytest.approx(1.0)
+    assert (comparison.wins, comparison.ties, comparison.losses) == (20, 0, 0)
+    assert comparison.p_value < 0.01 and comparison.significant
+
+
+def test_a_split_decision_is_not_significant_and_the_test_is_repeatable():
+    # A wins on ten queries, B on the other ten: no evidence either is better.
+    qrels = _twenty_queries()
+    right = {q: [next(iter(labels))] for q, labels in qrels.items()}
+    a = {q: right[q] if i % 2 else ["wrong"] for i, q in enumerate(qrels)}
+    b = {q: ["wrong"] if i % 2 else right[q] for i, q in enumerate(qrels)}
+    first = compare_rankings(qrels, {"a": a, "b": b}, [("a", "b")], metrics=("mrr@10",))
+    again = compare_rankings(qrels, {"a": a, "b": b}, [("a", "b")], metrics=("mrr@10",))
+    assert first == again  # fixed seed: the same rankings give the same p-value
+    [comparison] = first
+    assert comparison.delta == pytest.approx(0.0)
+    assert (comparison.wins, comparison.ties, comparison.losses) == (10, 0, 10)
+    assert comparison.p_value > 0.5 and not comparison.significant
