@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)
     max_message_chars: int = Field(default=2000, ge=10, le=100_000)
+    # A server that starts before its Chroma server (or an index) is ready keeps trying.
+    ready_retry_s: float = Field(default=10.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:

@@ -1,14 +1,22 @@
-"""Shared fixtures: the real embedding model (once per session), settings, a corpus copy."""
+"""Shared fixtures: the real embedding model (once per session), settings, corpus copies, and
+real `chroma run` server processes."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
-from collections.abc import Callable
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -30,6 +38,81 @@ REPO_ROOT = TESTS_DIR.parent
 FIXTURE_CORPUS = TESTS_DIR / "fixtures" / "corpus"
 REAL_CORPUS = REPO_ROOT / "corpus"
 EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+CHROMA = Path(sys.executable).parent / "chroma"
+CHROMA_STARTUP_LIMIT_S = 60.0
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A free port on 127.0.0.1 that nothing listens on."""
+    return free_port()
+
+
+@contextmanager
+def chroma_process(root: Path, port: int, host: str = "127.0.0.1") -> Iterator[tuple[str, int]]:
+    """`chroma run` on `port` with its data under `root`, answering heartbeats; ended on exit."""
+    root.mkdir(parents=True, exist_ok=True)
+    log_path = root / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(CHROMA), "run", "--path", str(root / "db"), "--host", host, "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so teardown can end all of it
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        )
+    try:
+        deadline = time.monotonic() + CHROMA_STARTUP_LIMIT_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"chroma run exited with {process.returncode}:\n{log_path.read_text()}")
+            try:
+                response = httpx.get(f"http://{host}:{port}/api/v2/heartbeat", timeout=2.0)
+                if response.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"chroma run did not answer on {host}:{port} within "
+                    f"{CHROMA_STARTUP_LIMIT_S:.0f} s:\n{log_path.read_text()}"
+                )
+            time.sleep(0.25)
+        yield host, port
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """`chroma run` on a free port with its own data dir; yields (host, port)."""
+    with chroma_process(tmp_path_factory.mktemp("chroma-server"), free_port()) as address:
+        yield address
+
+
+@pytest.fixture
+def start_chroma(tmp_path: Path) -> Iterator[Callable[[int], tuple[str, int]]]:
+    """`start_chroma(port)`: a `chroma run` on that port for this test; yields (host, port)."""
+    with ExitStack() as stack:
+
+        def start(port: int) -> tuple[str, int]:
+            return stack.enter_context(chroma_process(tmp_path / f"chroma-{port}", port))
+
+        yield start
 
 
 @pytest.fixture(scope="session")

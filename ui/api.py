@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -25,26 +28,55 @@ from ui.views import answer_view, hit_view, recommendation_view, resource_detail
 
 
 class NotReady(RuntimeError):
-    """The assistant could not be built at startup; the message says why."""
+    """The assistant is not built (yet); the message says why."""
 
 
 class Runtime:
-    """The app's one assistant, or why there is none."""
+    """The app's one assistant, or why there is none yet.
+
+    When the build fails (a Chroma server not up yet, an index not built yet), the server still
+    starts, and a request that finds no assistant starts another build in the background, at
+    most once every `settings.ready_retry_s` seconds. So a team's API comes up by itself once
+    its Chroma server does, without a restart.
+    """
 
     def __init__(self, settings: Settings, assistant: Assistant | None = None) -> None:
         self.settings = settings
         self.assistant = assistant
         self.error: str | None = None
+        self._lock = threading.Lock()
+        self._building = False
+        self._last_attempt = time.monotonic()
         if assistant is None:
-            try:
-                self.assistant = build_assistant(settings)
-            except (IndexNotReady, StoreError, CatalogError, EmbedderError) as exc:
-                # Recorded, not raised: the server still starts and /readyz says what is wrong.
-                self.error = str(exc)
+            self._build()
+
+    def _build(self) -> None:
+        try:
+            assistant = build_assistant(self.settings)
+        except (IndexNotReady, StoreError, CatalogError, EmbedderError) as exc:
+            # Recorded, not raised: the server still runs and /readyz says what is wrong.
+            self.error = str(exc)
+        else:
+            if self.error is not None:  # a retry succeeded: say so where the failure was said
+                print(f"ready: {assistant.store.describe()}", file=sys.stderr, flush=True)
+            self.assistant, self.error = assistant, None
+        finally:
+            with self._lock:
+                self._building = False
+                self._last_attempt = time.monotonic()
+
+    def _retry_in_background(self) -> None:
+        with self._lock:
+            due = time.monotonic() - self._last_attempt >= self.settings.ready_retry_s
+            if self._building or not due:
+                return
+            self._building = True
+        threading.Thread(target=self._build, name="assistant-build", daemon=True).start()
 
     def require(self) -> Assistant:
-        """The assistant, or `NotReady` with the reason."""
+        """The assistant, or `NotReady` with the reason (and another build attempt started)."""
         if self.assistant is None:
+            self._retry_in_background()
             raise NotReady(self.error or "the assistant is not available")
         return self.assistant
 
@@ -372,7 +404,14 @@ def create_app(
 
         @app.get("/", include_in_schema=False)
         def no_ui() -> JSONResponse:
-            return JSONResponse({"detail": runtime.error}, status_code=503)
+            if runtime.assistant is not None:  # became ready after start-up
+                detail = (
+                    "the API is ready, but the web UI is laid out at start-up: "
+                    "restart `mlsd serve` to get it"
+                )
+            else:
+                detail = runtime.error or "the assistant is not available"
+            return JSONResponse({"detail": detail}, status_code=503)
 
         return app
     return mount_ui(app, runtime.assistant, settings)
