@@ -9,7 +9,7 @@ from typing import Any, Literal
 from assistant.chain import ResourceRetriever, build_answer_chain
 from assistant.compose import Answer, Composer
 from assistant.conversation import Session, Turn, resolve
-from assistant.errors import InvalidInput
+from assistant.errors import InvalidInput, check_message
 from assistant.generate import AnswerChecker, Generator, make_generator, with_generator
 from assistant.hybrid import Hit, HybridRetriever
 from assistant.personalize import Personalized, Personalizer, is_generic
@@ -93,15 +93,7 @@ class Assistant:
     # -- validation -------------------------------------------------------------------------
 
     def _check_message(self, message: str) -> str:
-        text = (message or "").strip()
-        if not text:
-            raise InvalidInput("the message is empty: ask a question")
-        if len(text) > self.settings.max_message_chars:
-            raise InvalidInput(
-                f"the message has {len(text)} characters; the limit is "
-                f"{self.settings.max_message_chars} (MLSD_MAX_MESSAGE_CHARS)"
-            )
-        return text
+        return check_message(message, self.settings.max_message_chars)
 
     @staticmethod
     def _check_k(k: int) -> None:
@@ -308,12 +300,15 @@ class Assistant:
         return answer
 
 
-def build_assistant(settings: Settings, embedder: Embedder | None = None) -> Assistant:
-    """Wire the assistant from settings: catalog, store, embedder, storage."""
+def build_assistant(
+    settings: Settings, embedder: Embedder | None = None, storage: Storage | None = None
+) -> Assistant:
+    """Wire the assistant from settings: catalog, store, embedder, storage (sessions and users,
+    by default `MLSD_DATA_DIR/assistant.sqlite3`)."""
     catalog = load_catalog(settings.corpus_dir)
     store = open_store(settings)
     embedder = embedder or make_embedder(settings.embedding_model, settings.embed_batch_size)
-    storage = Storage(settings.data_dir / "assistant.sqlite3")
+    storage = storage or Storage(settings.data_dir / "assistant.sqlite3")
     assistant = Assistant(settings, catalog, store, embedder, storage, make_generator(settings))
     assistant.warm_up()
     return assistant

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from evals.suites import (
 
 if TYPE_CHECKING:
     from assistant.service import Assistant
+    from assistant.settings import Settings
     from ingest.embedding import Embedder
 
 FAILURE_NDCG = 0.5  # a full-pipeline query under this nDCG@10 (or missing a relevant in the top 5)
@@ -244,20 +246,32 @@ def compact(results: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     }
 
 
+def eval_assistant(settings: Settings, embedder: Embedder, scratch: Path) -> Assistant:
+    """The assistant an eval runs: the real index, but its sessions and users in `scratch`.
+
+    An eval asks about a hundred questions, each in a new session; they are not anyone's
+    conversations, so they stay out of `MLSD_DATA_DIR/assistant.sqlite3`.
+    """
+    from assistant.service import build_assistant
+    from assistant.storage import Storage
+
+    return build_assistant(settings, embedder, Storage(scratch / "eval-sessions.sqlite3"))
+
+
 def main(split: str, out_dir: Path, gate: bool, as_json: bool) -> int:
     """`mlsd eval`: build the assistant from settings, run the eval, print a summary.
 
     Returns the exit code: 1 when `gate` is set and a threshold is missed, else 0. Domain errors
     (`IndexNotReady`, `DatasetError`, store errors) propagate for the CLI to report.
     """
-    from assistant.service import build_assistant
     from assistant.settings import get_settings
     from ingest.embedding import make_embedder
 
     settings = get_settings()
     embedder = make_embedder(settings.embedding_model, settings.embed_batch_size)
-    assistant = build_assistant(settings, embedder=embedder)
-    results = run_evals(assistant, split=split, out_dir=out_dir, embedder=embedder)
+    with tempfile.TemporaryDirectory(prefix="mlsd-eval-") as scratch:
+        assistant = eval_assistant(settings, embedder, Path(scratch))
+        results = run_evals(assistant, split=split, out_dir=out_dir, embedder=embedder)
     if as_json:
         sys.stdout.write(json.dumps(compact(results, out_dir), indent=2) + "\n")
     else:

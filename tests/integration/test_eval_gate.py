@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from assistant.service import build_assistant
 from assistant.settings import Settings
 from evals.gate import load_thresholds
 from evals.pipelines import PIPELINES
-from evals.runner import run_evals
+from evals.runner import eval_assistant, run_evals
 from ingest.pipeline import run_ingest
 
 pytestmark = pytest.mark.integration
@@ -25,10 +26,24 @@ def eval_run(tmp_path_factory, embedder):
     root = tmp_path_factory.mktemp("eval")
     settings = Settings(data_dir=root / "data", corpus_dir=REAL_CORPUS)
     run_ingest(settings, embedder=embedder, progress=False)
-    assistant = build_assistant(settings, embedder=embedder)
+    assistant = eval_assistant(settings, embedder, root / "scratch")
     out_dir = root / "report"
     results = run_evals(assistant, split="test", out_dir=out_dir, embedder=embedder)
     return results, out_dir
+
+
+def _sessions(path: Path) -> int:
+    with closing(sqlite3.connect(path)) as db:
+        return int(db.execute("SELECT count(*) FROM sessions").fetchone()[0])
+
+
+def test_eval_sessions_stay_out_of_the_data_dir(eval_run):
+    results, out_dir = eval_run
+    root = out_dir.parent
+    # The data dir's own storage (what `mlsd ask` and the server use) gets none of them.
+    data_storage = root / "data" / "assistant.sqlite3"
+    assert not data_storage.exists() or _sessions(data_storage) == 0
+    assert _sessions(root / "scratch" / "eval-sessions.sqlite3") >= results["counts"]["queries"]
 
 
 def test_report_files_are_written(eval_run):
