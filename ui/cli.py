@@ -120,6 +120,16 @@ TokenOption = Annotated[
 ]
 
 
+def _check_message(message: str) -> None:
+    """Refuse an empty or oversized message before the model loads (it takes seconds)."""
+    from assistant.errors import InvalidInput, check_message
+
+    try:
+        check_message(message, _settings().max_message_chars)
+    except InvalidInput as exc:
+        fail(str(exc))
+
+
 def _users() -> Any:
     """Users and profiles without the model or the index: the `user` commands stay fast."""
     from assistant.storage import Storage
@@ -168,6 +178,7 @@ def search(
     """Ranked resources for a query."""
     from ui.views import hit_view
 
+    _check_message(query)
     assistant = _assistant()
     try:
         result = assistant.search(query, k=k, kinds=tuple(kind or ()), user_id=user, token=token)
@@ -205,6 +216,7 @@ def ask(
     """One conversational turn; pass --session to follow up on an earlier answer."""
     from ui.views import answer_view
 
+    _check_message(question)
     assistant = _assistant()
     try:
         answer = assistant.ask(question, session_id=session, user_id=user, token=token)

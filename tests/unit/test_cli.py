@@ -134,3 +134,22 @@ def test_user_profile_and_recommend_from_the_command_line(
     unknown = run_mlsd("recommend", "--user", "nobody", "--token", "x",
                        corpus=fixture_corpus, data=data)  # fmt: skip
     assert_one_line_error(unknown, "unknown user 'nobody'")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("ask", "   "), "the message is empty"),
+        (("search", ""), "the message is empty"),
+        (("ask", "x" * 50), "the message has 50 characters; the limit is 20"),
+    ],
+)
+def test_a_bad_message_is_refused_before_anything_loads(
+    fixture_corpus: Path, tmp_path: Path, args: tuple[str, ...], fragment: str
+) -> None:
+    # No index exists here: had the CLI built the assistant first, the error would be that.
+    result = run_mlsd(
+        *args, corpus=fixture_corpus, data=tmp_path / "data", MLSD_MAX_MESSAGE_CHARS="20"
+    )
+    assert_one_line_error(result, fragment)
+    assert not (tmp_path / "data" / "chroma").exists()  # nothing was opened or created
