@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import html
-import json
 import os
-import re
 import secrets
 import time
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
-import pandas as pd
 from PIL import Image as PILImage
 
-from assistant.compose import Answer, Citation, Recommendation
+from assistant.compose import Answer
 from assistant.profiles import GOALS, Forbidden, UnknownUser
 from assistant.service import Assistant, InvalidInput
 from assistant.settings import Settings
-from ingest.catalog import AUDIENCES, COSTS, KINDS, LEVELS, TOPICS, Catalog, Resource
+from ingest.catalog import AUDIENCES, COSTS, KINDS, LEVELS, TOPICS, Catalog
+from ui.render import CARD_CSS, describe_query, render_cards, render_citations, stream_chunks
+from ui.tables import ANY, TABLE_COLUMNS, catalog_frame, catalog_rows, eval_dir, load_eval
 
 EXAMPLES = (
     "what should I read for feature stores?",
@@ -28,235 +25,8 @@ EXAMPLES = (
     "any of those open source?",
     "a free course on MLOps",
 )
-ANY = "any"
 NO_USER: dict[str, str | None] = {"user_id": None, "token": None}
-STREAM_WORDS = 6  # words per streamed update: smooth to read, few enough websocket messages
 STREAM_PAUSE_S = 0.02
-EVAL_FILES = ("results.json", "report.md", "metrics.png")
-METRIC_LABELS = {
-    "ndcg@10": "nDCG@10",
-    "recall@5": "Recall@5",
-    "recall@10": "Recall@10",
-    "mrr@10": "MRR@10",
-    "precision@5": "P@5",
-}
-TABLE_COLUMNS = ["Title", "Kind", "Level", "Cost", "Open source", "Year", "Authors", "Topics"]
-
-# Scoped to each gr.HTML component (css_template), so the UI needs no page-wide CSS from the
-# server that mounts it.
-CARD_CSS = """
-.mlsd-cards { display: grid; gap: 8px; }
-.mlsd-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; }
-.mlsd-card h4 { margin: 0 0 4px 0; font-size: 1rem; }
-.mlsd-meta { color: var(--body-text-color-subdued); font-size: 0.85rem; }
-.mlsd-badge { border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 0 4px;
-  margin-right: 4px; font-size: 0.8rem; }
-.mlsd-reason { margin: 4px 0 0 0; font-size: 0.9rem; }
-.mlsd-citations { padding-left: 0; list-style: none; font-size: 0.9rem; }
-.mlsd-citations li { margin-bottom: 6px; }
-.mlsd-empty { color: var(--body-text-color-subdued); }
-"""
-
-
-# -- rendering (pure functions: what the UI shows for an answer) ---------------------------------
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def render_card(item: Recommendation) -> str:
-    """One recommended resource: title linked to its url, kind, authors, why it fits."""
-    r: Resource = item.resource
-    title = (
-        f'<a href="{_e(r.url)}" target="_blank" rel="noopener noreferrer">{_e(r.title)}</a>'
-        if r.url
-        else _e(r.title)
-    )
-    authors = f" · by {_e(', '.join(r.authors[:4]))}" if r.authors else ""
-    year = f" · {r.year}" if r.year else ""
-    cite = f' <a href="#mlsd-cite-{item.citation}">[{item.citation}]</a>' if item.citation else ""
-    badges = [r.kind, r.level, r.cost] + (["open source"] if r.open_source else [])
-    badge_html = "".join(f'<span class="mlsd-badge">{_e(b)}</span>' for b in badges)
-    return (
-        f'<div class="mlsd-card" data-resource-id="{_e(r.id)}" data-kind="{_e(r.kind)}" '
-        f'data-cost="{_e(r.cost)}" data-open-source="{str(bool(r.open_source)).lower()}">'
-        f"<h4>{title}</h4>"
-        f'<div class="mlsd-meta">{badge_html}'
-        f"{authors}{year}</div>"
-        f'<p class="mlsd-reason">{_e(item.reason)}{cite}</p></div>'
-    )
-
-
-def render_cards(items: Sequence[Recommendation], empty: str = "No resources yet.") -> str:
-    """The recommended resources as cards."""
-    if not items:
-        return f'<p class="mlsd-empty">{_e(empty)}</p>'
-    return '<div class="mlsd-cards">' + "".join(render_card(i) for i in items) + "</div>"
-
-
-_MD_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s\"]+)\)")
-
-
-def _snippet_html(snippet: str) -> str:
-    # Source passages quote Markdown links; show them as links rather than raw brackets.
-    return _MD_LINK.sub(
-        r'<a href="\2" target="_blank" rel="noopener noreferrer">\1</a>', _e(snippet)
-    )
-
-
-def render_citations(citations: Sequence[Citation]) -> str:
-    """The numbered citations: source title, section and the quoted passage."""
-    if not citations:
-        return '<p class="mlsd-empty">No citations yet.</p>'
-    rows = []
-    for c in citations:
-        where = f"{_e(c.source_title)}, “{_e(c.heading)}”" if c.heading else _e(c.source_title)
-        rows.append(
-            f'<li id="mlsd-cite-{c.number}" data-number="{c.number}"><b>[{c.number}]</b> '
-            f"{where}: <q>{_snippet_html(c.snippet)}</q></li>"
-        )
-    return '<ol class="mlsd-citations">' + "".join(rows) + "</ol>"
-
-
-def describe_query(query_used: dict[str, object]) -> str:
-    """What the assistant understood, in one line a person can check."""
-    if not query_used:
-        return "Ask a question to see what was understood."
-    parts = [f"intent: {query_used.get('intent', '?')}"]
-    for key, label in (("topics", "topics"), ("kinds", "kinds"), ("level", "level")):
-        value = query_used.get(key)
-        if value:
-            parts.append(f"{label}: {', '.join(value) if isinstance(value, list) else value}")
-    if query_used.get("free_only"):
-        parts.append("free only")
-    if query_used.get("open_source"):
-        parts.append("open source")
-    if query_used.get("role"):
-        parts.append(f"role: {query_used['role']}")
-    follow_up = query_used.get("follow_up")
-    if follow_up:
-        restrict = query_used.get("restrict_to")
-        among = f" (among the {len(restrict)} from before)" if isinstance(restrict, list) else ""
-        parts.append(f"follow-up: {follow_up}{among}")
-    if query_used.get("profile"):
-        parts.append("personalized to your profile")
-    searched = query_used.get("topic_text") or query_used.get("text")
-    return f"**Understood:** {' · '.join(parts)}. **Searched for:** “{searched}”"
-
-
-def stream_chunks(text: str, words: int = STREAM_WORDS) -> Iterator[str]:
-    """Growing prefixes of `text`, a few words at a time (the last one is the whole text)."""
-    tokens = re.findall(r"\S+\s*", text)
-    for end in range(words, len(tokens), words):
-        yield "".join(tokens[:end])
-    yield text
-
-
-# -- catalog table -------------------------------------------------------------------------------
-
-
-def _matches(resource: Resource, words: Sequence[str]) -> bool:
-    haystack = " ".join(
-        [resource.id, resource.title, resource.summary, resource.best_for,
-         *resource.authors, *resource.aliases, *resource.topics]
-    ).lower()  # fmt: skip
-    return all(w in haystack for w in words)
-
-
-def catalog_rows(
-    catalog: Catalog,
-    kind: str = ANY,
-    topic: str = ANY,
-    level: str = ANY,
-    cost: str = ANY,
-    text: str = "",
-) -> list[Resource]:
-    """Catalog resources that pass every filter (ANY means no filter), sorted by title."""
-    words = (text or "").lower().split()
-    return sorted(
-        (
-            r
-            for r in catalog.resources.values()
-            if kind in (ANY, r.kind)
-            and (topic == ANY or topic in r.topics)
-            and level in (ANY, r.level)
-            and cost in (ANY, r.cost)
-            and _matches(r, words)
-        ),
-        key=lambda r: r.title.lower(),
-    )
-
-
-def catalog_frame(resources: Sequence[Resource]) -> pd.DataFrame:
-    """Resources as table rows; titles are Markdown links."""
-    rows = [
-        [
-            f"[{r.title}]({r.url})" if r.url else r.title,
-            r.kind,
-            r.level,
-            r.cost,
-            "" if r.open_source is None else ("yes" if r.open_source else "no"),
-            str(r.year or ""),
-            ", ".join(r.authors),
-            ", ".join(r.topics),
-        ]
-        for r in resources
-    ]
-    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
-
-
-# -- eval report ---------------------------------------------------------------------------------
-
-
-def eval_dir(settings: Settings) -> Path:
-    """Where `mlsd eval` writes its report by default."""
-    return settings.data_dir / "eval"
-
-
-def load_eval(out_dir: Path) -> tuple[str, pd.DataFrame | None, Path | None, str]:
-    """The latest eval report: (status line, pipeline table, chart path, report Markdown)."""
-    results_path = out_dir / "results.json"
-    if not results_path.is_file():
-        return (
-            f"No eval report in `{out_dir}` yet: run `mlsd eval` first "
-            "(or `make eval`), then press Reload.",
-            None,
-            None,
-            "",
-        )
-    try:
-        results = json.loads(results_path.read_text(encoding="utf-8"))
-        metrics = list(METRIC_LABELS)
-        header = ["pipeline", *METRIC_LABELS.values(), "median ms", "p95 ms"]
-        rows: list[list[Any]] = []
-        for name, p in results["pipelines"].items():
-            latency = p.get("latency_ms", {})
-            rows.append(
-                [name, *(f"{float(p['metrics'][m]):.3f}" for m in metrics),
-                 f"{float(latency.get('median', 0)):.0f}", f"{float(latency.get('p95', 0)):.0f}"]
-            )  # fmt: skip
-        if "ideal" in results:
-            ideal = results["ideal"]
-            rows.append(
-                ["ideal (label ceiling)", *(f"{float(ideal[m]):.3f}" for m in metrics), "", ""]
-            )
-        table = pd.DataFrame(rows, columns=header)
-    except (ValueError, KeyError, TypeError) as exc:
-        return (f"The eval report in `{out_dir}` could not be read ({exc}).", None, None, "")
-    gate = results.get("gate", {})
-    failures = "; ".join(str(f) for f in gate.get("failures", []))
-    verdict = "gate passed" if gate.get("passed") else f"gate FAILED ({failures})"
-    status = (
-        f"Eval report from {results.get('generated_at', '?')}, {results.get('split', '?')} "
-        f"split, {verdict}. Folder: `{out_dir}`."
-    )
-    chart = out_dir / "metrics.png"
-    report_path = out_dir / "report.md"
-    report = report_path.read_text(encoding="utf-8") if report_path.is_file() else ""
-    # The chart is shown by its own component; a relative image link would only 404 here.
-    report = "\n".join(line for line in report.splitlines() if not line.startswith("!["))
-    return status, table, chart if chart.is_file() else None, report
 
 
 # -- browser state -------------------------------------------------------------------------------

@@ -1,0 +1,97 @@
+"""The web UI's HTML for answers: real catalog resources, escaping, links and citations."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from assistant.compose import Citation, Recommendation
+from ingest.catalog import load_catalog
+from ui.render import describe_query, render_cards, render_citations, stream_chunks
+
+REAL_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+
+
+class _Collect(HTMLParser):
+    """Tags, attributes and text of a fragment, as a browser would parse them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(fragment: str) -> _Collect:
+    parser = _Collect()
+    parser.feed(fragment)
+    return parser
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(REAL_CORPUS)
+
+
+def test_a_card_links_the_title_and_carries_its_facts(catalog):
+    with_url = next(r for r in catalog.resources.values() if r.url)
+    html = render_cards([Recommendation(with_url, 1.0, "Covers feature stores.", 2, "")])
+    parsed = parse(html)
+    links = [attrs for tag, attrs in parsed.tags if tag == "a"]
+    assert links[0]["href"] == with_url.url and links[0]["rel"] == "noopener noreferrer"
+    assert links[1]["href"] == "#mlsd-cite-2"  # the reason points at its citation
+    card = next(attrs for tag, attrs in parsed.tags if attrs.get("class") == "mlsd-card")
+    assert card["data-resource-id"] == with_url.id and card["data-kind"] == with_url.kind
+    assert with_url.title in "".join(parsed.text)
+
+
+def test_text_from_the_corpus_or_a_user_cannot_inject_markup(catalog):
+    resource = next(iter(catalog.resources.values()))
+    hostile = resource.model_copy(update={"title": '<script>alert(1)</script>"><img src=x>'})
+    reason = "<b onmouseover=alert(1)>why</b>"
+    citation = Citation(1, "c1", "<i>source</i>", "o", "<h1>", 'see [x](javascript:alert(1)) "q"')
+    html = render_cards([Recommendation(hostile, 1.0, reason, 1, "")]) + render_citations(
+        [citation]
+    )
+    tags = {tag for tag, _ in parse(html).tags}
+    assert tags <= {"div", "h4", "span", "p", "a", "ol", "li", "b", "q"}
+    assert "script" not in tags and "img" not in tags and "i" not in tags and "h1" not in tags
+    assert all("javascript:" not in (attrs.get("href") or "") for _, attrs in parse(html).tags)
+    assert all("onmouseover" not in attrs for _, attrs in parse(html).tags)
+
+
+def test_citations_turn_markdown_links_into_links_and_keep_their_numbers():
+    citation = Citation(3, "c", "Blog", "o", "Tools", "Try [Feast](https://feast.dev) today.")
+    parsed = parse(render_citations([citation]))
+    item = next(attrs for tag, attrs in parsed.tags if tag == "li")
+    assert item["id"] == "mlsd-cite-3" and item["data-number"] == "3"
+    link = {"href": "https://feast.dev", "target": "_blank", "rel": "noopener noreferrer"}
+    assert ("a", link) in parsed.tags
+    assert "No citations yet." in render_citations([])
+    assert "No resources yet." in render_cards([])
+
+
+def test_the_understood_query_reads_as_one_line():
+    line = describe_query(
+        {"intent": "recommend", "topics": ["feature-stores"], "kinds": ["course"],
+         "free_only": True, "follow_up": "narrow", "restrict_to": ["a", "b"], "text": "x"}
+    )  # fmt: skip
+    assert line.startswith("**Understood:** intent: recommend · topics: feature-stores")
+    assert "kinds: course" in line and "free only" in line
+    assert "follow-up: narrow (among the 2 from before)" in line
+    assert line.endswith("**Searched for:** “x”")
+
+
+def test_streaming_grows_to_the_whole_text():
+    text = "one two three four five six seven eight nine ten eleven twelve thirteen"
+    chunks = list(stream_chunks(text, words=5))
+    assert chunks[-1] == text and len(chunks) == 3
+    assert all(text.startswith(c) for c in chunks)
+    assert [len(c) for c in chunks] == sorted(len(c) for c in chunks)

@@ -1,0 +1,119 @@
+"""UI adapter: what the web UI shows for an answer, as HTML (pure functions, no Gradio)."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator, Sequence
+
+from assistant.compose import Citation, Recommendation
+from ingest.catalog import Resource
+
+STREAM_WORDS = 6  # words per streamed update: smooth to read, few enough websocket messages
+
+# Scoped to each gr.HTML component (css_template), so the UI needs no page-wide CSS from the
+# server that mounts it.
+CARD_CSS = """
+.mlsd-cards { display: grid; gap: 8px; }
+.mlsd-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; }
+.mlsd-card h4 { margin: 0 0 4px 0; font-size: 1rem; }
+.mlsd-meta { color: var(--body-text-color-subdued); font-size: 0.85rem; }
+.mlsd-badge { border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 0 4px;
+  margin-right: 4px; font-size: 0.8rem; }
+.mlsd-reason { margin: 4px 0 0 0; font-size: 0.9rem; }
+.mlsd-citations { padding-left: 0; list-style: none; font-size: 0.9rem; }
+.mlsd-citations li { margin-bottom: 6px; }
+.mlsd-empty { color: var(--body-text-color-subdued); }
+"""
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def render_card(item: Recommendation) -> str:
+    """One recommended resource: title linked to its url, kind, authors, why it fits."""
+    r: Resource = item.resource
+    title = (
+        f'<a href="{_e(r.url)}" target="_blank" rel="noopener noreferrer">{_e(r.title)}</a>'
+        if r.url
+        else _e(r.title)
+    )
+    authors = f" · by {_e(', '.join(r.authors[:4]))}" if r.authors else ""
+    year = f" · {r.year}" if r.year else ""
+    cite = f' <a href="#mlsd-cite-{item.citation}">[{item.citation}]</a>' if item.citation else ""
+    badges = [r.kind, r.level, r.cost] + (["open source"] if r.open_source else [])
+    badge_html = "".join(f'<span class="mlsd-badge">{_e(b)}</span>' for b in badges)
+    return (
+        f'<div class="mlsd-card" data-resource-id="{_e(r.id)}" data-kind="{_e(r.kind)}" '
+        f'data-cost="{_e(r.cost)}" data-open-source="{str(bool(r.open_source)).lower()}">'
+        f"<h4>{title}</h4>"
+        f'<div class="mlsd-meta">{badge_html}'
+        f"{authors}{year}</div>"
+        f'<p class="mlsd-reason">{_e(item.reason)}{cite}</p></div>'
+    )
+
+
+def render_cards(items: Sequence[Recommendation], empty: str = "No resources yet.") -> str:
+    """The recommended resources as cards."""
+    if not items:
+        return f'<p class="mlsd-empty">{_e(empty)}</p>'
+    return '<div class="mlsd-cards">' + "".join(render_card(i) for i in items) + "</div>"
+
+
+_MD_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s\"]+)\)")
+
+
+def _snippet_html(snippet: str) -> str:
+    # Source passages quote Markdown links; show them as links rather than raw brackets.
+    return _MD_LINK.sub(
+        r'<a href="\2" target="_blank" rel="noopener noreferrer">\1</a>', _e(snippet)
+    )
+
+
+def render_citations(citations: Sequence[Citation]) -> str:
+    """The numbered citations: source title, section and the quoted passage."""
+    if not citations:
+        return '<p class="mlsd-empty">No citations yet.</p>'
+    rows = []
+    for c in citations:
+        where = f"{_e(c.source_title)}, “{_e(c.heading)}”" if c.heading else _e(c.source_title)
+        rows.append(
+            f'<li id="mlsd-cite-{c.number}" data-number="{c.number}"><b>[{c.number}]</b> '
+            f"{where}: <q>{_snippet_html(c.snippet)}</q></li>"
+        )
+    return '<ol class="mlsd-citations">' + "".join(rows) + "</ol>"
+
+
+def describe_query(query_used: dict[str, object]) -> str:
+    """What the assistant understood, in one line a person can check."""
+    if not query_used:
+        return "Ask a question to see what was understood."
+    parts = [f"intent: {query_used.get('intent', '?')}"]
+    for key, label in (("topics", "topics"), ("kinds", "kinds"), ("level", "level")):
+        value = query_used.get(key)
+        if value:
+            parts.append(f"{label}: {', '.join(value) if isinstance(value, list) else value}")
+    if query_used.get("free_only"):
+        parts.append("free only")
+    if query_used.get("open_source"):
+        parts.append("open source")
+    if query_used.get("role"):
+        parts.append(f"role: {query_used['role']}")
+    follow_up = query_used.get("follow_up")
+    if follow_up:
+        restrict = query_used.get("restrict_to")
+        among = f" (among the {len(restrict)} from before)" if isinstance(restrict, list) else ""
+        parts.append(f"follow-up: {follow_up}{among}")
+    if query_used.get("profile"):
+        parts.append("personalized to your profile")
+    searched = query_used.get("topic_text") or query_used.get("text")
+    return f"**Understood:** {' · '.join(parts)}. **Searched for:** “{searched}”"
+
+
+def stream_chunks(text: str, words: int = STREAM_WORDS) -> Iterator[str]:
+    """Growing prefixes of `text`, a few words at a time (the last one is the whole text)."""
+    tokens = re.findall(r"\S+\s*", text)
+    for end in range(words, len(tokens), words):
+        yield "".join(tokens[:end])
+    yield text
