@@ -8,6 +8,7 @@ from assistant.hybrid import Hit
 from assistant.personalize import ROLE_LABELS, Personalized
 from assistant.profiles import Profile
 from assistant.query import ParsedQuery
+from assistant.ranking import open_source_applies
 from ingest.catalog import Resource
 
 COVERED = (
@@ -76,8 +77,8 @@ def reason_for(resource: Resource, parsed: ParsedQuery) -> str:
         parts.append(f"by {', '.join(matched_authors)}")
     if parsed.role and parsed.role in resource.audience:
         parts.append(f"suits {ROLE_LABELS.get(parsed.role, parsed.role)}")
-    best_for = resource.best_for.rstrip(".")
-    return f"{'; '.join(parts)}. Best for: {best_for[0].lower()}{best_for[1:]}."
+    # Kept as written: a label may start with a name or an acronym ("SREs", "PyTorch", "Python").
+    return f"{'; '.join(parts)}. Best for: {resource.best_for.rstrip('.')}."
 
 
 class Composer:
@@ -149,7 +150,8 @@ class Composer:
     def nothing_fits(self, parsed: ParsedQuery, topic_text: str) -> Answer:
         """The answer when the topic is covered but nothing meets every stated constraint."""
         asked = [f"{' or '.join(parsed.kinds)}" if parsed.kinds else ""]
-        asked += ["free" if parsed.free_only else "", "open source" if parsed.open_source else ""]
+        asked += ["free" if parsed.free_only else ""]
+        asked += ["open source" if open_source_applies(parsed) else ""]
         asked += [f"among the {len(parsed.restrict_to)} from before" if parsed.restrict_to else ""]
         wanted = ", ".join(a for a in asked if a) or "those constraints"
         about = _topic_phrase(parsed.topics) or topic_text
@@ -179,7 +181,7 @@ class Composer:
         constraints = []
         if parsed.free_only:
             constraints.append("free")
-        if parsed.open_source:
+        if open_source_applies(parsed):
             constraints.append("open source")
         if parsed.level:
             constraints.append(parsed.level)

@@ -35,6 +35,14 @@ def out_of_scope(parsed: ParsedQuery, top_similarity: float) -> bool:
     return not (evidence or parsed.domain) and top_similarity < OUT_OF_SCOPE_SIMILARITY
 
 
+def open_source_applies(parsed: ParsedQuery) -> bool:
+    """Whether "open source" constrains this question. It speaks of software: asked of books or
+    courses ("a course on the same topic?" after "any of those open source?") it cannot hold,
+    so it is moot rather than a filter that empties the list."""
+    software = not parsed.kinds or bool({"tool", "repo"} & set(parsed.kinds))
+    return parsed.open_source and software
+
+
 def passes(resource: Resource, parsed: ParsedQuery) -> bool:
     """Whether a resource satisfies the hard constraints the person stated."""
     if parsed.restrict_to and resource.id not in parsed.restrict_to:
@@ -43,9 +51,7 @@ def passes(resource: Resource, parsed: ParsedQuery) -> bool:
         return False
     if parsed.free_only and resource.cost == "paid":
         return False
-    # "Open source" speaks of software; asked of books or courses it cannot hold, so it is moot.
-    software = not parsed.kinds or bool({"tool", "repo"} & set(parsed.kinds))
-    return not (parsed.open_source and software and resource.open_source is not True)
+    return not (open_source_applies(parsed) and resource.open_source is not True)
 
 
 def rank(

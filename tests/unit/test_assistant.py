@@ -141,6 +141,17 @@ def test_follow_ups_narrow_swap_topic_and_swap_kind(assistant: Assistant) -> Non
     courses = assistant.ask("a course on the same topic?", session_id=first.session_id)
     assert courses.items and all(i.resource.kind == "course" for i in courses.items)
     assert courses.query_used["follow_up"] == "same-topic"
+    # "Open source" was carried over but cannot hold for courses: the answer must not claim it.
+    assert "open source" not in courses.text.split("\n")[0]
+    assert "open source" in narrowed.text.split("\n")[0]
+
+
+def test_reasons_quote_best_for_as_written(assistant: Assistant) -> None:
+    answer = assistant.ask("I'm an SRE, where do I start?")
+    reasons = {i.resource.id: i.reason for i in answer.items}
+    resource = assistant.catalog.resources["reliable-machine-learning"]
+    assert resource.best_for.startswith("SREs")  # an acronym must not become "sREs"
+    assert f"Best for: {resource.best_for.rstrip('.')}." in reasons["reliable-machine-learning"]
 
 
 def test_a_bare_constraint_narrows_the_last_answer(assistant: Assistant) -> None:
