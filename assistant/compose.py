@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from assistant.hybrid import Hit
@@ -84,6 +85,9 @@ def reason_for(resource: Resource, parsed: ParsedQuery) -> str:
 class Composer:
     """Writes answers from hits by rule; never names anything outside the catalog."""
 
+    def __init__(self, titles: Mapping[str, str] | None = None) -> None:
+        self.titles = dict(titles or {})  # resource id -> title, for "like *X*" headers
+
     def compose(
         self,
         parsed: ParsedQuery,
@@ -94,6 +98,8 @@ class Composer:
         """The answer for this intent, citing the passage behind each resource."""
         if parsed.intent == "out_of_scope":
             return self.not_covered(parsed)
+        if parsed.intent == "smalltalk":
+            return self.smalltalk(parsed)
         if not hits:
             return self.nothing_fits(parsed, topic_text)
         citations: list[Citation] = []
@@ -147,6 +153,24 @@ class Composer:
         used = parsed.to_dict() | {"intent": "out_of_scope"}
         return Answer(text=text, intent="out_of_scope", items=[], citations=[], query_used=used)
 
+    def smalltalk(self, parsed: ParsedQuery) -> Answer:
+        """A short reply to a greeting, thanks or goodbye (no resources, no citations)."""
+        replies = {
+            "greeting": "Hi! I recommend books, courses, papers, tools and communities for "
+            "learning ML system design, each with why it fits and where it was found.",
+            "thanks": 'Glad it helps. Ask a follow-up ("any of those free?", "show me more", '
+            '"something like the second one?") or a new question any time.',
+            "goodbye": "Good luck with your learning. Your conversation is saved if you come back.",
+        }
+        text = replies.get(parsed.smalltalk, replies["greeting"])
+        if parsed.smalltalk == "greeting":
+            text += (
+                ' Try "what should I read for feature stores?", "I\'m an SRE, where do I start?" '
+                'or "a free course on MLOps".'
+            )
+        return Answer(text=text, intent="smalltalk", items=[], citations=[],
+                      query_used=parsed.to_dict())  # fmt: skip
+
     def nothing_fits(self, parsed: ParsedQuery, topic_text: str) -> Answer:
         """The answer when the topic is covered but nothing meets every stated constraint."""
         asked = [f"{' or '.join(parsed.kinds)}" if parsed.kinds else ""]
@@ -155,10 +179,16 @@ class Composer:
         asked += [f"among the {len(parsed.restrict_to)} from before" if parsed.restrict_to else ""]
         wanted = ", ".join(a for a in asked if a) or "those constraints"
         about = _topic_phrase(parsed.topics) or topic_text
-        text = (
-            f"Nothing in the catalog on {about} meets all of: {wanted}. "
-            "Try dropping one of the constraints (for example the kind, or 'free')."
-        )
+        if parsed.follow_up == "more":
+            text = (
+                f"That was everything on {about} that fits ({wanted}): the catalog has no more. "
+                "Try another kind, or a related topic."
+            )
+        else:
+            text = (
+                f"Nothing in the catalog on {about} meets all of: {wanted}. "
+                "Try dropping one of the constraints (for example the kind, or 'free')."
+            )
         return Answer(text=text, intent=parsed.intent, items=[], citations=[],
                       query_used=parsed.to_dict() | {"topic_text": topic_text})  # fmt: skip
 
@@ -210,6 +240,11 @@ class Composer:
         else:
             if parsed.restrict_to:
                 lead = f"Of those, these fit{qualifier}:"
+            elif parsed.similar_to:
+                like = self.titles.get(parsed.similar_to, parsed.similar_to)
+                lead = f"{len(items)} {kinds}{qualifier} like *{like}*:"
+            elif parsed.follow_up == "more":
+                lead = f"{len(items)} more {kinds}{qualifier} for {about}:"
             else:
                 lead = f"Here are {len(items)} {kinds}{qualifier} for {about}:"
             lines = [lead, ""] + [self._line(n, item) for n, item in enumerate(items, start=1)]

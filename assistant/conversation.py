@@ -32,9 +32,23 @@ class Session:
         """The most recent turn, if any."""
         return self.turns[-1] if self.turns else None
 
+    @property
+    def context(self) -> Turn | None:
+        """The turn a follow-up refers to: the latest one that was not small talk ("thanks!"
+        between an answer and "any of those free?" must not break the thread)."""
+        return next((t for t in reversed(self.turns) if t.intent != "smalltalk"), None)
+
 
 def _as_tuple(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
+
+
+def _picked(parsed: ParsedQuery, previous: Turn | None) -> str:
+    """The resource an ordinal ("the second one") points at in the last answer, if any."""
+    if parsed.ordinal is None or previous is None or not previous.resource_ids:
+        return ""
+    index = parsed.ordinal - 1 if parsed.ordinal > 0 else len(previous.resource_ids) - 1
+    return previous.resource_ids[index] if index < len(previous.resource_ids) else ""
 
 
 def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, str]:
@@ -43,18 +57,58 @@ def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, st
     - "any of those open source?", "which are free?": restrict to the last answer's resources,
       add the constraint; "which one is best for LLMs?" ranks them by the new words too.
     - "and for model serving?": new topic, keep the last turn's kind and cost constraints.
-    - "a course on the same topic?": keep the last topic, take the new kind.
+    - "a course on the same topic?", "something more beginner friendly?": keep the last topic,
+      take the new kind or level.
+    - "show me more": the last request again, without what was already shown.
+    - "tell me about the second one": that resource; "anything similar to the second one?" or
+      "something like Feast": more like that resource.
     A message with its own topic and none of these cues starts afresh.
     """
     own_topic = " ".join(parsed.topic_words)
+    if parsed.intent == "smalltalk":
+        return parsed, ""
+    picked = _picked(parsed, previous)
+    # "anything similar?" right after an answer about one resource means similar to that one.
+    single = previous.resource_ids[0] if previous and len(previous.resource_ids) == 1 else ""
+    if parsed.similar and (picked or len(parsed.mentioned) == 1 or (single and not parsed.topics)):
+        like = picked or (parsed.mentioned[0] if parsed.mentioned else single)
+        used = previous.query_used if previous else {}
+        similar = replace(
+            parsed,
+            similar_to=like,
+            follow_up="similar",
+            mentioned=(),
+            free_only=parsed.free_only or bool(used.get("free_only")),
+            open_source=parsed.open_source or bool(used.get("open_source")),
+        )
+        return similar, own_topic
     if previous is None or previous.intent == "out_of_scope":
         return parsed, own_topic or parsed.text
     used = previous.query_used
     last_topics = _as_tuple(used.get("topics"))
-    # A bare constraint ("which are free?", "only open source") narrows the last answer too.
+    if picked:
+        return replace(parsed, restrict_to=(picked,), follow_up="narrow"), previous.topic_text
+    if parsed.more and not (parsed.mentioned or own_topic):
+        shown = (*_as_tuple(used.get("exclude")), *previous.resource_ids)
+        again = replace(
+            parsed,
+            follow_up="more",
+            intent=previous.intent if previous.intent != "learning_path" else "recommend",
+            topics=parsed.topics or last_topics,
+            kinds=parsed.kinds or _as_tuple(used.get("kinds")),
+            free_only=parsed.free_only or bool(used.get("free_only")),
+            open_source=parsed.open_source or bool(used.get("open_source")),
+            level=parsed.level or (str(used["level"]) if used.get("level") else None),
+            similar_to=str(used.get("similar_to") or ""),
+            exclude=tuple(dict.fromkeys(shown)),
+        )
+        return again, previous.topic_text
+    # A bare constraint ("which are free?", "only open source") narrows the last answer too. A
+    # bare level ("something easier?") asks for other resources on the topic, so it searches it.
     constraint_only = not (own_topic or parsed.kinds or parsed.same_topic) and bool(
-        parsed.free_only or parsed.open_source or parsed.level
+        parsed.free_only or parsed.open_source
     )
+    level_only = not (own_topic or parsed.kinds or parsed.anaphoric) and bool(parsed.level)
     if (parsed.anaphoric and not parsed.mentioned) or constraint_only:
         narrowed = replace(
             parsed,
@@ -66,7 +120,7 @@ def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, st
             open_source=parsed.open_source or bool(used.get("open_source")),
         )
         return narrowed, f"{previous.topic_text} {own_topic}".strip()
-    if (parsed.same_topic or not own_topic) and (parsed.kinds or parsed.same_topic):
+    if (parsed.same_topic or not own_topic) and (parsed.kinds or parsed.same_topic or level_only):
         kept = replace(
             parsed,
             follow_up="same-topic",
@@ -74,6 +128,7 @@ def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, st
             free_only=parsed.free_only or bool(used.get("free_only")),
             open_source=parsed.open_source or bool(used.get("open_source")),
             level=parsed.level or (str(used["level"]) if used.get("level") else None),
+            kinds=parsed.kinds or (_as_tuple(used.get("kinds")) if level_only else ()),
         )
         return kept, previous.topic_text
     if parsed.topic_swap and own_topic:

@@ -29,10 +29,12 @@ _OPEN = re.compile(
 _LEVELS = {
     "beginner": re.compile(
         r"\b(beginners?|newbies?|novices?|intro(ductory|duction)?|new to|getting started|"
-        r"start(ing)? out|basics|first steps|entry[- ]level|gentle|from scratch|zero to)\b"
+        r"start(ing)? out|basics|first steps|entry[- ]level|gentle|from scratch|zero to|"
+        r"easier|simpler|less (advanced|technical)|more accessible)\b"
     ),
     "advanced": re.compile(
-        r"\b(advanced|experts?|deep[- ]dives?|in[- ]depth|rigorous|research[- ]level|hardcore)\b"
+        r"\b(advanced|experts?|deep[- ]dives?|in[- ]depth|rigorous|research[- ]level|hardcore|"
+        r"harder|more technical)\b"
     ),
     "intermediate": re.compile(r"\bintermediate\b"),
 }
@@ -163,6 +165,31 @@ SAME_TOPIC = re.compile(
     r"that topic|this topic|for that|for this|with that|with this|with it|similar)\b"
 )
 TOPIC_SWAP = re.compile(r"^(and|what about|how about|and for|and what about|ok,? and|now|also)\b")
+# "show me more": the same request again, without what was already shown.
+MORE = re.compile(
+    r"\b(show me more|more (results|options|suggestions|of (those|these|them)|like (these|those))|"
+    r"(any|some)(thing|one)? else|what else|other (ones|options|resources|suggestions)|others|"
+    r"next (ones|few|page)|keep going)\b"
+)
+# "the second one", "#2": one resource of the last answer, by its place in the list.
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
+             "4th": 4, "fifth": 5, "5th": 5, "last": -1}  # fmt: skip
+ORDINAL = re.compile(
+    r"\b(?:the )?(" + "|".join(_ORDINALS) + r") (?:one|item|resource|result|link|pick|suggestion)\b"
+    r"|(?:#|\bnumber |\bno\. ?)([1-9])\b"
+)
+# "something like Feast", "similar to the second one": more like one resource.
+SIMILAR = re.compile(
+    r"\b(similar|something like|anything like|more like|alternatives?|comparable|"
+    r"in the same vein|like (that|this|it) one)\b"
+)
+_SMALLTALK = {
+    "greeting": re.compile(
+        r"^(hi|hello|hey|hiya|howdy|good (morning|afternoon|evening))( there| all| everyone)?$"
+    ),
+    "thanks": re.compile(r"^(thanks?( you)?( so much| a lot)?|thx|ty|cheers|great,? thanks?)$"),
+    "goodbye": re.compile(r"^(bye|goodbye|see you|see ya|that's all|that is all)$"),
+}
 
 # Words that carry no topic: question scaffolding, politeness, constraint words.
 _FILLER = set(
@@ -174,7 +201,8 @@ _FILLER = set(
     i'm i've i'd stuff things thing material materials want need looking look find give show
     tell list more
     also only just really very same topic subject area one ones else other get like kind sort
-    ok okay now then so well hey hi hello start where begin new go goes""".split()
+    ok okay now then so well hey hi hello start where begin new go goes friendly
+    similar alternative alternatives comparable vein else others next sounds""".split()
 )
 
 
@@ -201,6 +229,12 @@ class ParsedQuery:
     restrict_to: tuple[str, ...] = ()  # set by the conversation for "any of those ..."
     follow_up: str = ""  # set by the conversation: "narrow", "same-topic" or "topic-swap"
     domain: bool = False  # uses machine-learning vocabulary (evidence the question is in scope)
+    smalltalk: str = ""  # "greeting", "thanks" or "goodbye": a message with no request in it
+    more: bool = False  # "show me more": the last request again, without what was shown
+    ordinal: int | None = None  # "the second one": 1-based place in the last answer, -1 = last
+    similar: bool = False  # "something like ...": more like one resource
+    similar_to: str = ""  # set by the conversation: the resource to find more like
+    exclude: tuple[str, ...] = ()  # set by the conversation: already shown, not again
 
     def to_dict(self) -> dict[str, object]:
         """The understood query as plain data (the `query_used` of an answer)."""
@@ -217,9 +251,18 @@ class ParsedQuery:
             "topics": list(self.topics),
             "restrict_to": list(self.restrict_to),
             "follow_up": self.follow_up,
+            "similar_to": self.similar_to,
+            "exclude": list(self.exclude),
         }
         data.update({k: v for k, v in optional.items() if v})
         return data
+
+
+def _ordinal(text: str) -> int | None:
+    found = ORDINAL.search(text)
+    if found is None:
+        return None
+    return _ORDINALS[found.group(1)] if found.group(1) else int(found.group(2))
 
 
 def _words(text: str) -> list[str]:
@@ -293,6 +336,10 @@ class QueryParser:
         """Understand one message on its own (the conversation adds context afterwards)."""
         original = message.strip()
         lowered = normalize(original)
+        bare = lowered.strip(" !.,:;)(?")
+        for kind, pattern in _SMALLTALK.items():
+            if pattern.match(bare):
+                return ParsedQuery(original, lowered, intent="smalltalk", smalltalk=kind)
         text, corrections = self.correct(lowered)
         mentioned = self._linker.find(text)
         kinds = tuple(kind for kind, pattern in _KINDS.items() if pattern.search(text))
@@ -311,7 +358,8 @@ class QueryParser:
         else:
             intent = "recommend"
         stripped = text
-        for pattern in (*_KINDS.values(), _FREE, _OPEN, *_LEVELS.values(), ANAPHORA, SAME_TOPIC):
+        for pattern in (*_KINDS.values(), _FREE, _OPEN, *_LEVELS.values(), ANAPHORA, SAME_TOPIC,
+                        MORE, ORDINAL, SIMILAR):  # fmt: skip
             stripped = pattern.sub(" ", stripped)
         if role:
             stripped = _ROLES[role].sub(" ", stripped)
@@ -334,4 +382,7 @@ class QueryParser:
             same_topic=bool(SAME_TOPIC.search(text)),
             topic_swap=bool(TOPIC_SWAP.search(text)),
             domain=bool(_DOMAIN.search(text)),
+            more=bool(MORE.search(text)),
+            ordinal=_ordinal(text),
+            similar=bool(SIMILAR.search(text)),
         )

@@ -17,6 +17,12 @@ class Weights:
     author: float = 1.0
     level: float = 0.08
     role: float = 0.1
+    # When the question filters (a kind, free, open source, "more"), a resource below this share
+    # of the best retrieval score that shares no asked-for topic and is not named is not an
+    # answer, even though it passes: "free books" on interviews must not be filled with free SRE
+    # books. Unfiltered lists never reach that far down, and a learner's soft preferences
+    # (formats) must still find their fill-ins, so only filtered questions are cut.
+    floor: float = 0.3
 
 
 # Best dense similarity below which a question with no evidence of being about machine learning
@@ -47,6 +53,8 @@ def passes(resource: Resource, parsed: ParsedQuery) -> bool:
     """Whether a resource satisfies the hard constraints the person stated."""
     if parsed.restrict_to and resource.id not in parsed.restrict_to:
         return False
+    if resource.id in parsed.exclude:
+        return False
     if parsed.kinds and resource.kind not in parsed.kinds:
         return False
     if parsed.free_only and resource.cost == "paid":
@@ -65,6 +73,8 @@ def rank(
     top = max(scores.values(), default=0.0) or 1.0
     wanted_topics = set(parsed.topics)
     authors = set(parsed.authors)
+    filtered = parsed.kinds or parsed.free_only or open_source_applies(parsed) or parsed.exclude
+    floor = weights.floor if filtered and wanted_topics else 0.0  # see Weights.floor
     ranked: list[tuple[str, float]] = []
     for resource in catalog.resources.values():
         if not passes(resource, parsed):
@@ -82,6 +92,10 @@ def rank(
             score += weights.level if gap == 0 else -weights.level * (gap - 1) * 2
         if parsed.role and parsed.role in resource.audience:
             score += weights.role
+        on_topic = bool(wanted_topics & set(resource.topics))
+        named = resource.id in parsed.mentioned or bool(authors & set(resource.authors))
+        if base < floor and not (on_topic or named):
+            continue
         if base > 0 or score > 0.25:
             ranked.append((resource.id, score))
     ranked.sort(key=lambda pair: (-pair[1], pair[0]))

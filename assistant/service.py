@@ -66,7 +66,7 @@ class Assistant:
         if not self.retriever.chunks:
             raise IndexNotReady("the index is empty: run `mlsd ingest` first")
         self.parser = QueryParser(catalog, [c.text for c in self.retriever.chunks.values()])
-        self.composer = Composer()
+        self.composer = Composer({r.id: r.title for r in catalog.resources.values()})
         self.personalizer = Personalizer(catalog)
         self.users = Users(catalog, storage)
         self.generator = generator
@@ -126,6 +126,8 @@ class Assistant:
             scored = self.retriever.resource_scores(retrieval)
             ranked = sorted(((r, s) for r, (s, _) in scored.items()), key=lambda p: -p[1])[:k]
             return SearchResult(self.retriever.hits(scored, ranked), parsed, topic_text)
+        if parsed.intent == "smalltalk":
+            return SearchResult([], parsed, topic_text)
         has_signal = bool(parsed.topics or parsed.mentioned or parsed.authors or parsed.restrict_to)
         if not has_signal and not parsed.follow_up and is_generic(parsed.original):
             return self.learning_path(parsed, topic_text, k, learner)
@@ -133,6 +135,14 @@ class Assistant:
         query_text = (
             f"{topic_text} {' '.join(parsed.kinds)}".strip() if parsed.follow_up else parsed.text
         )
+        if parsed.similar_to:  # "more like X": X's own description is the query
+            like = self.catalog.resources[parsed.similar_to]
+            query_text = f"{like.title}. {like.summary} {like.best_for} {topic_text}".strip()
+            parsed = replace(
+                parsed,
+                topics=parsed.topics or like.topics,
+                exclude=tuple(dict.fromkeys((*parsed.exclude, like.id))),
+            )
         expansion = " ".join(t.replace("-", " ") for t in parsed.topics)
         if learner is not None:  # a role or goal widens the search towards what it needs
             expansion = f"{expansion} {learner.profile.expansion()}".strip()
@@ -283,7 +293,7 @@ class Assistant:
         session = self.session(session_id, user_id, token)
         learner = self.learner(user_id, token) if user_id else None
         answer: Answer = self.chain.invoke(
-            {"message": text, "previous": session.last, "k": k, "learner": learner}
+            {"message": text, "previous": session.context, "k": k, "learner": learner}
         )
         answer.session_id = session.id
         self.storage.append_turn(

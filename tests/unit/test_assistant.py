@@ -218,3 +218,73 @@ def test_every_pipeline_ranks_resources(assistant: Assistant, pipeline: str) -> 
 def test_data_dir_holds_the_sessions(assistant: Assistant) -> None:
     assert Path(assistant.storage.path).is_file()
     assert Path(assistant.storage.path).parent == assistant.settings.data_dir
+
+
+def _ids_of(answer) -> list[str]:
+    return [item.resource.id for item in answer.items]
+
+
+def test_greetings_and_thanks_get_a_reply_and_keep_the_thread(assistant: Assistant) -> None:
+    hello = assistant.ask("Hi!")
+    assert hello.intent == "smalltalk" and not hello.items and not hello.citations
+    assert "feature stores" in hello.text  # it says what it can do, with examples
+    first = assistant.ask("what should I read for feature stores?", session_id=hello.session_id)
+    thanks = assistant.ask("thanks", session_id=first.session_id)
+    assert thanks.intent == "smalltalk" and not thanks.items
+    # The follow-up after "thanks" still refers to the feature-store answer.
+    narrowed = assistant.ask("any of those open source?", session_id=first.session_id)
+    assert narrowed.query_used["follow_up"] == "narrow"
+    assert set(_ids_of(narrowed)) <= set(_ids_of(first)) and "feast" in _ids_of(narrowed)
+
+
+def test_show_me_more_continues_without_repeating(assistant: Assistant) -> None:
+    first = assistant.ask("tools for monitoring models in production")
+    more = assistant.ask("show me more", session_id=first.session_id)
+    assert more.query_used["follow_up"] == "more"
+    assert more.items and not set(_ids_of(more)) & set(_ids_of(first))
+    assert "monitoring" in more.query_used["topics"]
+    assert all(i.resource.kind == "tool" for i in first.items + more.items)  # kind kept
+    again = assistant.ask("anything else?", session_id=first.session_id)
+    assert not set(_ids_of(again)) & (set(_ids_of(first)) | set(_ids_of(more)))
+    if not again.items:
+        assert "no more" in again.text
+
+
+def test_the_second_one_and_more_like_it(assistant: Assistant) -> None:
+    first = assistant.ask("experiment tracking tools")
+    second = first.items[1].resource
+    similar = assistant.ask("anything similar to the second one?", session_id=first.session_id)
+    assert similar.query_used["similar_to"] == second.id
+    assert similar.items and second.id not in _ids_of(similar)
+    assert all(set(i.resource.topics) & set(second.topics) for i in similar.items)
+    assert similar.text.startswith(f"{len(similar.items)} resources like *{second.title}*")
+
+    other = assistant.ask("experiment tracking tools")
+    about = assistant.ask("tell me more about the second one", session_id=other.session_id)
+    assert _ids_of(about) == [second.id]
+    like_it = assistant.ask("anything similar?", session_id=other.session_id)
+    assert like_it.query_used["similar_to"] == second.id
+
+
+def test_something_like_a_named_resource_needs_no_history(assistant: Assistant) -> None:
+    like = assistant.ask("something like Feast but for a team without a platform")
+    assert like.query_used["similar_to"] == "feast" and "feast" not in _ids_of(like)
+    assert {"hopsworks", "tecton", "databricks-feature-store"} & set(_ids_of(like)[:5])
+
+
+def test_a_bare_level_keeps_the_topic_and_searches_again(assistant: Assistant) -> None:
+    first = assistant.ask("what should I read for feature stores?")
+    easier = assistant.ask("something more beginner friendly?", session_id=first.session_id)
+    assert easier.query_used["follow_up"] == "same-topic"
+    assert easier.query_used["level"] == "beginner"
+    assert "feature-stores" in easier.query_used["topics"]
+    assert all("feature-stores" in i.resource.topics for i in easier.items[:3])
+
+
+def test_constraints_are_not_filled_with_off_topic_resources(assistant: Assistant) -> None:
+    # No free book in the catalog is about interviews: say so, instead of listing free SRE books.
+    first = assistant.ask("I'm preparing for ML interviews at FAANG")
+    books = assistant.ask("and free books?", session_id=first.session_id)
+    assert all("interviews" in i.resource.topics for i in books.items)
+    if not books.items:
+        assert books.text.startswith("Nothing in the catalog on interview")
