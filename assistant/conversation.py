@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from assistant.query import ParsedQuery
 
@@ -28,11 +30,6 @@ class Session:
     turns: list[Turn] = field(default_factory=list)
 
     @property
-    def last(self) -> Turn | None:
-        """The most recent turn, if any."""
-        return self.turns[-1] if self.turns else None
-
-    @property
     def context(self) -> Turn | None:
         """The turn a follow-up refers to: the latest one that was not small talk ("thanks!"
         between an answer and "any of those free?" must not break the thread)."""
@@ -41,6 +38,15 @@ class Session:
 
 def _as_tuple(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
+
+
+def _carried(parsed: ParsedQuery, used: Mapping[str, object]) -> dict[str, Any]:
+    """The constraints a follow-up keeps from the last turn unless it states its own."""
+    return {
+        "free_only": parsed.free_only or bool(used.get("free_only")),
+        "open_source": parsed.open_source or bool(used.get("open_source")),
+        "level": parsed.level or (str(used["level"]) if used.get("level") else None),
+    }
 
 
 def _picked(parsed: ParsedQuery, previous: Turn | None) -> str:
@@ -72,14 +78,14 @@ def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, st
     single = previous.resource_ids[0] if previous and len(previous.resource_ids) == 1 else ""
     if parsed.similar and (picked or len(parsed.mentioned) == 1 or (single and not parsed.topics)):
         like = picked or (parsed.mentioned[0] if parsed.mentioned else single)
-        used = previous.query_used if previous else {}
+        carried = _carried(parsed, previous.query_used if previous else {})
         similar = replace(
             parsed,
             similar_to=like,
             follow_up="similar",
             mentioned=(),
-            free_only=parsed.free_only or bool(used.get("free_only")),
-            open_source=parsed.open_source or bool(used.get("open_source")),
+            free_only=carried["free_only"],
+            open_source=carried["open_source"],
         )
         return similar, own_topic
     if previous is None or previous.intent == "out_of_scope":
@@ -96,10 +102,8 @@ def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, st
             intent=previous.intent if previous.intent != "learning_path" else "recommend",
             topics=parsed.topics or last_topics,
             kinds=parsed.kinds or _as_tuple(used.get("kinds")),
-            free_only=parsed.free_only or bool(used.get("free_only")),
-            open_source=parsed.open_source or bool(used.get("open_source")),
-            level=parsed.level or (str(used["level"]) if used.get("level") else None),
             similar_to=str(used.get("similar_to") or ""),
+            **_carried(parsed, used),
             exclude=tuple(dict.fromkeys(shown)),
         )
         return again, previous.topic_text
@@ -110,14 +114,15 @@ def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, st
     )
     level_only = not (own_topic or parsed.kinds or parsed.anaphoric) and bool(parsed.level)
     if (parsed.anaphoric and not parsed.mentioned) or constraint_only:
+        carried = _carried(parsed, used)
         narrowed = replace(
             parsed,
             restrict_to=previous.resource_ids,
             follow_up="narrow",
             topics=parsed.topics or last_topics,
             kinds=parsed.kinds,
-            free_only=parsed.free_only or bool(used.get("free_only")),
-            open_source=parsed.open_source or bool(used.get("open_source")),
+            free_only=carried["free_only"],
+            open_source=carried["open_source"],
         )
         return narrowed, f"{previous.topic_text} {own_topic}".strip()
     if (parsed.same_topic or not own_topic) and (parsed.kinds or parsed.same_topic or level_only):
@@ -125,10 +130,8 @@ def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, st
             parsed,
             follow_up="same-topic",
             topics=parsed.topics or last_topics,
-            free_only=parsed.free_only or bool(used.get("free_only")),
-            open_source=parsed.open_source or bool(used.get("open_source")),
-            level=parsed.level or (str(used["level"]) if used.get("level") else None),
             kinds=parsed.kinds or (_as_tuple(used.get("kinds")) if level_only else ()),
+            **_carried(parsed, used),
         )
         return kept, previous.topic_text
     if parsed.topic_swap and own_topic:
@@ -136,10 +139,8 @@ def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, st
             parsed,
             follow_up="topic-swap",
             kinds=parsed.kinds or _as_tuple(used.get("kinds")),
-            free_only=parsed.free_only or bool(used.get("free_only")),
-            open_source=parsed.open_source or bool(used.get("open_source")),
-            level=parsed.level or (str(used["level"]) if used.get("level") else None),
             intent=parsed.intent if parsed.intent != "recommend" else previous.intent,
+            **_carried(parsed, used),
         )
         return swapped, own_topic
     return parsed, own_topic or parsed.text

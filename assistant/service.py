@@ -135,8 +135,8 @@ class Assistant:
         query_text = (
             f"{topic_text} {' '.join(parsed.kinds)}".strip() if parsed.follow_up else parsed.text
         )
-        if parsed.similar_to:  # "more like X": X's own description is the query
-            like = self.catalog.resources[parsed.similar_to]
+        like = self.catalog.resources.get(parsed.similar_to)  # gone from the catalog: ignored
+        if like is not None:  # "more like X": X's own description is the query
             query_text = f"{like.title}. {like.summary} {like.best_for} {topic_text}".strip()
             parsed = replace(
                 parsed,
