@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from langchain_core.documents import Document
 
+from assistant.conversation import Turn
 from assistant.ranking import out_of_scope
 from assistant.service import Assistant, InvalidInput, build_assistant
 from assistant.settings import Settings
@@ -288,3 +289,15 @@ def test_constraints_are_not_filled_with_off_topic_resources(assistant: Assistan
     assert all("interviews" in i.resource.topics for i in books.items)
     if not books.items:
         assert books.text.startswith("Nothing in the catalog on interview")
+
+
+def test_a_session_naming_a_resource_no_longer_in_the_catalog_still_answers(
+    assistant: Assistant,
+) -> None:
+    # A session stored before a catalog edit can point at an id that is gone.
+    first = assistant.ask("experiment tracking tools")
+    session = assistant.storage.load_session(first.session_id)
+    stale = Turn("old question", {"topics": ["experiment-tracking"]}, ("gone-resource",), "old")
+    assistant.storage.append_turn(session, stale)
+    answer = assistant.ask("anything similar to the first one?", session_id=first.session_id)
+    assert answer.items and all(i.resource.id in assistant.catalog.resources for i in answer.items)
