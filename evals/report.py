@@ -122,8 +122,9 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         "",
         "## Are the differences real?",
         "",
-        "Each pair is compared query by query with Fisher's paired randomization test (ranx, "
-        f"10,000 permutations, two-sided; significant when p < {SIGNIFICANCE}). *wins/ties/"
+        "Each pair is compared query by query with Fisher's paired randomization test (scipy's "
+        "`permutation_test` over ranx's per-query scores, 10,000 permutations, fixed seed, "
+        f"two-sided; significant when p < {SIGNIFICANCE}). *wins/ties/"
         "losses* count the queries where the first pipeline scores higher, the same, or lower. "
         "A difference that is not significant is within what reshuffling the same queries "
         "produces by chance.",
