@@ -202,7 +202,7 @@ _FILLER = set(
     tell list more
     also only just really very same topic subject area one ones else other get like kind sort
     ok okay now then so well hey hi hello start where begin new go goes friendly
-    similar alternative alternatives comparable vein else others next sounds""".split()
+    similar alternative alternatives comparable vein others next sounds""".split()
 )
 
 

@@ -81,22 +81,23 @@ def rank(
         if not passes(resource, parsed):
             continue
         base = scores.get(resource.id, 0.0) / top
+        shared = wanted_topics & set(resource.topics)
+        named = resource.id in parsed.mentioned
+        by_author = bool(authors & set(resource.authors))
+        if base < floor and not (shared or named or by_author):
+            continue
         score = base
         if wanted_topics:
-            score += weights.topic * len(wanted_topics & set(resource.topics)) / len(wanted_topics)
-        if resource.id in parsed.mentioned:
+            score += weights.topic * len(shared) / len(wanted_topics)
+        if named:
             score += weights.mention
-        if authors & set(resource.authors):
+        if by_author:
             score += weights.author
         if parsed.level:
             gap = abs(LEVELS.index(resource.level) - LEVELS.index(parsed.level))
             score += weights.level if gap == 0 else -weights.level * (gap - 1) * 2
         if parsed.role and parsed.role in resource.audience:
             score += weights.role
-        on_topic = bool(wanted_topics & set(resource.topics))
-        named = resource.id in parsed.mentioned or bool(authors & set(resource.authors))
-        if base < floor and not (on_topic or named):
-            continue
         if base > 0 or score > 0.25:
             ranked.append((resource.id, score))
     ranked.sort(key=lambda pair: (-pair[1], pair[0]))

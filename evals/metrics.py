@@ -5,10 +5,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ranx import Run
 
 # "recall@5-l2" is ranx's recall@5 at relevance level 2: only "right answer" labels count, so
 # it reaches 1 whenever the top five hold every right answer (supporting ones are not needed).
@@ -48,10 +44,18 @@ def evaluate_rankings(
     empty = [q for q, labels in qrels.items() if not any(g >= 1 for g in labels.values())]
     if empty:
         raise ValueError(f"queries with no relevant label cannot be scored: {sorted(empty)}")
-    from ranx import Qrels, evaluate
+    from ranx import Qrels, Run, evaluate
 
-    qrels_dict = _qrels(qrels)
-    run = _run(qrels, rankings)
+    run_dict: dict[str, dict[str, float]] = {}
+    for query_id in qrels:
+        ids = list(dict.fromkeys(rankings.get(query_id, ())))
+        # Distinct descending scores keep the exact order (ranx sorts by score).
+        scores = {doc: float(len(ids) - rank) for rank, doc in enumerate(ids)}
+        run_dict[query_id] = scores or {NO_RESULT: 0.0}
+    qrels_dict = {
+        q: {doc: int(g) for doc, g in labels.items() if g >= 1} for q, labels in qrels.items()
+    }
+    run = Run.from_dict(run_dict)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numba's uint64 -> int64 cast notice inside ranx
         means = evaluate(Qrels.from_dict(qrels_dict), run, list(metrics))
@@ -60,25 +64,6 @@ def evaluate_rankings(
     # ranx also keeps each query's value on the run.
     per_query = {q: {m: float(run.scores[m][q]) for m in metrics} for q in qrels_dict}
     return Evaluation({m: float(means[m]) for m in metrics}, per_query)
-
-
-def _qrels(qrels: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
-    return {q: {doc: int(g) for doc, g in labels.items() if g >= 1} for q, labels in qrels.items()}
-
-
-def _run(
-    qrels: Mapping[str, Mapping[str, int]], rankings: Mapping[str, Sequence[str]], name: str = ""
-) -> Run:
-    """A ranx run holding exactly the labeled queries, each in its given order."""
-    from ranx import Run
-
-    run_dict: dict[str, dict[str, float]] = {}
-    for query_id in qrels:
-        ids = list(dict.fromkeys(rankings.get(query_id, ())))
-        # Distinct descending scores keep the exact order (ranx sorts by score).
-        scores = {doc: float(len(ids) - rank) for rank, doc in enumerate(ids)}
-        run_dict[query_id] = scores or {NO_RESULT: 0.0}
-    return Run.from_dict(run_dict, name=name or None)
 
 
 @dataclass(frozen=True)
