@@ -10,6 +10,7 @@ without `user` the key is ignored. Errors have OpenAI's shape:
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import time
@@ -82,15 +83,27 @@ class OpenAIErrorRoute(APIRoute):
                 )
                 if handler is None:
                     raise  # unexpected: the app's 500 handler logs it
-                response = await handler(request, exc)
-                detail = json.loads(bytes(response.body)).get("detail", "")
-                error = openai_error(response.status_code, str(detail))
+                response = handler(request, exc)
+                if inspect.isawaitable(response):  # handlers may be sync (slowapi's is)
+                    response = await response
+                error = openai_error(response.status_code, _message(bytes(response.body)))
                 for name in ("www-authenticate", "retry-after"):
                     if name in response.headers:
                         error.headers[name] = response.headers[name]
                 return error
 
         return route
+
+
+def _message(body: bytes) -> str:
+    # The API says `detail`; a handler another layer registers may say `error` or plain text.
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace")
+    if isinstance(payload, dict):
+        return str(payload.get("detail") or payload.get("error") or payload)
+    return str(payload)
 
 
 def _param(error: Any) -> str | None:
@@ -148,6 +161,49 @@ class ChatCompletionRequest(BaseModel):
     k: schemas.K = 5
 
 
+class AssistantMessage(BaseModel):
+    """The answer: text with Markdown links and numbered citations."""
+
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    """The one answer a request gets."""
+
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: Literal["stop"] = "stop"
+    logprobs: None = None
+
+
+class ChatCompletion(BaseModel):
+    """OpenAI's chat completion, plus the answer's resources and citations as data."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    sources: list[schemas.AnswerItem]
+    citations: list[schemas.CitationOut]
+
+
+class ErrorBody(BaseModel):
+    """What went wrong and what to fix."""
+
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class OpenAIError(BaseModel):
+    """An error in OpenAI's shape."""
+
+    error: ErrorBody
+
+
 class ModelCard(BaseModel):
     """A model as /v1/models lists it."""
 
@@ -203,8 +259,7 @@ def build_router() -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIErrorRoute)
     card = ModelCard(id=MODEL_ID, created=int(time.time()), owned_by="mlsd")
     errors: dict[int | str, dict[str, Any]] = {
-        code: {"description": "OpenAI-shaped error: {error: {message, type, param, code}}"}
-        for code in (400, 401, 403, 404, 503)
+        code: {"model": OpenAIError} for code in (400, 401, 403, 404, 503)
     }
 
     @router.get("/models", response_model=ModelList, responses=errors)
@@ -219,11 +274,13 @@ def build_router() -> APIRouter:
 
     @router.post(
         "/chat/completions",
+        response_model=ChatCompletion,
         responses={
             200: {
+                "content": {"text/event-stream": {}},
                 "description": "A chat.completion, or (stream: true) server-sent "
                 "chat.completion.chunk events ending with `data: [DONE]`. Both carry "
-                "`sources` and `citations` besides the message."
+                "`sources` and `citations` besides the message.",
             },
             **errors,
         },
@@ -242,19 +299,18 @@ def build_router() -> APIRouter:
             history, question, user_id=body.user, k=body.k, token=token if body.user else None
         )
         view = answer_view(answer)
-        extra = {"sources": view["sources"], "citations": view["citations"]}
-        base = {
-            "id": f"chatcmpl-{uuid.uuid4().hex}",
-            "created": int(time.time()),
-            "model": MODEL_ID,
-        }
-        content = markdown(answer)
+        completion = ChatCompletion(
+            id=f"chatcmpl-{uuid.uuid4().hex}",
+            created=int(time.time()),
+            model=MODEL_ID,
+            choices=[Choice(message=AssistantMessage(content=markdown(answer)))],
+            sources=view["sources"],
+            citations=view["citations"],
+        )
         if not body.stream:
-            message = {"role": "assistant", "content": content}
-            choice = {"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}
-            return JSONResponse(base | {"object": "chat.completion", "choices": [choice]} | extra)
+            return JSONResponse(completion.model_dump(mode="json"))
         return StreamingResponse(
-            _chunks(base, content, extra),
+            _chunks(completion.model_dump(mode="json")),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -262,16 +318,19 @@ def build_router() -> APIRouter:
     return router
 
 
-def _chunks(base: dict[str, Any], content: str, extra: dict[str, Any]) -> Iterator[str]:
+def _chunks(completion: dict[str, Any]) -> Iterator[str]:
     # The answer is complete before the first byte (errors stay plain JSON); it goes out word
     # by word: the role first, then the text, then the finish reason with sources.
+    base = {key: completion[key] for key in ("id", "created", "model")}
+    extra = {key: completion[key] for key in ("sources", "citations")}
+
     def event(delta: dict[str, str], finish: str | None = None, **more: Any) -> str:
         choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
         chunk = base | {"object": "chat.completion.chunk", "choices": [choice]} | more
         return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
 
     yield event({"role": "assistant", "content": ""})
-    for piece in _PIECES.findall(content):
+    for piece in _PIECES.findall(completion["choices"][0]["message"]["content"]):
         yield event({"content": piece})
     yield event({}, "stop", **extra)
     yield "data: [DONE]\n\n"
