@@ -314,7 +314,7 @@ def mcp(
     ] = 7861,  # the one after `mlsd serve`'s default, so both run side by side
     token: TokenOption = None,
 ) -> None:
-    """An MCP server with the assistant's tools and the catalog as resources (issue 15)."""
+    """MCP server: the assistant's tools and the catalog as resources, over stdio or HTTP (/mcp)."""
     if transport not in ("stdio", "http"):
         fail(f"--transport must be stdio or http, not '{transport}'")
     _offline_env()
