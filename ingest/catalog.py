@@ -67,8 +67,9 @@ class Resource(BaseModel):
     # title or no public record confirms a paper; vendor marks a source's own product.
     verified: bool = True
     vendor: bool = False
-    prerequisites: tuple[str, ...] = ()  # resource ids to read first, as a source or the resource says
-    effort: str | None = Field(default=None, min_length=2, max_length=60)  # as the resource states it
+    # Resource ids to read first, and the time it takes, as a source or the resource states them.
+    prerequisites: tuple[str, ...] = ()
+    effort: str | None = Field(default=None, min_length=2, max_length=60)
 
     @field_validator("topics")
     @classmethod
