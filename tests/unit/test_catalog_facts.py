@@ -105,6 +105,16 @@ def test_unconfirmed_papers_are_unverified_and_the_vendor_product_is_marked(
             assert (resource.url is not None) is resource.verified, resource.id
 
 
+def test_only_the_two_documented_reasons_make_a_resource_unverified(catalog: Catalog) -> None:
+    affiliate = {s.id for s in catalog.sources.values() if s.page_kind == "affiliate-review"}
+    expected = {
+        r.id
+        for r in catalog.resources.values()
+        if set(r.mentioned_in) <= affiliate or (r.kind == "paper" and r.url is None)
+    }
+    assert {r.id for r in catalog.resources.values() if not r.verified} == expected
+
+
 def test_prerequisites_name_catalog_resources(catalog: Catalog) -> None:
     named = [r for r in catalog.resources.values() if r.prerequisites]
     assert named, "at least one stated prerequisite is recorded"
