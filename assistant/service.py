@@ -18,6 +18,7 @@ from assistant.query import ParsedQuery, QueryParser
 from assistant.ranking import out_of_scope, rank
 from assistant.settings import Settings
 from assistant.storage import Storage, UnknownSession
+from assistant.trust import prefer_verified
 from assistant.users import Learner, Users
 from ingest.catalog import KINDS, Catalog, load_catalog
 from ingest.embedding import Embedder, make_embedder
@@ -166,6 +167,7 @@ class Assistant:
                 ranked, learner.profile, learner.ratings, k, level_from_query=bool(parsed.level)
             )
             ranked = personal.ranked
+        ranked = prefer_verified(ranked, self.catalog, named=parsed.mentioned)  # issue 13
         return SearchResult(self.retriever.hits(scored, ranked), parsed, topic_text, personal)
 
     def learning_path(
@@ -175,7 +177,8 @@ class Assistant:
         learner = learner or Learner(Profile())
         path = self.personalizer.learning_path(learner.profile, learner.ratings, k)
         parsed = replace(parsed, intent="learning_path")
-        return SearchResult(self.retriever.hits({}, path.ranked), parsed, topic_text, path)
+        ranked = prefer_verified(path.ranked, self.catalog, study_order=True)  # issue 13
+        return SearchResult(self.retriever.hits({}, ranked), parsed, topic_text, path)
 
     def search(
         self,

@@ -51,7 +51,9 @@ class Resource(BaseModel):
     kind: Kind
     authors: tuple[str, ...] = ()
     year: int | None = Field(default=None, ge=1950, le=2030)
-    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    # The public home; https only (every verified url is), so a link never downgrades to http.
+    url: str | None = Field(default=None, pattern=r"^https://[^/\s]+\.[^/\s]+(/\S*)?$")
+    publisher: str | None = Field(default=None, min_length=2)
     aliases: tuple[str, ...] = ()
     topics: tuple[str, ...] = Field(min_length=1)
     level: Level
@@ -61,6 +63,13 @@ class Resource(BaseModel):
     summary: str = Field(min_length=40)
     best_for: str = Field(min_length=15)
     mentioned_in: tuple[str, ...] = Field(min_length=1)
+    # Provenance (see the header of resources.yaml): false when only the affiliate page names the
+    # title or no public record confirms a paper; vendor marks a source's own product.
+    verified: bool = True
+    vendor: bool = False
+    # Resource ids to read first, and the time it takes, as a source or the resource states them.
+    prerequisites: tuple[str, ...] = ()
+    effort: str | None = Field(default=None, min_length=2, max_length=60)
 
     @field_validator("topics")
     @classmethod
@@ -184,4 +193,23 @@ def load_catalog(corpus_dir: Path) -> Catalog:
                 f"unknown source id(s) {unknown}"
             )
         resources[resource.id] = resource
+    _check_prerequisites(path, resources)
     return Catalog(resources=resources, sources=sources)
+
+
+def _check_prerequisites(path: Path, resources: dict[str, Resource]) -> None:
+    """Prerequisites name known resources, never the resource itself, and never loop."""
+    for resource in resources.values():
+        entry = f"{path}: entry id '{resource.id}': field 'prerequisites'"
+        unknown = sorted(set(resource.prerequisites) - set(resources))
+        if unknown:
+            raise CatalogError(f"{entry}: unknown resource id(s) {unknown}")
+        seen: set[str] = set()
+        todo = list(resource.prerequisites)
+        while todo:
+            current = todo.pop()
+            if current == resource.id:
+                raise CatalogError(f"{entry}: leads back to '{resource.id}' (a cycle)")
+            if current not in seen:
+                seen.add(current)
+                todo.extend(resources[current].prerequisites)

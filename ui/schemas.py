@@ -90,6 +90,8 @@ class ResourceOut(BaseModel):
     cost: Cost
     open_source: bool | None
     topics: list[str]
+    verified: bool = Field(description="false: named only on an affiliate page, or unconfirmed")
+    vendor: bool = Field(description="true: a source's own product, recommended by its maker")
 
 
 class ResourceDetail(ResourceOut):
@@ -100,6 +102,9 @@ class ResourceDetail(ResourceOut):
     summary: str
     best_for: str
     mentioned_in: list[str]
+    publisher: str | None
+    prerequisites: list[str]
+    effort: str | None
 
 
 class ResourceList(BaseModel):

@@ -22,6 +22,8 @@ def resource_view(resource: Resource) -> dict[str, Any]:
         "cost": resource.cost,
         "open_source": resource.open_source,
         "topics": list(resource.topics),
+        "verified": resource.verified,
+        "vendor": resource.vendor,
     }
 
 
@@ -49,6 +51,9 @@ def resource_detail_view(resource: Resource) -> dict[str, Any]:
         "summary": resource.summary,
         "best_for": resource.best_for,
         "mentioned_in": list(resource.mentioned_in),
+        "publisher": resource.publisher,
+        "prerequisites": list(resource.prerequisites),
+        "effort": resource.effort,
     }
 
 

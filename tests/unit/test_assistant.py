@@ -318,3 +318,27 @@ def test_a_replayed_conversation_answers_as_the_stored_session(assistant: Assist
     assert _ids_of(fresh) != _ids_of(stored)
     with pytest.raises(InvalidInput, match="the limit is"):
         assistant.ask_in_context(["x" * 5000], "mlops")
+
+
+# --- provenance (issue 13): verified resources first, no vendor product leading a path -----------
+
+
+def test_an_affiliate_only_title_does_not_lead_the_interview_books(assistant: Assistant) -> None:
+    hits = assistant.search("best book for ML system design interviews", k=5).hits
+    assert hits[0].resource.verified and hits[0].resource.kind == "book", hits[0].resource.id
+    # Demoted, not hidden: the title is still offered further down.
+    assert "ace-machine-learning-system-design-interviews" in [h.resource.id for h in hits]
+
+
+def test_naming_an_unverified_title_keeps_it_first(assistant: Assistant) -> None:
+    hits = assistant.search("is Ace Machine Learning System Design Interviews any good?", k=5).hits
+    assert hits[0].resource.id == "ace-machine-learning-system-design-interviews"
+
+
+def test_the_default_learning_path_does_not_start_with_a_vendor_item(
+    assistant: Assistant,
+) -> None:
+    result = assistant.search("where should I start?", k=5)
+    assert result.parsed.intent == "learning_path"
+    assert not result.hits[0].resource.vendor, result.hits[0].resource.id
+    assert not assistant.recommend(k=5).items[0].resource.vendor
