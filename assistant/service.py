@@ -65,7 +65,9 @@ class Assistant:
         self.retriever = HybridRetriever(catalog, store, embedder)
         if not self.retriever.chunks:
             raise IndexNotReady("the index is empty: run `mlsd ingest` first")
-        self.parser = QueryParser(catalog, [c.text for c in self.retriever.chunks.values()])
+        self.parser = QueryParser(
+            catalog, [c.text for c in self.retriever.chunks.values()], embedder
+        )
         self.composer = Composer({r.id: r.title for r in catalog.resources.values()})
         self.personalizer = Personalizer(catalog)
         self.users = Users(catalog, storage)
@@ -129,7 +131,8 @@ class Assistant:
         if parsed.intent == "smalltalk":
             return SearchResult([], parsed, topic_text)
         has_signal = bool(parsed.topics or parsed.mentioned or parsed.authors or parsed.restrict_to)
-        if not has_signal and not parsed.follow_up and is_generic(parsed.original):
+        generic = is_generic(parsed.original) or parsed.intent == "learning_path"
+        if not has_signal and not parsed.follow_up and generic:
             return self.learning_path(parsed, topic_text, k, learner)
         # A follow-up is retrieved by its resolved topic; a fresh question by its own words.
         query_text = (
