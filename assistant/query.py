@@ -36,19 +36,48 @@ _SELF = re.compile(r"\b(i'?m|i am|as an?|for an?|we are|we're|i work as an?)\b")
 _START = re.compile(r"\b(where|how) (do|should|can) i (start|begin)\b")
 
 
-def _inflected(term: str) -> str:
-    """A term's pattern that also takes its words' regular inflections ("look different" finds
-    "looking different", "hyperparameter" finds "hyperparameters", "test" finds "tested")."""
-    return r"\s+".join(
-        re.escape(word) + (r"(?:s|es|ed|d|ing)?" if word[-1].isalpha() else "")
-        for word in term.split()
-    )
+_TOKEN = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
 
 
-_TOPIC_PATTERNS = {
-    topic: re.compile(r"\b(" + "|".join(_inflected(t) for t in terms) + r")\b")
-    for topic, terms in TOPIC_PHRASES.items()
-}
+class TopicMatcher:
+    """Finds the vocabulary's topic phrases in a message, word by word on Snowball stems, so
+    any inflection matches ("looking different", "hyperparameters", "feed" for "feeds")."""
+
+    def __init__(self) -> None:
+        import Stemmer
+
+        self._stem = Stemmer.Stemmer("english").stemWord
+        self._phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for topic, phrases in TOPIC_PHRASES.items():
+            for phrase in phrases:
+                words = tuple(_TOKEN.findall(phrase))
+                self._phrases.setdefault(self._stem(words[0]), []).append((words, topic))
+        # A word the vocabulary itself uses means what it says: "production" is a deployment
+        # word, though Snowball stems it like "product".
+        self._literal = {w for ps in TOPIC_PHRASES.values() for p in ps for w in _TOKEN.findall(p)}
+
+    def _same(self, token: str, word: str) -> bool:
+        if token == word:
+            return True
+        return token not in self._literal and self._stem(token) == self._stem(word)
+
+    def find(self, text: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
+        """The topics named in a lower-cased text (in vocabulary order) and where they are."""
+        tokens = list(_TOKEN.finditer(text))
+        words = [t.group(0) for t in tokens]
+        found: set[str] = set()
+        spans: list[tuple[int, int]] = []
+        for i, word in enumerate(words):
+            for phrase, topic in self._phrases.get(self._stem(word), ()):
+                end = i + len(phrase)
+                if end <= len(words) and all(
+                    self._same(t, w) for t, w in zip(words[i:end], phrase, strict=True)
+                ):
+                    found.add(topic)
+                    spans.append((tokens[i].start(), tokens[end - 1].end()))
+        return tuple(t for t in TOPIC_PHRASES if t in found), spans
+
+
 ANAPHORA = re.compile(
     r"\b(those|these|them|of the above|that list|the ones|which ones|any of th\w+|ones you)\b"
 )
@@ -214,6 +243,8 @@ def _words(text: str) -> list[str]:
 def _choose(scores: IntentScores, exclude: tuple[str, ...]) -> Intent:
     """The most likely intent other than those excluded (out of scope is judged later, on the
     whole question with retrieval evidence: see `ranking.out_of_scope`)."""
+    if scores.best == "out_of_scope":  # its content reading: small talk is no fallback
+        return cast(Intent, scores.best_of(("recommend", "explain", "compare")))
     allowed = tuple(i for i in INTENTS if i not in exclude)
     return cast(Intent, scores.best_of(allowed))
 
@@ -247,6 +278,7 @@ class QueryParser:
         texts += [re.sub(r"[^a-z]+", " ", pattern) for pattern in KIND_WORDS.values()]
         self._speller = SpellCorrector(texts, names)
         self._intents = IntentClassifier(embedder)
+        self._topics = TopicMatcher()
         # Compiled once: parse() is on every request's path.
         self._authors = [
             (re.compile(rf"(?<![\w]){re.escape(name)}(?![\w])"), full)
@@ -283,8 +315,7 @@ class QueryParser:
         authors = tuple(
             dict.fromkeys(full for pattern, full in self._authors if pattern.search(text))
         )
-        topic_spans = [m.span() for p in _TOPIC_PATTERNS.values() for m in p.finditer(text)]
-        topics = tuple(t for t, pattern in _TOPIC_PATTERNS.items() if pattern.search(text))
+        topics, topic_spans = self._topics.find(text)
         cues = find_cues(text, covered=topic_spans)
         constraints = read_constraints(cues)
         role = _role(text)

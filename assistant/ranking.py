@@ -26,10 +26,6 @@ class Weights:
     floor: float = 0.3
 
 
-# Best dense similarity below which a question with no evidence of being about machine learning
-# is out of scope. Calibrated on the dev split: its off-topic questions reach at most 0.18 and its
-# in-scope questions without such evidence at least 0.32; this sits in the middle of the gap.
-OUT_OF_SCOPE_SIMILARITY = 0.25
 # Issue 11: the intent classifier's probability that a question is in scope, below which it is
 # out of scope unless the index holds something this close (dense similarity). Set on the dev
 # split (evals/datasets, out_of_scope and queries): see README "Understanding ordinary English".
@@ -42,16 +38,13 @@ def out_of_scope(parsed: ParsedQuery, top_similarity: float) -> bool:
 
     Evidence is a named resource or author, or a follow-up of an answered turn. Otherwise the
     intent classifier's reading of the whole message decides, with retrieval as a second
-    opinion: a question it doubts is answered only when the index holds a close match, and one it
-    trusts is still refused when nothing in the index is near. One domain word ("model", "GPU")
-    decides nothing on its own.
+    opinion: a question it doubts is answered only when the index holds a close match. One domain
+    word ("model", "GPU") decides nothing on its own.
     """
     evidence = parsed.mentioned or parsed.authors or parsed.restrict_to or parsed.follow_up
     if evidence:
         return False
-    if parsed.scope < IN_SCOPE_PROBABILITY:
-        return top_similarity < CLOSE_MATCH_SIMILARITY
-    return top_similarity < OUT_OF_SCOPE_SIMILARITY and parsed.scope < 1 - IN_SCOPE_PROBABILITY / 2
+    return parsed.scope < IN_SCOPE_PROBABILITY and top_similarity < CLOSE_MATCH_SIMILARITY
 
 
 def open_source_applies(parsed: ParsedQuery) -> bool:

@@ -40,11 +40,11 @@ def load_intents(path: Path = INTENTS_PATH) -> dict[str, list[tuple[str, str]]]:
         for split, messages in (by_split or {}).items():
             if split not in splits or not isinstance(messages, list):
                 raise DatasetError(f"{path}: {intent}: expected lists under 'dev' and 'test'")
-            for message in messages:
+            for message in map(str, messages):
                 if message.lower() in seen:
                     raise DatasetError(f"{path}: '{message}' is listed twice")
                 seen.add(message.lower())
-                splits[split].append((str(message), intent))
+                splits[split].append((message, intent))
     return splits
 
 
