@@ -9,6 +9,7 @@ so loading it needs no training and no pickle.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
@@ -74,6 +75,26 @@ class IntentClassifier:
         weights = np.exp(logits - logits.max())
         probabilities = weights / weights.sum()
         return IntentScores({c: float(p) for c, p in zip(self.classes, probabilities, strict=True)})
+
+
+class SharedQueryVectors:
+    """An embedder that remembers the last single question's vector, so the intent classifier
+    and dense retrieval embed each question once (embedding is most of a search's time on a CPU).
+    One slot: a question asked again later pays again, so measured latencies stay honest."""
+
+    def __init__(self, embedder: Embedder, size: int = 1) -> None:
+        from functools import lru_cache
+
+        self.name = embedder.name
+        self.dimension = embedder.dimension
+        self._embedder = embedder
+        self._one = lru_cache(maxsize=size)(lambda text: tuple(embedder.embed([text])[0]))
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text; a single text is served from memory when it was the last one."""
+        if len(texts) == 1:
+            return [list(self._one(texts[0]))]
+        return self._embedder.embed(texts)
 
 
 def train(

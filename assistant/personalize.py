@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from assistant.profiles import GOAL_TOPICS, Profile
+from assistant.profiles import Profile
 from ingest.catalog import Catalog, Resource
-from ingest.vocabulary import LEVELS, ROLE_LABELS
+from ingest.vocabulary import GOAL_TOPICS, LEVELS, ROLE_LABELS
 
 # Words that ask for guidance without naming a subject: "what should I study?" is a request
 # for a learning path, not a search.

@@ -16,8 +16,6 @@ from ingest.linking import ResourceLinker, normalize
 from ingest.vocabulary import KIND_WORDS, PROFILE_ONLY_ROLE_ALIASES, ROLES, TOPIC_PHRASES
 
 FollowUp = Literal["", "narrow", "same-topic", "topic-swap", "more", "similar"]
-# Kept for code that reads the thesaurus under its old name.
-TOPIC_TERMS = TOPIC_PHRASES
 
 # Role names a message may use after "I'm a ...": every alias but the profile-only ones.
 _ROLE_PHRASES = sorted(

@@ -12,6 +12,7 @@ from assistant.conversation import Session, Turn, resolve
 from assistant.errors import InvalidInput, check_message
 from assistant.generate import AnswerChecker, Generator, make_generator, with_generator
 from assistant.hybrid import Hit, HybridRetriever
+from assistant.intent import SharedQueryVectors
 from assistant.personalize import Personalized, Personalizer, is_generic
 from assistant.profiles import Forbidden, NewUser, Profile
 from assistant.query import ParsedQuery, QueryParser
@@ -62,11 +63,13 @@ class Assistant:
         self.store = store
         self.embedder = embedder
         self.storage = storage
-        self.retriever = HybridRetriever(catalog, store, embedder)
+        # Issue 11: the intent classifier and dense retrieval embed the same question once.
+        questions = SharedQueryVectors(embedder)
+        self.retriever = HybridRetriever(catalog, store, questions)
         if not self.retriever.chunks:
             raise IndexNotReady("the index is empty: run `mlsd ingest` first")
         self.parser = QueryParser(
-            catalog, [c.text for c in self.retriever.chunks.values()], embedder
+            catalog, [c.text for c in self.retriever.chunks.values()], questions
         )
         self.composer = Composer({r.id: r.title for r in catalog.resources.values()})
         self.personalizer = Personalizer(catalog)
