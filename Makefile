@@ -14,7 +14,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
 .PHONY: help install dev run ingest serve chat test test-unit test-integration test-browser \
-	eval gate bench lint format typecheck lock browser-deps clean
+	eval gate intents bench lint format typecheck lock browser-deps clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -71,6 +71,16 @@ test-unit: dev ## Unit and data tests only (fast)
 
 test-integration: dev ## Integration tests (real Chroma server, whole corpus)
 	$(BIN)/pytest -q -m integration
+
+eval: install ## Evals on the sealed test split: reported, never tuned or gated on
+	$(BIN)/mlsd eval --split test
+
+gate: dev ## Quality gate: the dev split against evals/thresholds.yaml, and the behavioural suite
+	$(BIN)/mlsd eval --split dev --gate
+	$(BIN)/pytest -q tests/unit/test_behavioral.py
+
+intents: install ## Retrain the intent classifier on evals/datasets/intents.yaml (dev split)
+	$(BIN)/mlsd intents
 
 bench: install ## Benchmarks: cold and no-op ingest (median of 5), search and answer latency
 	$(PY) -m evals.bench

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.query import ParsedQuery
+from assistant.query import ParsedMessage, Request
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def _as_tuple(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
 
 
-def _carried(parsed: ParsedQuery, used: Mapping[str, object]) -> dict[str, Any]:
+def _carried(parsed: ParsedMessage, used: Mapping[str, object]) -> dict[str, Any]:
     """The constraints a follow-up keeps from the last turn unless it states its own."""
     return {
         "free_only": parsed.free_only or bool(used.get("free_only")),
@@ -49,7 +49,7 @@ def _carried(parsed: ParsedQuery, used: Mapping[str, object]) -> dict[str, Any]:
     }
 
 
-def _picked(parsed: ParsedQuery, previous: Turn | None) -> str:
+def _picked(parsed: ParsedMessage, previous: Turn | None) -> str:
     """The resource an ordinal ("the second one") points at in the last answer, if any."""
     if parsed.ordinal is None or previous is None or not previous.resource_ids:
         return ""
@@ -57,8 +57,8 @@ def _picked(parsed: ParsedQuery, previous: Turn | None) -> str:
     return previous.resource_ids[index] if index < len(previous.resource_ids) else ""
 
 
-def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, str]:
-    """Combine a message with the previous turn; returns the query and its topic text.
+def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]:
+    """Combine a message with the previous turn; returns the request and its topic text.
 
     - "any of those open source?", "which are free?": restrict to the last answer's resources,
       add the constraint; "which one is best for LLMs?" ranks them by the new words too.
@@ -72,14 +72,14 @@ def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, st
     """
     own_topic = " ".join(parsed.topic_words)
     if parsed.intent == "smalltalk":
-        return parsed, ""
+        return Request.of(parsed), ""
     picked = _picked(parsed, previous)
     # "anything similar?" right after an answer about one resource means similar to that one.
     single = previous.resource_ids[0] if previous and len(previous.resource_ids) == 1 else ""
     if parsed.similar and (picked or len(parsed.mentioned) == 1 or (single and not parsed.topics)):
         like = picked or (parsed.mentioned[0] if parsed.mentioned else single)
         carried = _carried(parsed, previous.query_used if previous else {})
-        similar = replace(
+        similar = Request.of(
             parsed,
             similar_to=like,
             follow_up="similar",
@@ -89,14 +89,14 @@ def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, st
         )
         return similar, own_topic
     if previous is None or previous.intent == "out_of_scope":
-        return parsed, own_topic or parsed.text
+        return Request.of(parsed), own_topic or parsed.text
     used = previous.query_used
     last_topics = _as_tuple(used.get("topics"))
     if picked:
-        return replace(parsed, restrict_to=(picked,), follow_up="narrow"), previous.topic_text
+        return Request.of(parsed, restrict_to=(picked,), follow_up="narrow"), previous.topic_text
     if parsed.more and not (parsed.mentioned or own_topic):
         shown = (*_as_tuple(used.get("exclude")), *previous.resource_ids)
-        again = replace(
+        again = Request.of(
             parsed,
             follow_up="more",
             intent=previous.intent if previous.intent != "learning_path" else "recommend",
@@ -115,7 +115,7 @@ def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, st
     level_only = not (own_topic or parsed.kinds or parsed.anaphoric) and bool(parsed.level)
     if (parsed.anaphoric and not parsed.mentioned) or constraint_only:
         carried = _carried(parsed, used)
-        narrowed = replace(
+        narrowed = Request.of(
             parsed,
             restrict_to=previous.resource_ids,
             follow_up="narrow",
@@ -126,7 +126,7 @@ def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, st
         )
         return narrowed, f"{previous.topic_text} {own_topic}".strip()
     if (parsed.same_topic or not own_topic) and (parsed.kinds or parsed.same_topic or level_only):
-        kept = replace(
+        kept = Request.of(
             parsed,
             follow_up="same-topic",
             topics=parsed.topics or last_topics,
@@ -135,7 +135,7 @@ def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, st
         )
         return kept, previous.topic_text
     if parsed.topic_swap and own_topic:
-        swapped = replace(
+        swapped = Request.of(
             parsed,
             follow_up="topic-swap",
             kinds=parsed.kinds or _as_tuple(used.get("kinds")),
@@ -143,4 +143,4 @@ def resolve(parsed: ParsedQuery, previous: Turn | None) -> tuple[ParsedQuery, st
             **_carried(parsed, used),
         )
         return swapped, own_topic
-    return parsed, own_topic or parsed.text
+    return Request.of(parsed), own_topic or parsed.text

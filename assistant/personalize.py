@@ -7,8 +7,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from assistant.profiles import GOAL_TOPICS, Profile
-from ingest.catalog import LEVELS, Catalog, Resource
+from assistant.profiles import Profile
+from ingest.catalog import Catalog, Resource
+from ingest.vocabulary import GOAL_TOPICS, LEVELS, ROLE_LABELS
 
 # Words that ask for guidance without naming a subject: "what should I study?" is a request
 # for a learning path, not a search.
@@ -20,12 +21,6 @@ GENERIC_WORDS = frozenset(
 )
 _WORD = re.compile(r"[a-z']+")
 FOUNDATION_TOPICS = frozenset({"fundamentals", "system-design"})
-ROLE_LABELS = {
-    "sre": "SREs", "data-scientist": "data scientists", "software-engineer": "software engineers",
-    "ml-engineer": "ML engineers", "data-engineer": "data engineers",
-    "platform-engineer": "platform engineers", "manager": "managers",
-    "researcher": "researchers", "student": "students",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)

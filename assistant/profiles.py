@@ -2,36 +2,25 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ingest.catalog import AUDIENCES, KINDS, LEVELS
+from ingest.vocabulary import (
+    AUDIENCES,
+    GOAL_KINDS,
+    GOAL_TOPICS,
+    GOALS,
+    KINDS,
+    LEVELS,
+    Level,
+    goal_for,
+    kind_for,
+    role_for,
+    slug,
+)
 
-# What each goal asks for, in the catalog's own topic and kind vocabulary.
-GOAL_TOPICS: dict[str, tuple[str, ...]] = {
-    "fundamentals": ("fundamentals", "system-design", "ml-theory"),
-    "interviews": ("interviews", "system-design"),
-    "production": ("mlops", "deployment", "serving", "monitoring", "reliability"),
-    "llms": ("llms",),
-    "research": ("ml-theory", "deep-learning", "technical-debt", "distributed-training"),
-    "career": ("career", "product"),
-    "data": ("data-engineering", "data-quality", "feature-stores"),
-    "infrastructure": ("infrastructure", "orchestration", "distributed-systems", "devops"),
-}
-GOAL_KINDS: dict[str, tuple[str, ...]] = {"research": ("paper", "conference")}
-GOALS = tuple(GOAL_TOPICS)
-# Ways people write a goal, mapped to the vocabulary above.
-GOAL_ALIASES = {
-    "interview": "interviews", "interview-prep": "interviews",
-    "interview-preparation": "interviews",
-    "llm": "llms", "genai": "llms", "generative-ai": "llms", "basics": "fundamentals",
-    "foundations": "fundamentals", "mlops": "production", "deployment": "production",
-    "papers": "research", "data-engineering": "data", "leadership": "career",
-    "infra": "infrastructure", "platform": "infrastructure",
-}  # fmt: skip
 # Topics each role usually needs first: a role expands the question towards them.
 ROLE_TOPICS: dict[str, tuple[str, ...]] = {
     "sre": ("reliability", "monitoring", "infrastructure", "devops"),
@@ -44,19 +33,7 @@ ROLE_TOPICS: dict[str, tuple[str, ...]] = {
     "researcher": ("ml-theory", "deep-learning", "distributed-training", "technical-debt"),
     "student": ("fundamentals", "ml-theory", "system-design"),
 }
-ROLE_ALIASES = {
-    "site-reliability-engineer": "sre", "devops": "sre", "ds": "data-scientist",
-    "mle": "ml-engineer", "machine-learning-engineer": "ml-engineer", "swe": "software-engineer",
-    "backend-engineer": "software-engineer", "engineer": "software-engineer",
-    "platform": "platform-engineer", "infra-engineer": "platform-engineer",
-    "de": "data-engineer", "engineering-manager": "manager", "em": "manager",
-    "scientist": "researcher", "research-scientist": "researcher",
-}  # fmt: skip
 MAX_LIST = 200
-
-
-def _slug(value: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", value.strip().lower()).strip("-")
 
 
 class Profile(BaseModel):
@@ -64,7 +41,7 @@ class Profile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    level: Literal["beginner", "intermediate", "advanced"] | None = None
+    level: Level | None = None
     role: str | None = None
     goals: tuple[str, ...] = Field(default=(), max_length=len(GOALS))
     formats: tuple[str, ...] = Field(default=(), max_length=len(KINDS))
@@ -74,16 +51,15 @@ class Profile(BaseModel):
     @field_validator("level", mode="before")
     @classmethod
     def _level(cls, value: object) -> object:
-        return _slug(value) or None if isinstance(value, str) else value
+        return slug(value) or None if isinstance(value, str) else value
 
     @field_validator("role", mode="before")
     @classmethod
     def _role(cls, value: object) -> object:
         if not isinstance(value, str) or not value.strip():
             return None if isinstance(value, str) else value
-        slug = _slug(value)
-        role = ROLE_ALIASES.get(slug, slug)
-        if role not in AUDIENCES:
+        role = role_for(value)
+        if role is None:
             raise ValueError(f"unknown role '{value}'; use one of: {', '.join(AUDIENCES)}")
         return role
 
@@ -94,9 +70,8 @@ class Profile(BaseModel):
             return value
         goals: list[str] = []
         for raw in value:
-            slug = _slug(str(raw))
-            goal = GOAL_ALIASES.get(slug, slug)
-            if goal not in GOAL_TOPICS:
+            goal = goal_for(str(raw))
+            if goal is None:
                 raise ValueError(f"unknown goal '{raw}'; use any of: {', '.join(GOALS)}")
             goals.append(goal)
         return tuple(dict.fromkeys(goals))
@@ -106,8 +81,8 @@ class Profile(BaseModel):
     def _formats(cls, value: object) -> object:
         if not isinstance(value, list | tuple):
             return value
-        kinds = [_slug(str(v)).removesuffix("s") for v in value]  # "courses" means course
-        unknown = [str(raw) for raw, kind in zip(value, kinds, strict=True) if kind not in KINDS]
+        kinds = [kind_for(str(v)) for v in value]  # "courses" means course
+        unknown = [str(raw) for raw, kind in zip(value, kinds, strict=True) if kind is None]
         if unknown:
             raise ValueError(f"unknown format(s) {unknown}; use any of: {', '.join(KINDS)}")
         return tuple(dict.fromkeys(kinds))

@@ -4,159 +4,78 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Literal, cast
 
+from assistant.constraints import find_cues, read_constraints
+from assistant.intent import INTENTS, Intent, IntentClassifier, IntentScores
+from assistant.spelling import SpellCorrector
 from ingest.catalog import Catalog
+from ingest.embedding import Embedder
 from ingest.linking import ResourceLinker, normalize
+from ingest.vocabulary import KIND_WORDS, PROFILE_ONLY_ROLE_ALIASES, ROLES, TOPIC_PHRASES
 
-KIND_PATTERNS: dict[str, str] = {
-    "book": r"books?|textbooks?|ebooks?",
-    "course": r"courses?|class(es)?|lectures?|moocs?|bootcamps?|specializations?|tutorials?",
-    "paper": r"papers?|publications?|academic (work|articles?)",
-    "repo": r"repos?|repositor(y|ies)|github|curated lists?|awesome[- ]lists?",
-    "blog": r"blogs?|blog posts?|articles?|write-?ups?",
-    "newsletter": r"newsletters?",
-    "tool": r"tools?|tooling|frameworks?|librar(y|ies)|software",
-    "community": r"communit(y|ies)|slack|discord|forums?|meetups?|subreddits?|reddit",
-    "conference": r"conferences?|workshops?|summits?",
-    "platform": r"(learning|interview|online|practice) platforms?|mock interviews?",
-}
-_KINDS = {kind: re.compile(rf"\b({pattern})\b") for kind, pattern in KIND_PATTERNS.items()}
-_FREE = re.compile(r"\b(free|no[- ]cost|without paying|gratis|zero budget|no budget)\b")
-_OPEN = re.compile(
-    r"\b(open[- ]?source[ds]?|oss|foss|self[- ]?host(ed|ing|able)?|on[- ]?prem\w*)\b"
-)
-_LEVELS = {
-    "beginner": re.compile(
-        r"\b(beginners?|newbies?|novices?|intro(ductory|duction)?|new to|getting started|"
-        r"start(ing)? out|basics|first steps|entry[- ]level|gentle|from scratch|zero to|"
-        r"easier|simpler|less (advanced|technical)|more accessible)\b"
+FollowUp = Literal["", "narrow", "same-topic", "topic-swap", "more", "similar"]
+
+# Role names a message may use after "I'm a ...": every alias but the profile-only ones.
+_ROLE_PHRASES = sorted(
+    (
+        (phrase, role)
+        for role, aliases in ROLES.items()
+        for phrase in (role.replace("-", " "), *aliases)
+        if phrase not in PROFILE_ONLY_ROLE_ALIASES
     ),
-    "advanced": re.compile(
-        r"\b(advanced|experts?|deep[- ]dives?|in[- ]depth|rigorous|research[- ]level|hardcore|"
-        r"harder|more technical)\b"
-    ),
-    "intermediate": re.compile(r"\bintermediate\b"),
-}
-ROLE_PATTERNS: dict[str, str] = {
-    "sre": r"sres?|site reliability( engineers?)?|devops( engineers?)?|on-?call engineers?",
-    "data-scientist": r"data scientists?|analysts?",
-    "software-engineer": r"software engineers?|swes?|backend engineers?|developers?|programmers?",
-    "ml-engineer": r"ml engineers?|machine learning engineers?|mles?",
-    "data-engineer": r"data engineers?",
-    "platform-engineer": r"platform engineers?|infra(structure)? engineers?",
-    "manager": r"(engineering )?managers?|tech leads?|team leads?|leaders?",
-    "researcher": r"researchers?|phd students?|academics?",
-    "student": r"students?|undergrads?|graduates?",
-}
-_ROLES = {role: re.compile(rf"\b({pattern})\b") for role, pattern in ROLE_PATTERNS.items()}
-_SELF = re.compile(r"\b(i'?m|i am|as an?|for an?|we are|we're)\b")
-
-# Topic thesaurus: words people use -> the catalog's topic tags. Bridges vocabulary gaps
-# ("drift" is a monitoring question) for ranking boosts and keyword expansion.
-TOPIC_TERMS: dict[str, tuple[str, ...]] = {
-    "feature-stores": ("feature store", "feature stores", "feature platform", "online features",
-                       "offline store", "online store", "point-in-time", "feature serving",
-                       "feature reuse", "feature sharing", "features for training and serving"),
-    "serving": ("serving", "serve", "inference", "model server", "latency", "throughput",
-                "endpoint", "real-time prediction", "batch prediction", "predictions",
-                "tensorrt", "gpu serving"),
-    "monitoring": ("monitoring", "monitor", "drift", "distribution shift", "data shift",
-                   "concept drift", "observability", "alerting", "silent failure", "degrade",
-                   "degradation", "decay", "look different", "dashboards", "metrics in production"),
-    "experiment-tracking": ("experiment tracking", "track experiments", "tracking experiments",
-                            "log metrics", "hyperparameter", "compare runs", "model registry",
-                            "experiments", "runs"),
-    "orchestration": ("orchestration", "orchestrate", "orchestrator", "workflow", "workflows",
-                      "dag", "dags", "scheduler", "schedule", "scheduling", "retries", "pipelines"),
-    "interviews": ("interview", "interviews", "interviewing", "hiring loop", "onsite", "faang",
-                   "mock", "job hunt", "prep", "preparation", "prepare"),
-    "technical-debt": ("technical debt", "tech debt", "hidden debt", "entanglement",
-                       "maintainability", "maintenance cost", "glue code", "feedback loops"),
-    "distributed-systems": ("distributed systems", "distributed system", "replication",
-                            "partitioning", "consistency", "consensus", "data-intensive",
-                            "databases", "scalability", "scaling"),
-    "data-engineering": ("data engineering", "data pipeline", "data pipelines", "etl", "elt",
-                         "warehouse", "lakehouse", "streaming", "batch processing", "ingestion",
-                         "data platform", "data mesh", "data architecture"),
-    "llms": ("llm", "llms", "large language model", "large language models", "gpt", "rag",
-             "retrieval augmented", "fine-tuning", "fine tuning", "chatbot", "genai",
-             "generative", "pagedattention", "language models"),
-    "recommender-systems": ("recommendation", "recommendations", "recommender", "recsys",
-                            "personalization", "ranking", "feeds", "search ranking"),
-    "reliability": ("reliability", "reliable", "sre", "site reliability", "on-call", "oncall",
-                    "incident", "incidents", "outage", "outages", "uptime", "pager", "3am",
-                    "postmortem", "slo", "slos", "production health", "keep running"),
-    "distributed-training": ("distributed training", "multi-gpu", "multiple gpus", "gpus",
-                             "multi-node", "large model training", "memory optimization",
-                             "training at scale", "train large"),
-    "training": ("training", "train", "fine-tune"),
-    "deep-learning": ("deep learning", "neural network", "neural networks", "transformer",
-                      "transformers", "attention"),
-    "ml-theory": ("theory", "theoretical", "statistical learning", "math", "mathematics",
-                  "mathematical", "learning theory", "statistics", "probability", "proofs",
-                  "algorithms"),
-    "fundamentals": ("fundamentals", "basics", "foundations", "foundational", "introduction",
-                     "intro", "getting started", "where do i start", "new to", "first book"),
-    "mlops": ("mlops", "ml ops", "ci/cd", "cicd", "productionize", "productionizing",
-              "lifecycle", "operationalize", "automation"),
-    "case-studies": ("case study", "case studies", "real world", "real-world", "how companies",
-                     "in industry", "netflix", "uber", "spotify", "airbnb", "war stories",
-                     "at scale in practice"),
-    "data-quality": ("data quality", "data validation", "data-centric", "labeling", "labels",
-                     "bad data", "dirty data", "expectations"),
-    "system-design": ("system design", "architecture", "architectures", "design ml systems",
-                      "designing", "end-to-end", "end to end"),
-    "career": ("career", "job", "transition", "switch", "moving into", "move into",
-               "become an ml engineer"),
-    "responsible-ai": ("fairness", "responsible ai", "ethics", "bias", "privacy"),
-    "software-engineering": ("clean code", "craftsmanship", "code quality",
-                             "software engineering", "project management", "refactoring"),
-    "devops": ("devops", "docker", "kubernetes", "k8s", "infrastructure as code",
-               "containers", "collaboration"),
-    "testing": ("testing", "test", "unit test", "test my"),
-    "deployment": ("deployment", "deploy", "deploying", "ship", "shipping", "rollout",
-                   "a/b test", "a/b testing", "canary", "production"),
-    "infrastructure": ("infrastructure", "infra", "ml platform", "cluster", "compute"),
-    "product": ("product", "business", "scoping", "idea to product", "product-focused"),
-}  # fmt: skip
-
-
-def _inflected(term: str) -> str:
-    """A term's pattern that also takes its words' regular inflections ("look different" finds
-    "looking different", "hyperparameter" finds "hyperparameters", "test" finds "tested")."""
-    return r"\s+".join(
-        re.escape(word) + (r"(?:s|es|ed|d|ing)?" if word[-1].isalpha() else "")
-        for word in term.split()
-    )
-
-
-_TOPIC_PATTERNS = {
-    topic: re.compile(r"\b(" + "|".join(_inflected(t) for t in terms) + r")\b")
-    for topic, terms in TOPIC_TERMS.items()
-}
-# Words that place a question in machine learning. A topic word alone does not: "switch",
-# "unit test" or "pipelines" mean other things elsewhere; out-of-scope detection asks for one
-# of these (or a named resource or author) before trusting a question with a weak match.
-_DOMAIN = re.compile(
-    r"\b(ml|ai|mlops|llms?|genai|machine[- ]learning|deep[- ]learning|data[- ]scien\w*|"
-    r"models?|modell?ing|neural|predictive|predictions?|inference|hyperparameters?|embeddings?|"
-    r"datasets?|training data|features? (stores?|engineering|pipelines?)|drift|"
-    r"recommend(er|ation) (systems?|engines?)|recsys|transformers?|gpus?|fine[- ]tun\w*|"
-    r"rag|classifiers?|regression|overfitting|data (pipelines?|quality|engineering))\b"
+    key=lambda pair: -len(pair[0]),
 )
+_ROLE = re.compile(r"\b(" + "|".join(re.escape(p) + "s?" for p, _ in _ROLE_PHRASES) + r")\b")
+_ROLE_OF = {phrase: role for phrase, role in _ROLE_PHRASES}
+# "I'm an analyst", "as a data engineer", "for an SRE": a role said of the asker.
+_SELF = re.compile(r"\b(i'?m|i am|as an?|for an?|we are|we're|i work as an?)\b")
+_START = re.compile(r"\b(where|how) (do|should|can) i (start|begin)\b")
 
-_COMPARE = re.compile(
-    r"\b(vs\.?|versus|compare|comparing|comparison|difference between|differences between|"
-    r"which is better|better than)\b"
-)
-_EXPLAIN = re.compile(
-    r"^(what is|what's|what are|whats|explain|define|how does|how do|why do|why)\b"
-)
-_RECOMMEND_CUES = re.compile(
-    r"\b(read|resources?|recommend\w*|learn|study|start|suggest\w*|should i|good|best|"
-    r"books?|courses?|papers?|tools?|list|where)\b"
-)
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+
+
+class TopicMatcher:
+    """Finds the vocabulary's topic phrases in a message, word by word on Snowball stems, so
+    any inflection matches ("looking different", "hyperparameters", "feed" for "feeds")."""
+
+    def __init__(self) -> None:
+        import Stemmer
+
+        self._stem = Stemmer.Stemmer("english").stemWord
+        self._phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for topic, phrases in TOPIC_PHRASES.items():
+            for phrase in phrases:
+                words = tuple(_TOKEN.findall(phrase))
+                self._phrases.setdefault(self._stem(words[0]), []).append((words, topic))
+        # A word the vocabulary itself uses means what it says: "production" is a deployment
+        # word, though Snowball stems it like "product".
+        self._literal = {w for ps in TOPIC_PHRASES.values() for p in ps for w in _TOKEN.findall(p)}
+
+    def _same(self, token: str, word: str) -> bool:
+        if token == word:
+            return True
+        return token not in self._literal and self._stem(token) == self._stem(word)
+
+    def find(self, text: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
+        """The topics named in a lower-cased text (in vocabulary order) and where they are."""
+        tokens = list(_TOKEN.finditer(text))
+        words = [t.group(0) for t in tokens]
+        found: set[str] = set()
+        spans: list[tuple[int, int]] = []
+        for i, word in enumerate(words):
+            for phrase, topic in self._phrases.get(self._stem(word), ()):
+                end = i + len(phrase)
+                if end <= len(words) and all(
+                    self._same(t, w) for t, w in zip(words[i:end], phrase, strict=True)
+                ):
+                    found.add(topic)
+                    spans.append((tokens[i].start(), tokens[end - 1].end()))
+        return tuple(t for t in TOPIC_PHRASES if t in found), spans
+
+
 ANAPHORA = re.compile(
     r"\b(those|these|them|of the above|that list|the ones|which ones|any of th\w+|ones you)\b"
 )
@@ -183,13 +102,9 @@ SIMILAR = re.compile(
     r"\b(similar|something like|anything like|more like|alternatives?|comparable|"
     r"in the same vein|like (that|this|it) one)\b"
 )
-_SMALLTALK = {
-    "greeting": re.compile(
-        r"^(hi|hello|hey|hiya|howdy|good (morning|afternoon|evening))( there| all| everyone)?$"
-    ),
-    "thanks": re.compile(r"^(thanks?( you)?( so much| a lot)?|thx|ty|cheers|great,? thanks?)$"),
-    "goodbye": re.compile(r"^(bye|goodbye|see you|see ya|that's all|that is all)$"),
-}
+# Which kind of small talk: the classifier says it is small talk, these words say which.
+_THANKS = re.compile(r"\b(thanks?|thx|ty|cheers|appreciate\w*|helpful|useful|great|perfect)\b")
+_GOODBYE = re.compile(r"\b(bye|goodbye|see you|see ya|that'?s all|that is all|later|good night)\b")
 
 # Words that carry no topic: question scaffolding, politeness, constraint words.
 _FILLER = set(
@@ -207,14 +122,17 @@ _FILLER = set(
 
 
 @dataclass(frozen=True)
-class ParsedQuery:
-    """What was understood from one message; shown to the user as `query_used`."""
+class ParsedMessage:
+    """What one message says, read on its own (the conversation resolves it into a Request)."""
 
     original: str
     text: str  # corrected text used for retrieval
     corrections: dict[str, str] = field(default_factory=dict)
-    intent: str = "recommend"  # recommend | explain | compare | out_of_scope
+    intent: Intent = "recommend"  # the classifier's in-scope reading
+    scope: float = 1.0  # the classifier's probability that the message is about this domain
+    smalltalk: str = ""  # "greeting", "thanks" or "goodbye": a message with no request in it
     kinds: tuple[str, ...] = ()
+    excluded_kinds: tuple[str, ...] = ()  # "not a book", "I don't want tools"
     free_only: bool = False
     open_source: bool = False
     level: str | None = None
@@ -226,22 +144,69 @@ class ParsedQuery:
     anaphoric: bool = False  # refers to the previous answer's resources
     same_topic: bool = False  # keeps the previous topic
     topic_swap: bool = False  # "and for X?": keeps intent and constraints, new topic
-    restrict_to: tuple[str, ...] = ()  # set by the conversation for "any of those ..."
-    follow_up: str = ""  # set by the conversation: "narrow", "same-topic" or "topic-swap"
-    domain: bool = False  # uses machine-learning vocabulary (evidence the question is in scope)
-    smalltalk: str = ""  # "greeting", "thanks" or "goodbye": a message with no request in it
     more: bool = False  # "show me more": the last request again, without what was shown
     ordinal: int | None = None  # "the second one": 1-based place in the last answer, -1 = last
     similar: bool = False  # "something like ...": more like one resource
-    similar_to: str = ""  # set by the conversation: the resource to find more like
-    exclude: tuple[str, ...] = ()  # set by the conversation: already shown, not again
+
+    @property
+    def domain(self) -> bool:
+        """Whether the classifier reads the message as about learning ML systems."""
+        return self.scope >= 0.5
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the conversation resolved a message into: the request retrieval and ranking serve.
+
+    The constraint names (kinds, free_only, open_source, level, topics, ...) are those of the
+    parsed message; the follow-up fields say how earlier turns shaped it.
+    """
+
+    original: str
+    text: str
+    corrections: dict[str, str] = field(default_factory=dict)
+    intent: Intent = "recommend"
+    scope: float = 1.0
+    smalltalk: str = ""
+    kinds: tuple[str, ...] = ()
+    excluded_kinds: tuple[str, ...] = ()
+    free_only: bool = False
+    open_source: bool = False
+    level: str | None = None
+    role: str | None = None
+    authors: tuple[str, ...] = ()
+    mentioned: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    topic_words: tuple[str, ...] = ()
+    anaphoric: bool = False
+    same_topic: bool = False
+    topic_swap: bool = False
+    more: bool = False
+    ordinal: int | None = None
+    similar: bool = False
+    restrict_to: tuple[str, ...] = ()  # "any of those ...": only the last answer's resources
+    follow_up: FollowUp = ""
+    similar_to: str = ""  # the resource to find more like
+    exclude: tuple[str, ...] = ()  # already shown, not again
+
+    @classmethod
+    def of(cls, message: ParsedMessage, **resolved: object) -> Request:
+        """A request that is the message as it stands, plus what the conversation resolved."""
+        said = {f.name: getattr(message, f.name) for f in fields(ParsedMessage)}
+        return cls(**(said | resolved))
+
+    @property
+    def domain(self) -> bool:
+        """Whether the classifier reads the message as about learning ML systems."""
+        return self.scope >= 0.5
 
     def to_dict(self) -> dict[str, object]:
-        """The understood query as plain data (the `query_used` of an answer)."""
+        """The understood request as plain data (the `query_used` of an answer)."""
         data: dict[str, object] = {"text": self.text, "intent": self.intent}
         optional: dict[str, object] = {
             "corrections": self.corrections,
             "kinds": list(self.kinds),
+            "excluded_kinds": list(self.excluded_kinds),
             "free_only": self.free_only,
             "open_source": self.open_source,
             "level": self.level,
@@ -258,6 +223,10 @@ class ParsedQuery:
         return data
 
 
+# The name other stages have always used for the record they rank and compose from.
+ParsedQuery = Request
+
+
 def _ordinal(text: str) -> int | None:
     found = ORDINAL.search(text)
     if found is None:
@@ -269,27 +238,45 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9][a-z0-9+#/.'-]*[a-z0-9+#]|[a-z0-9]", text)
 
 
+def _choose(scores: IntentScores, exclude: tuple[str, ...]) -> Intent:
+    """The most likely intent other than those excluded (out of scope is judged later, on the
+    whole question with retrieval evidence: see `ranking.out_of_scope`)."""
+    if scores.best == "out_of_scope":  # its content reading: small talk is no fallback
+        return cast(Intent, scores.best_of(("recommend", "explain", "compare")))
+    allowed = tuple(i for i in INTENTS if i not in exclude)
+    return cast(Intent, scores.best_of(allowed))
+
+
+def _role(text: str) -> str | None:
+    """The role the asker gives themselves ("I'm an analyst"), unless negated ("I'm not a ...")."""
+    if _START.search(text):  # "SRE here, where do I start?"
+        found = _ROLE.search(text)
+        return _ROLE_OF[found.group(1).removesuffix("s")] if found else None
+    for said in _SELF.finditer(text):
+        # The role follows within a few words: "I'm a senior data engineer", "as an SRE".
+        window = text[said.end() : said.end() + 40]
+        found = _ROLE.search(window)
+        if found and not re.search(r"\b(not|no longer|never)\b", window[: found.start()]):
+            name = found.group(1)
+            return _ROLE_OF.get(name) or _ROLE_OF.get(name.removesuffix("s"))
+    return None
+
+
 class QueryParser:
-    """Parses messages against the catalog and the corpus vocabulary."""
+    """Parses messages: spelling, constraints with their negation, topics, names and intent."""
 
-    def __init__(self, catalog: Catalog, corpus_texts: Iterable[str]) -> None:
-        from rapidfuzz import fuzz, process
-
-        self._fuzz, self._process = fuzz, process
+    def __init__(self, catalog: Catalog, corpus_texts: Iterable[str], embedder: Embedder) -> None:
         self._catalog = catalog
         self._linker = ResourceLinker(catalog.resources.values())
-        vocabulary: set[str] = set()
-        for text in corpus_texts:
-            vocabulary.update(w for w in _words(normalize(text)) if len(w) >= 3)
-        for terms in TOPIC_TERMS.values():
-            for term in terms:
-                vocabulary.update(_words(term))
-        for pattern in (*KIND_PATTERNS.values(), *ROLE_PATTERNS.values()):
-            vocabulary.update(re.findall(r"[a-z]{3,}", pattern))
-        self._vocabulary = vocabulary
-        self._by_initial: dict[str, list[str]] = {}
-        for word in sorted(vocabulary):
-            self._by_initial.setdefault(word[0], []).append(word)
+        resources = list(catalog.resources.values())
+        names = [n for r in resources for n in (*r.names, *r.authors)]
+        texts = [*corpus_texts, *(f"{r.summary} {r.best_for}" for r in resources)]
+        # The vocabulary's own words are known words: "statistician" is a role, not a typo.
+        texts += [" ".join(terms) for terms in (*TOPIC_PHRASES.values(), *ROLES.values())]
+        texts += [re.sub(r"[^a-z]+", " ", pattern) for pattern in KIND_WORDS.values()]
+        self._speller = SpellCorrector(texts, names)
+        self._intents = IntentClassifier(embedder)
+        self._topics = TopicMatcher()
         # Compiled once: parse() is on every request's path.
         self._authors = [
             (re.compile(rf"(?<![\w]){re.escape(name)}(?![\w])"), full)
@@ -313,66 +300,57 @@ class QueryParser:
         return full
 
     def correct(self, text: str) -> tuple[str, dict[str, str]]:
-        """Fix likely typos against the corpus vocabulary ("feture stor" -> "feature store")."""
-        corrections: dict[str, str] = {}
+        """Fix likely typos ("feture stor" -> "feature store"); English and names stay."""
+        return self._speller.correct(text)
 
-        def fix(match: re.Match[str]) -> str:
-            word = match.group(0)
-            if len(word) < 4 or word in self._vocabulary or not word.isalpha():
-                return word
-            # Same first letter: typos rarely change it, and it keeps unrelated words apart.
-            candidates = self._by_initial.get(word[0], [])
-            best = self._process.extractOne(
-                word, candidates, scorer=self._fuzz.ratio, score_cutoff=80
-            )
-            if best is None:
-                return word
-            corrections[word] = best[0]
-            return str(best[0])
-
-        return re.sub(r"[a-z]+", fix, text), corrections
-
-    def parse(self, message: str) -> ParsedQuery:
+    def parse(self, message: str) -> ParsedMessage:
         """Understand one message on its own (the conversation adds context afterwards)."""
         original = message.strip()
         lowered = normalize(original)
-        bare = lowered.strip(" !.,:;)(?")
-        for kind, pattern in _SMALLTALK.items():
-            if pattern.match(bare):
-                return ParsedQuery(original, lowered, intent="smalltalk", smalltalk=kind)
         text, corrections = self.correct(lowered)
+        scores = self._intents.scores(text)
         mentioned = self._linker.find(text)
-        kinds = tuple(kind for kind, pattern in _KINDS.items() if pattern.search(text))
-        level = next((lvl for lvl, pattern in _LEVELS.items() if pattern.search(text)), None)
-        role = None
-        if _SELF.search(text) or re.search(r"\b(where|how) (do|should) i start\b", text):
-            role = next((r for r, pattern in _ROLES.items() if pattern.search(text)), None)
         authors = tuple(
             dict.fromkeys(full for pattern, full in self._authors if pattern.search(text))
         )
-        topics = tuple(t for t, pattern in _TOPIC_PATTERNS.items() if pattern.search(text))
-        if _COMPARE.search(text) or (len(mentioned) >= 2 and re.search(r"\bor\b", text)):
-            intent = "compare"
-        elif _EXPLAIN.search(text) and not _RECOMMEND_CUES.search(text):
-            intent = "explain"
-        else:
-            intent = "recommend"
+        topics, topic_spans = self._topics.find(text)
+        cues = find_cues(text, covered=topic_spans)
+        constraints = read_constraints(cues)
+        role = _role(text)
         stripped = text
-        for pattern in (*_KINDS.values(), _FREE, _OPEN, *_LEVELS.values(), ANAPHORA, SAME_TOPIC,
-                        MORE, ORDINAL, SIMILAR):  # fmt: skip
+        for start, end in sorted(((c.start, c.end) for c in cues), reverse=True):
+            stripped = stripped[:start] + " " + stripped[end:]
+        for pattern in (ANAPHORA, SAME_TOPIC, MORE, ORDINAL, SIMILAR):
             stripped = pattern.sub(" ", stripped)
         if role:
-            stripped = _ROLES[role].sub(" ", stripped)
+            stripped = _ROLE.sub(" ", stripped)
         topic_words = tuple(w for w in _words(stripped) if w not in _FILLER and len(w) > 1)
-        return ParsedQuery(
+        follow_up_cue = any(p.search(text) for p in (ANAPHORA, MORE, ORDINAL, SIMILAR))
+        # The classifier reads the whole message; what it names can still overrule a reading
+        # that cannot hold: a message naming a topic or a constraint is not small talk, and a
+        # "where do I start" that names a subject is a search on it.
+        asks = bool(topics or mentioned or authors or cues or follow_up_cue)
+        intent = _choose(scores, exclude=("out_of_scope", *(("smalltalk",) if asks else ())))
+        if intent == "learning_path" and (mentioned or authors or (topics and topic_words)):
+            intent = "recommend"
+        if len(mentioned) >= 2 and re.search(r"\b(or|vs\.?|versus)\b", text):
+            intent = "compare"  # two named resources set against each other
+        smalltalk = ""
+        if intent == "smalltalk":
+            thanks = "thanks" if _THANKS.search(text) else "greeting"
+            smalltalk = "goodbye" if _GOODBYE.search(text) else thanks
+        return ParsedMessage(
             original=original,
             text=text,
             corrections=corrections,
             intent=intent,
-            kinds=kinds,
-            free_only=bool(_FREE.search(text)),
-            open_source=bool(_OPEN.search(text)),
-            level=level,
+            scope=round(scores.in_scope, 4),
+            smalltalk=smalltalk,
+            kinds=constraints.kinds,
+            excluded_kinds=constraints.excluded_kinds,
+            free_only=constraints.free_only,
+            open_source=constraints.open_source,
+            level=constraints.level,
             role=role,
             authors=authors,
             mentioned=mentioned,
@@ -381,7 +359,6 @@ class QueryParser:
             anaphoric=bool(ANAPHORA.search(text)),
             same_topic=bool(SAME_TOPIC.search(text)),
             topic_swap=bool(TOPIC_SWAP.search(text)),
-            domain=bool(_DOMAIN.search(text)),
             more=bool(MORE.search(text)),
             ordinal=_ordinal(text),
             similar=bool(SIMILAR.search(text)),

@@ -12,6 +12,7 @@ from assistant.conversation import Session, Turn, resolve
 from assistant.errors import InvalidInput, check_message
 from assistant.generate import AnswerChecker, Generator, make_generator, with_generator
 from assistant.hybrid import Hit, HybridRetriever
+from assistant.intent import SharedQueryVectors
 from assistant.personalize import Personalized, Personalizer, is_generic
 from assistant.profiles import Forbidden, NewUser, Profile
 from assistant.query import ParsedQuery, QueryParser
@@ -67,10 +68,14 @@ class Assistant:
         self.store = store
         self.embedder = embedder
         self.storage = storage
-        self.retriever = HybridRetriever(catalog, store, embedder)
+        # Issue 11: the intent classifier and dense retrieval embed the same question once.
+        questions = SharedQueryVectors(embedder)
+        self.retriever = HybridRetriever(catalog, store, questions)
         if not self.retriever.chunks:
             raise IndexNotReady("the index is empty: run `mlsd ingest` first")
-        self.parser = QueryParser(catalog, [c.text for c in self.retriever.chunks.values()])
+        self.parser = QueryParser(
+            catalog, [c.text for c in self.retriever.chunks.values()], questions
+        )
         self.composer = Composer({r.id: r.title for r in catalog.resources.values()})
         self.personalizer = Personalizer(catalog)
         self.users = Users(catalog, storage)
@@ -134,7 +139,8 @@ class Assistant:
         if parsed.intent == "smalltalk":
             return SearchResult([], parsed, topic_text)
         has_signal = bool(parsed.topics or parsed.mentioned or parsed.authors or parsed.restrict_to)
-        if not has_signal and not parsed.follow_up and is_generic(parsed.original):
+        generic = is_generic(parsed.original) or parsed.intent == "learning_path"
+        if not has_signal and not parsed.follow_up and generic:
             return self.learning_path(parsed, topic_text, k, learner)
         # A follow-up is retrieved by its resolved topic; a fresh question by its own words.
         query_text = (

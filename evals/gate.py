@@ -31,6 +31,9 @@ def load_thresholds(path: Path = THRESHOLDS) -> dict[str, Any]:
         ):
             raise ThresholdsError(f"{path}: '{bound}' must map summary names to numbers")
         data[bound] = values
+    if data["split"] != "dev":
+        # Issue 11: the test split is sealed; thresholds are set on dev and the gate reads dev.
+        raise ThresholdsError(f"{path}: the gate runs on the dev split, not '{data['split']}'")
     return data
 
 

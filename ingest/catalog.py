@@ -9,31 +9,12 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-KINDS = (
-    "book", "course", "paper", "repo", "blog", "newsletter",
-    "tool", "community", "conference", "platform",
-)  # fmt: skip
-LEVELS = ("beginner", "intermediate", "advanced")
-COSTS = ("free", "paid", "freemium")
-AUDIENCES = (
-    "data-scientist", "ml-engineer", "software-engineer", "sre", "platform-engineer",
-    "data-engineer", "manager", "researcher", "student",
-)  # fmt: skip
-TOPICS = (
-    "fundamentals", "ml-theory", "deep-learning", "system-design", "interviews", "mlops",
-    "data-engineering", "data-quality", "distributed-systems", "feature-stores", "training",
-    "distributed-training", "serving", "deployment", "monitoring", "experiment-tracking",
-    "orchestration", "testing", "reliability", "recommender-systems", "llms", "case-studies",
-    "technical-debt", "responsible-ai", "career", "software-engineering", "devops",
-    "infrastructure", "product",
-)  # fmt: skip
+# The vocabulary lives in ingest/vocabulary.py; KINDS, LEVELS and COSTS stay importable from here.
+from ingest.vocabulary import AUDIENCES, TOPICS, Cost, Kind, Level
+from ingest.vocabulary import COSTS as COSTS
+from ingest.vocabulary import KINDS as KINDS
+from ingest.vocabulary import LEVELS as LEVELS
 
-Kind = Literal[
-    "book", "course", "paper", "repo", "blog", "newsletter",
-    "tool", "community", "conference", "platform",
-]  # fmt: skip
-Level = Literal["beginner", "intermediate", "advanced"]
-Cost = Literal["free", "paid", "freemium"]
 Trust = Literal["high", "medium", "low"]
 
 

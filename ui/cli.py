@@ -445,6 +445,34 @@ def eval_(
     raise typer.Exit(code)
 
 
+@app.command()
+def intents(
+    check: Annotated[
+        bool, typer.Option(help="Only check that retraining reproduces the saved model.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Retrain the intent classifier on evals/datasets/intents.yaml (dev); report test accuracy."""
+    _offline_env()
+    from evals.datasets import DatasetError
+    from evals.intents import main as intents_main
+    from ingest.embedding import make_embedder
+
+    settings = _settings()
+    embedder = make_embedder(settings.embedding_model, settings.embed_batch_size)
+    try:
+        report = intents_main(embedder, check=check)
+    except DatasetError as exc:
+        fail(str(exc), code=1)
+    if as_json:
+        emit_json(report)
+        return
+    done = "checked" if check else "saved"
+    typer.echo(f"{done} {report['model']} (C={report['regularization']})")
+    for intent, row in report["test"].items():
+        typer.echo(f"  {intent:<14} {row['accuracy']:.3f}  (n={row['n']}, held-out test)")
+
+
 def main() -> None:
     """Entry point for `python -m ui.cli`."""
     app()

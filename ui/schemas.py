@@ -8,7 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from assistant.profiles import Profile
 from assistant.service import MAX_K
-from ingest.catalog import Cost, Kind, Level
+from ingest.vocabulary import Cost, Kind, Level
 
 
 def _between(low: int, high: int) -> AfterValidator:

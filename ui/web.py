@@ -12,10 +12,11 @@ import gradio as gr
 from PIL import Image as PILImage
 
 from assistant.compose import Answer
-from assistant.profiles import GOALS, Forbidden, UnknownUser
+from assistant.profiles import Forbidden, UnknownUser
 from assistant.service import Assistant, InvalidInput
 from assistant.settings import Settings
-from ingest.catalog import AUDIENCES, COSTS, KINDS, LEVELS, TOPICS, Catalog
+from ingest.catalog import Catalog
+from ingest.vocabulary import AUDIENCES, COSTS, GOALS, KINDS, LEVELS, TOPICS
 from ui.render import CARD_CSS, describe_query, render_cards, render_citations, stream_chunks
 from ui.tables import ANY, TABLE_COLUMNS, catalog_frame, catalog_rows, eval_dir, load_eval
 

@@ -1,4 +1,5 @@
-"""The real eval on the test split, over a fresh index of the whole corpus: report and gate."""
+"""The real eval on the dev split (the one the gate reads; test is sealed), over a fresh index of
+the whole corpus: report and gate."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def eval_run(tmp_path_factory, embedder):
     run_ingest(settings, embedder=embedder, progress=False)
     assistant = eval_assistant(settings, embedder, root / "scratch")
     out_dir = root / "report"
-    results = run_evals(assistant, split="test", out_dir=out_dir, embedder=embedder)
+    results = run_evals(assistant, split="dev", out_dir=out_dir, embedder=embedder)
     return results, out_dir
 
 
@@ -49,7 +50,7 @@ def test_eval_sessions_stay_out_of_the_data_dir(eval_run):
 def test_report_files_are_written(eval_run):
     results, out_dir = eval_run
     report = (out_dir / "report.md").read_text(encoding="utf-8")
-    assert report.startswith("# Retrieval evals: test split")
+    assert report.startswith("# Retrieval evals: dev split")
     for heading in ("## Retrieval by pipeline", "## Answer checks", "## Conversations",
                     "## Personalization", "## Gate", "## Failures",
                     "## Are the differences real?"):  # fmt: skip
@@ -58,7 +59,7 @@ def test_report_files_are_written(eval_run):
         assert f"| {name} |" in report or f"| **{name}** |" in report
 
     saved = json.loads((out_dir / "results.json").read_text(encoding="utf-8"))
-    assert saved["split"] == "test"
+    assert saved["split"] == "dev"
     assert list(saved["pipelines"]) == list(PIPELINES)
     full = saved["pipelines"]["full"]
     assert len(full["queries"]) == results["counts"]["queries"] > 0

@@ -1,0 +1,173 @@
+"""Assistant stage: the constraints a message states about the request, with negation scope.
+
+A constraint comes from a phrase about the request ("a free course", "budget: free", "no paid"),
+and a negation governs the few words after it, the way NegEx reads clinical notes (Chapman et al.
+2001): a trigger ("not", "doesn't have to be", "I don't want") opens a window of up to
+`SCOPE_WORDS` words that ends early at a clause boundary (a comma, "but", "want"); a cue inside
+the window is negated. Pseudo-triggers ("not only", "no doubt") negate nothing, and "allow"
+triggers ("paid is fine", "I don't mind paying") lift a constraint instead of setting it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from ingest.vocabulary import KIND_WORDS, LEVEL_WORDS, LEVELS
+
+Polarity = Literal["affirmed", "negated", "allowed"]
+
+# NegEx's default window is five words; a request's clauses are short, so the same serves here.
+SCOPE_WORDS = 5
+
+_PSEUDO = r"not only|not just|no doubt|not sure|no matter|nothing but|no-?brainer"
+_NEGATION = (
+    r"(?:do|does|did)(?: not|n'?t) (?:want|need|like)|(?:would|'d) rather not|not looking for|"
+    r"nothing|not|no|never|none|without|"
+    r"(?:do|does|did|is|are|was|were|need|must|should|would|could|ca|wo)n'?t|cannot|"
+    r"other than|except|instead of|anything but|rather than|avoid(?:ing)?|skip(?:ping)?|"
+    r"no need for|no more|less"
+)
+_ALLOW = r"(?:do not|don't|dont|wouldn't) mind|happy to|fine with|ok with|okay with|open to"
+_ALLOW_AFTER = (
+    r"(?:is|are|would be|'s) (?:fine|ok|okay|good|welcome|acceptable|allowed)|"
+    r"(?:is|are) fine too|too|as well"
+)
+# A trigger is a whole word: "no-code tools" and "non-free" are names, not negations.
+_TRIGGER = re.compile(
+    rf"\b(?:(?P<pseudo>{_PSEUDO})|(?P<allow>{_ALLOW})|(?P<neg>{_NEGATION}))\b(?![-'])"
+)
+_AFTER = re.compile(rf"^\s*(?:{_ALLOW_AFTER})\b")
+# A clause boundary ends a negation's scope: "not a beginner, want a book" negates no book.
+_BOUNDARY = re.compile(
+    r"[,.;:?!()]|\b(?:but|however|though|although|so|because|and i|i want|i need|i'd like|"
+    r"looking for|please|instead|rather|just|only)\b"
+)
+
+# Cues: the phrases that state each constraint.
+_FREE = re.compile(
+    r"(?<!feel )(?<!sugar )(?<!sugar-)(?<!hands-)(?<!lock-)(?<!lock )\bfree\b"
+    r"(?![- ](?:time|will|speech|of|to|form|fall|range|text|style|way|ride|throw|hand|lance)\b)"
+    r"|\bno[- ]cost\b|\bgratis\b|\bzero budget\b|\bno budget\b|\bno money\b|\bbudget:? ?zero\b"
+)
+_PAID = re.compile(r"\b(?:paid|paying|pay(?: for)?|cost(?:s)? money|expensive|pricey|premium)\b")
+_OPEN = re.compile(
+    r"\b(?:open[- ]?source[ds]?|oss|foss|self[- ]?host(?:ed|ing|able)?|on[- ]?prem\w*)\b"
+)
+_LEVEL_EXTRA = {
+    "advanced": r"too technical|very technical|highly technical|too hard|too difficult",
+    "beginner": r"too basic|too easy|too simple|too shallow",
+}
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One constraint phrase found in a message, and whether it is asserted or negated."""
+
+    what: str  # "free", "paid", "open_source", "kind:book", "level:beginner"
+    start: int
+    end: int
+    polarity: Polarity
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """What the message asks of the resources (and what it rules out)."""
+
+    kinds: tuple[str, ...] = ()
+    excluded_kinds: tuple[str, ...] = ()
+    free_only: bool = False
+    open_source: bool = False
+    level: str | None = None
+
+
+def _scopes(text: str) -> list[tuple[int, int, Polarity]]:
+    """The spans each negation or allow trigger governs: up to SCOPE_WORDS words, to a boundary."""
+    scopes: list[tuple[int, int, Polarity]] = []
+    for trigger in _TRIGGER.finditer(text):
+        if trigger.group("pseudo"):
+            continue
+        polarity: Polarity = "allowed" if trigger.group("allow") else "negated"
+        rest = text[trigger.end() :]
+        words = list(re.finditer(r"\S+", rest))[:SCOPE_WORDS]
+        end = trigger.end() + (words[-1].end() if words else 0)
+        boundary = _BOUNDARY.search(rest)
+        if boundary is not None:
+            end = min(end, trigger.end() + boundary.start())
+        scopes.append((trigger.end(), end, polarity))
+    return scopes
+
+
+def _polarity(start: int, end: int, text: str, scopes: list[tuple[int, int, Polarity]]) -> Polarity:
+    if _AFTER.match(text[end:]):  # "paid is fine", "books are fine too"
+        return "allowed"
+    # The nearest trigger before the cue decides: "not free but no paid" reads each on its own.
+    governing = [s for s in scopes if s[0] <= start and end <= s[1]]
+    return governing[-1][2] if governing else "affirmed"
+
+
+def find_cues(text: str, covered: Iterable[tuple[int, int]] = ()) -> list[Cue]:
+    """Every constraint phrase in a lower-cased message with its polarity.
+
+    `covered` are spans of longer terms (topic phrases such as "class imbalance" or "software
+    engineering") in which a kind word is part of a name, not a request for that kind.
+    """
+    spans = list(covered)
+    scopes = _scopes(text)
+    found: list[Cue] = []
+
+    def add(what: str, match: re.Match[str]) -> None:
+        start, end = match.span()
+        found.append(Cue(what, start, end, _polarity(start, end, text, scopes)))
+
+    for match in _FREE.finditer(text):
+        add("free", match)
+    for match in _PAID.finditer(text):
+        add("paid", match)
+    for match in _OPEN.finditer(text):
+        add("open_source", match)
+    for kind, pattern in KIND_WORDS.items():
+        for match in re.finditer(rf"\b(?:{pattern})\b", text):
+            if not any(a <= match.start() and match.end() <= b for a, b in spans):
+                add(f"kind:{kind}", match)
+    for level, pattern in LEVEL_WORDS.items():
+        extra = _LEVEL_EXTRA.get(level)
+        for match in re.finditer(rf"\b(?:{pattern}{'|' + extra if extra else ''})\b", text):
+            add(f"level:{level}", match)
+    return sorted(found, key=lambda cue: cue.start)
+
+
+def _flipped(level: str) -> str | None:
+    """The level a negated one points to: "not a beginner" reads as advanced, "nothing too
+    advanced" as beginner; "not intermediate" says nothing usable."""
+    if level == LEVELS[0]:
+        return LEVELS[-1]
+    if level == LEVELS[-1]:
+        return LEVELS[0]
+    return None
+
+
+def read_constraints(cues: list[Cue]) -> Constraints:
+    """Turn cues into constraints: negation drops or flips, "allowed" lifts."""
+
+    def has(what: str, polarity: Polarity) -> bool:
+        return any(c.what == what and c.polarity == polarity for c in cues)
+
+    free_only = (has("free", "affirmed") or has("paid", "negated")) and not (
+        has("free", "negated") or has("paid", "allowed") or has("paid", "affirmed")
+    )
+    open_source = has("open_source", "affirmed") and not has("open_source", "negated")
+    kind_cues = [c for c in cues if c.what.startswith("kind:")]
+    excluded = tuple(dict.fromkeys(c.what[5:] for c in kind_cues if c.polarity == "negated"))
+    kinds = tuple(
+        dict.fromkeys(
+            c.what[5:] for c in kind_cues if c.polarity != "negated" and c.what[5:] not in excluded
+        )
+    )
+    level_cues = [c for c in cues if c.what.startswith("level:")]
+    level = next((c.what[6:] for c in level_cues if c.polarity != "negated"), None)
+    if level is None:
+        level = next((_flipped(c.what[6:]) for c in level_cues if c.polarity == "negated"), None)
+    return Constraints(kinds, excluded, free_only, open_source, level)

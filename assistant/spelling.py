@@ -1,0 +1,98 @@
+"""Assistant stage: correct typos without rewriting English or names (symspellpy + wordfreq).
+
+The dictionary is the common English words of wordfreq, the corpus vocabulary and the catalog's
+names. A word that is ordinary English or a known name is never rewritten; an unknown word is
+replaced by the closest dictionary word, preferring one that forms a phrase the corpus uses with
+its neighbour ("feture stor" -> "feature store") and then words of the corpus.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+
+# wordfreq's Zipf scale: 3.0 is about once per million words. At or above it a word is English
+# ("bread" 4.5, "thank" 5.5, "imbalance" 3.5); the dev typos sit below it ("stor" 2.35,
+# "recomend" 2.1, "feture" 0).
+ENGLISH_ZIPF = 3.0
+# How many of wordfreq's most frequent English words may be suggested as corrections: enough
+# for everyday words, few enough that the dictionary builds in about a second.
+ENGLISH_WORDS = 20_000
+# Shorter words are left alone: at one edit, most three-letter strings are another word.
+MIN_LENGTH = 4
+# The corpus's words outrank ordinary English among equally close candidates: a typo in a question
+# here is likelier "feature" than "future". Added to a count of frequency x 1e9, this equals a
+# word with Zipf 6 (frequency 1e-3), above all but the commonest English words.
+CORPUS_BOOST = 1_000_000
+
+_WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
+
+
+def words_of(text: str) -> list[str]:
+    """The lower-case words of a text, as the corrector sees them."""
+    return _WORD.findall(text.lower())
+
+
+class SpellCorrector:
+    """Fixes likely typos; returns the corrected text and what was changed."""
+
+    def __init__(self, corpus_texts: Iterable[str], names: Iterable[str]) -> None:
+        from symspellpy import SymSpell
+        from wordfreq import top_n_list, word_frequency, zipf_frequency
+
+        self._zipf = zipf_frequency
+        corpus: set[str] = set()
+        self._bigrams: set[tuple[str, str]] = set()
+        for text in corpus_texts:
+            words = words_of(text)
+            corpus.update(words)
+            self._bigrams.update(itertools.pairwise(words))
+        self._names = {w for name in names for w in words_of(name)}
+        self._corpus = corpus | self._names
+        # prefix_length 5 keeps the build near one second; edits past the fifth letter still
+        # match through the prefix (symspellpy's documented trade-off).
+        self._symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=5)
+        english = [w for w in top_n_list("en", ENGLISH_WORDS) if w.isalpha()]
+        for word in {*english, *(w for w in self._corpus if w.isalpha() and len(w) > 2)}:
+            count = int(word_frequency(word, "en") * 1e9) + 1
+            self._symspell.create_dictionary_entry(
+                word, count + (CORPUS_BOOST if word in self._corpus else 0)
+            )
+
+    def is_known(self, word: str) -> bool:
+        """English (by wordfreq), a corpus word or a name: never rewritten."""
+        return word in self._corpus or word in self._names or self._zipf(word, "en") >= ENGLISH_ZIPF
+
+    def _candidates(self, word: str) -> dict[str, int]:
+        """Dictionary words closest to an unknown word, with their counts."""
+        from symspellpy import Verbosity
+
+        distance = 1 if len(word) <= 5 else 2
+        found = self._symspell.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance)
+        return {s.term: s.count for s in found}
+
+    def correct(self, text: str) -> tuple[str, dict[str, str]]:
+        """The text with typos fixed, and {typo: correction} for each change."""
+        tokens = re.split(r"([a-z][a-z'-]*[a-z])", text)
+        # Each word's possible readings: itself when known, else its closest dictionary words.
+        options: dict[int, dict[str, int]] = {}
+        for i in range(1, len(tokens), 2):
+            word = tokens[i]
+            unknown = len(word) >= MIN_LENGTH and word.isalpha() and not self.is_known(word)
+            options[i] = (self._candidates(word) or {word: 0}) if unknown else {word: 0}
+
+        def in_context(i: int, term: str) -> bool:
+            before = options.get(i - 2, {})
+            after = options.get(i + 2, {})
+            return any((b, term) in self._bigrams for b in before) or any(
+                (term, a) in self._bigrams for a in after
+            )
+
+        corrections: dict[str, str] = {}
+        for i, choices in options.items():
+            best = max(choices, key=lambda term: (in_context(i, term), choices[term]))
+            if best != tokens[i]:
+                corrections[tokens[i]] = best
+                tokens[i] = best
+        return "".join(tokens), corrections

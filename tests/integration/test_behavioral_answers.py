@@ -1,0 +1,103 @@
+"""Behavioural suite, answer level: the real Assistant over an index of the whole corpus reads
+ordinary English the way a person does (the misreadings of issue 11, end to end)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.service import Assistant, build_assistant
+from assistant.settings import Settings
+from ingest.embedding import Embedder
+from ingest.pipeline import run_ingest
+
+pytestmark = pytest.mark.integration
+
+REAL_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+NOT_COVERED = "That isn't covered here"
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Assistant:
+    root = tmp_path_factory.mktemp("behavioral")
+    settings = Settings(data_dir=root / "data", corpus_dir=REAL_CORPUS)
+    run_ingest(settings, embedder=embedder, progress=False)
+    return build_assistant(settings, embedder=embedder)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "which GPU should I buy for gaming?",
+        "what model of Toyota is the most reliable?",
+        "how do I train my puppy to walk on a lead?",
+        "best model trains for a Christmas present",
+    ],
+)
+def test_off_topic_questions_with_a_domain_word_are_not_covered(
+    assistant: Assistant, message: str
+) -> None:
+    answer = assistant.ask(message)
+    assert answer.intent == "out_of_scope"
+    assert answer.items == []
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "how do I handle class imbalance in fraud detection models?",
+        "which GPUs do I need to serve a large language model?",
+        "software engineering best practices for data scientists",
+        "what should I read in my free time about MLOps?",
+    ],
+)
+def test_near_misses_are_answered(assistant: Assistant, message: str) -> None:
+    answer = assistant.ask(message)
+    assert answer.intent != "out_of_scope"
+    assert answer.items
+
+
+def test_thanks_gets_a_reply_not_a_refusal(assistant: Assistant) -> None:
+    answer = assistant.ask("thank you, that is helpful")
+    assert answer.intent == "smalltalk"
+    assert NOT_COVERED not in answer.text
+
+
+def _costs(assistant: Assistant, message: str) -> set[str]:
+    return {hit.resource.cost for hit in assistant.search(message, k=10).hits}
+
+
+def test_dir_free_removes_paid_and_free_time_does_not(assistant: Assistant) -> None:
+    assert "paid" in _costs(assistant, "books on machine learning in production")
+    assert "paid" not in _costs(assistant, "free books on machine learning in production")
+    assert "paid" in _costs(assistant, "books to read in my free time about ML in production")
+    assert "paid" in _costs(assistant, "books on ML in production, they don't have to be free")
+
+
+def test_dir_a_negated_kind_is_left_out(assistant: Assistant) -> None:
+    kinds = {h.resource.kind for h in assistant.search("tools for model deployment", k=10).hits}
+    assert "tool" in kinds
+    result = assistant.search("I don't want tools, something about model deployment", k=10)
+    assert result.hits
+    assert "tool" not in {h.resource.kind for h in result.hits}
+    assert result.parsed.to_dict()["excluded_kinds"] == ["tool"]
+
+
+def test_level_negation_reaches_the_ranking(assistant: Assistant) -> None:
+    not_beginner = assistant.search("I'm not a beginner, what should I read on model serving?")
+    assert not_beginner.parsed.level == "advanced"
+    gentle = assistant.search("nothing too advanced please, something on model serving")
+    assert gentle.parsed.level == "beginner"
+    assert gentle.hits[0].resource.level != "advanced"
+
+
+def test_corrections_are_shown_and_english_is_left_alone(assistant: Assistant) -> None:
+    answer = assistant.ask("recomend somthing on modle monitoring")
+    assert answer.query_used["corrections"] == {
+        "recomend": "recommend",
+        "somthing": "something",
+        "modle": "model",
+    }
+    plain = assistant.ask("the difference between batch and online serving, there is a last week")
+    assert "corrections" not in plain.query_used

@@ -1,0 +1,466 @@
+"""Behavioural suite for query understanding, in the CheckList style (Ribeiro et al. 2020; after
+Made-With-ML's tests/model/test_behavioral.py): minimum functionality (MFT), invariance (INV) and
+directional (DIR) cases, written from ordinary English rather than the eval questions.
+
+Everything here runs the real parser: the real catalog and corpus text, the bundled embedding
+model, the trained intent classifier, symspellpy with wordfreq. The cases the issue lists as
+misreadings are marked "issue 11".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.profiles import Profile
+from assistant.query import ParsedMessage, QueryParser
+from ingest.catalog import load_catalog
+from ingest.embedding import Embedder
+from ingest.loading import load_source
+from ingest.vocabulary import PROFILE_ONLY_ROLE_ALIASES, ROLES
+
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+
+
+@pytest.fixture(scope="module")
+def parser(embedder: Embedder) -> QueryParser:
+    """The real parser over the real catalog and corpus text."""
+    catalog = load_catalog(CORPUS)
+    texts = [load_source(s, CORPUS / "sources").text for s in catalog.sources.values()]
+    return QueryParser(catalog, texts, embedder)
+
+
+def parse(parser: QueryParser, message: str) -> ParsedMessage:
+    return parser.parse(message)
+
+
+# -- MFT: each constraint, stated plainly ----------------------------------------------------
+
+KIND_CASES = [
+    ("a good book on feature stores", ("book",)),
+    ("any courses about MLOps?", ("course",)),
+    ("papers on distributed training", ("paper",)),
+    ("github repos for model serving", ("repo",)),
+    ("blog posts about data drift", ("blog",)),
+    ("a newsletter on machine learning engineering", ("newsletter",)),
+    ("tools for experiment tracking", ("tool",)),
+    ("an online community for MLOps people", ("community",)),
+    ("conferences about applied ML", ("conference",)),
+    ("a practice platform for mock interviews", ("platform",)),
+    ("books or courses on system design", ("book", "course")),
+    ("video lectures on deep learning", ("course",)),
+    ("which libraries help with data validation", ("tool",)),
+    ("a textbook on statistical learning", ("book",)),
+]
+
+
+@pytest.mark.parametrize(("message", "kinds"), KIND_CASES)
+def test_mft_kind_words_ask_for_that_kind(parser: QueryParser, message: str, kinds) -> None:
+    assert parse(parser, message).kinds == kinds
+
+
+# A kind word inside another term is not a request for that kind (issue 11).
+NOT_A_KIND = [
+    "how do I handle class imbalance in fraud detection models?",  # issue 11: not "courses"
+    "software engineering best practices for data scientists",  # issue 11: not "tools"
+    "my classifier suffers from class imbalance, what helps?",
+    "how do people deal with imbalanced classes in churn prediction?",
+    "what should I read in my free time about MLOps?",
+    "no-code options for model monitoring",
+]
+
+
+@pytest.mark.parametrize("message", NOT_A_KIND)
+def test_mft_a_kind_word_inside_a_term_is_no_kind(parser: QueryParser, message: str) -> None:
+    assert parse(parser, message).kinds == ()
+
+
+FREE_CASES = [
+    "a free course on MLOps",
+    "budget: free, something on feature stores",
+    "no paid resources on monitoring",
+    "I can't spend money, nothing paid please",
+    "free books about model serving",
+    "something I can read without paying",
+    "zero budget, what should I read on data engineering",
+    "are there free tools for drift detection?",
+    "resources on MLOps at no cost",
+]
+
+
+@pytest.mark.parametrize("message", FREE_CASES)
+def test_mft_free_is_understood(parser: QueryParser, message: str) -> None:
+    assert parse(parser, message).free_only
+
+
+NOT_FREE_CASES = [
+    "what should I read in my free time about MLOps?",  # issue 11
+    "a course on MLOps, it does not have to be free",  # issue 11
+    "a course on MLOps, it doesn't need to be free",
+    "paid is fine, a book on system design",
+    "I don't mind paying for a good course on serving",
+    "feel free to suggest anything on monitoring",
+    "lock-free data structures for inference servers",
+    "it needn't be free, just good: books on feature stores",
+    "books on recommender systems, free or paid",
+]
+
+
+@pytest.mark.parametrize("message", NOT_FREE_CASES)
+def test_mft_free_is_not_read_into_other_phrases(parser: QueryParser, message: str) -> None:
+    assert not parse(parser, message).free_only
+
+
+OPEN_CASES = [
+    ("open source tools for feature stores", True),
+    ("self-hosted experiment tracking", True),
+    ("an OSS model server", True),
+    ("it doesn't have to be open source, tools for monitoring", False),
+    ("tools for monitoring, not necessarily open-source", False),
+    ("a book on open source culture", True),
+]
+
+
+@pytest.mark.parametrize(("message", "expected"), OPEN_CASES)
+def test_mft_open_source(parser: QueryParser, message: str, expected: bool) -> None:
+    assert parse(parser, message).open_source is expected
+
+
+LEVEL_CASES = [
+    ("a beginner book on MLOps", "beginner"),
+    ("I'm new to machine learning, something on serving", "beginner"),
+    ("an advanced paper on distributed training", "advanced"),
+    ("an intermediate course on system design", "intermediate"),
+    ("a gentle introduction to feature stores", "beginner"),
+    ("an in-depth treatment of model monitoring", "advanced"),
+    ("I'm not a beginner, what should I read on model serving?", "advanced"),  # issue 11
+    ("nothing too advanced please, something on model serving", "beginner"),  # issue 11
+    ("not too technical, a book on monitoring", "beginner"),
+    ("skip the basics, I want something on feature stores", "advanced"),
+    ("I am no beginner: papers on recommender systems", "advanced"),
+    ("nothing too basic, a book on data engineering", "advanced"),
+    ("something not too hard on MLOps", "beginner"),
+    ("I'm not an expert, a book on training at scale", "beginner"),
+]
+
+
+@pytest.mark.parametrize(("message", "level"), LEVEL_CASES)
+def test_mft_level_and_its_negation(parser: QueryParser, message: str, level: str) -> None:
+    assert parse(parser, message).level == level
+
+
+NO_LEVEL = [
+    "what should I read on model serving?",
+    "how do I handle class imbalance in fraud detection models?",
+    "papers on recommender systems",
+    "not sure where to look, something on MLOps",
+]
+
+
+@pytest.mark.parametrize("message", NO_LEVEL)
+def test_mft_no_level_unless_one_is_stated(parser: QueryParser, message: str) -> None:
+    assert parse(parser, message).level is None
+
+
+EXCLUDED_KINDS = [
+    ("I don't want tools, something about model deployment", ("tool",), ()),
+    ("not a book please, a course on ML pipelines", ("book",), ("course",)),
+    ("it isn't a book I want, something on drift", ("book",), ()),
+    ("no papers, I want a blog about serving", ("paper",), ("blog",)),
+    ("a course instead of a book on MLOps", ("book",), ("course",)),
+    ("anything but courses on feature stores", ("course",), ()),
+    ("I'd rather not read papers, something on monitoring", ("paper",), ()),
+]
+
+
+@pytest.mark.parametrize(("message", "excluded", "kinds"), EXCLUDED_KINDS)
+def test_mft_negated_kinds_are_excluded(parser: QueryParser, message: str, excluded, kinds) -> None:
+    parsed = parse(parser, message)
+    assert parsed.excluded_kinds == excluded
+    assert parsed.kinds == kinds
+
+
+ROLE_CASES = [
+    ("I'm an analyst, what should I read on MLOps?", "data-scientist"),  # issue 11
+    ("I'm an analyst", "data-scientist"),
+    ("I am a data scientist learning deployment", "data-scientist"),
+    ("as an SRE, what should I know about ML?", "sre"),
+    ("I'm a backend developer moving into ML", "software-engineer"),
+    ("I work as a data engineer, anything on feature stores?", "data-engineer"),
+    ("I'm an engineering manager, what should my team read?", "manager"),
+    ("I'm a PhD student, papers on training", "researcher"),
+    ("I'm a machine learning engineer", "ml-engineer"),
+    ("I'm a platform engineer building an ML platform", "platform-engineer"),
+    ("I'm a devops engineer, where do I start?", "sre"),
+    ("I'm an undergrad interested in ML systems", "student"),
+]
+
+
+@pytest.mark.parametrize(("message", "role"), ROLE_CASES)
+def test_mft_role_said_of_oneself(parser: QueryParser, message: str, role: str) -> None:
+    assert parse(parser, message).role == role
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "I'm not a data scientist, what should I read on serving?",
+        "books data scientists like about statistics",
+        "what do managers read about ML?",
+    ],
+)
+def test_mft_no_role_unless_said_of_oneself(parser: QueryParser, message: str) -> None:
+    assert parse(parser, message).role is None
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    sorted(
+        {p for aliases in ROLES.values() for p in aliases if p not in PROFILE_ONLY_ROLE_ALIASES}
+    ),
+)
+def test_mft_a_role_chat_understands_is_a_role_a_profile_accepts(
+    parser: QueryParser, phrase: str
+) -> None:
+    said = parse(parser, f"I'm a {phrase}, what should I read?").role
+    assert said is not None
+    assert Profile(role=phrase).role == said
+
+
+TOPIC_CASES = [
+    ("how do I handle class imbalance in fraud detection models?", "data-quality"),
+    ("software engineering best practices for data scientists", "software-engineering"),
+    ("my model's accuracy drops after a few weeks in production", "monitoring"),
+    ("where do I learn about model serving latency", "serving"),
+    ("preparing for the ML design round of an interview", "interviews"),
+    ("scheduling retraining workflows", "orchestration"),
+]
+
+
+@pytest.mark.parametrize(("message", "topic"), TOPIC_CASES)
+def test_mft_topics_from_everyday_words(parser: QueryParser, message: str, topic: str) -> None:
+    assert topic in parse(parser, message).topics
+
+
+# -- spelling: correct typos, never English words or names -----------------------------------
+
+NEVER_CORRECTED = [
+    "bread",
+    "difference",
+    "there",
+    "thank",
+    "cross",
+    "paris",
+    "week",
+    "last",
+    "breadth",
+    "their",
+    "weekly",
+    "latest",
+    "imbalance",
+    "fraud",
+    "toyota",
+    "gaming",
+    "huyen",
+    "kleppmann",
+    "tecton",
+    "feast",
+    "dagster",
+    "kubeflow",
+    "mlops",
+    "netflix",
+    "uber",
+    "recipe",
+    "nursing",
+]
+
+
+@pytest.mark.parametrize("word", NEVER_CORRECTED)
+def test_mft_english_words_and_names_are_never_rewritten(parser: QueryParser, word: str) -> None:
+    parsed = parse(parser, f"what about {word} for a change")
+    assert parsed.corrections == {}
+    assert word in parsed.text
+
+
+def test_mft_the_issue_sentence_keeps_every_word(parser: QueryParser) -> None:
+    # issue 11: bread->breadth, difference->different, there->their, thank->than, cross->costs,
+    # Paris->parisa, week->weeks, last->latest
+    message = "bread difference there thank cross Paris week last"
+    assert parse(parser, message).corrections == {}
+
+
+TYPOS = [
+    ("feture stor", {"feture": "feature", "stor": "store"}),
+    ("recomend a book on monitering", {"recomend": "recommend", "monitering": "monitoring"}),
+    ("kubernets for model serving", {"kubernets": "kubernetes"}),
+    ("distribted trainig", {"distribted": "distributed", "trainig": "training"}),
+    ("experimnt tracking tools", {"experimnt": "experiment"}),
+    ("reccommender systems", {"reccommender": "recommender"}),
+    ("orchestraton with airflow", {"orchestraton": "orchestration"}),
+    ("somthing on deploymnt", {"somthing": "something", "deploymnt": "deployment"}),
+]
+
+
+@pytest.mark.parametrize(("message", "corrections"), TYPOS)
+def test_mft_typos_are_corrected_and_shown(parser: QueryParser, message: str, corrections) -> None:
+    assert parse(parser, message).corrections == corrections
+
+
+# -- INV: casing, punctuation, typos and paraphrase do not change what is understood ---------
+
+INVARIANT_GROUPS = [
+    [
+        "a free course on MLOps",
+        "A FREE COURSE ON MLOPS",
+        "a free course on MLOps!!!",
+        "a free cours on MLOps",
+        "free course, MLOps",
+    ],
+    [
+        "open source tools for monitoring",
+        "Open-source tools for monitoring?",
+        "open source toolz for monitoring",
+    ],
+    [
+        "I'm not a beginner, books on model serving",
+        "i'm not a beginner... books on model serving",
+        "Im not a beginner, books on model serving",
+    ],
+    [
+        "a course on MLOps, it does not have to be free",
+        "a course on MLOps. It doesn't have to be free.",
+        "A course on MLOps - it does not need to be free",
+    ],
+]
+
+
+def _constraints(parsed: ParsedMessage) -> tuple[object, ...]:
+    return (parsed.kinds, parsed.free_only, parsed.open_source, parsed.level)
+
+
+@pytest.mark.parametrize(
+    ("first", "other"),
+    [(group[0], variant) for group in INVARIANT_GROUPS for variant in group[1:]],
+)
+def test_inv_same_constraints_across_surface_changes(
+    parser: QueryParser, first: str, other: str
+) -> None:
+    assert _constraints(parse(parser, other)) == _constraints(parse(parser, first))
+
+
+@pytest.mark.parametrize(
+    ("message", "variant"),
+    [
+        ("what should I read on feature stores?", "What should I read on Feature Stores"),
+        ("thanks!", "Thanks."),
+        ("which GPU should I buy for gaming?", "Which gpu should i buy for GAMING"),
+        ("Feast or Tecton?", "feast vs tecton"),
+        ("where do I start?", "Where should I begin?"),
+    ],
+)
+def test_inv_intent_across_casing_and_paraphrase(
+    parser: QueryParser, message: str, variant: str
+) -> None:
+    first, second = parse(parser, message), parse(parser, variant)
+    assert (first.intent, first.domain) == (second.intent, second.domain)
+
+
+# -- DIR: adding a word moves the reading the right way ---------------------------------------
+
+DIR_BASES = [
+    "a course on MLOps",
+    "books on feature stores",
+    "something on model monitoring",
+    "tools for experiment tracking",
+    "what should I read on model serving?",
+]
+
+
+@pytest.mark.parametrize("base", DIR_BASES)
+def test_dir_adding_free_sets_free(parser: QueryParser, base: str) -> None:
+    assert not parse(parser, base).free_only
+    assert parse(parser, f"{base}, free please").free_only
+
+
+@pytest.mark.parametrize("base", DIR_BASES)
+def test_dir_adding_not_free_lifts_it(parser: QueryParser, base: str) -> None:
+    assert not parse(parser, f"{base}, it does not have to be free").free_only
+
+
+@pytest.mark.parametrize("base", DIR_BASES)
+def test_dir_not_a_beginner_flips_beginner(parser: QueryParser, base: str) -> None:
+    assert parse(parser, f"I'm a beginner, {base}").level == "beginner"
+    assert parse(parser, f"I'm not a beginner, {base}").level == "advanced"
+
+
+@pytest.mark.parametrize("base", DIR_BASES)
+def test_dir_not_open_source_drops_it(parser: QueryParser, base: str) -> None:
+    assert parse(parser, f"{base}, open source").open_source
+    assert not parse(parser, f"{base}, doesn't have to be open source").open_source
+
+
+# -- intent and scope ----------------------------------------------------------------------
+
+OUT_OF_SCOPE = [
+    "which GPU should I buy for gaming?",  # issue 11
+    "what model of Toyota is the most reliable?",  # issue 11
+    "how do I train my dog to stop barking?",
+    "best model kits for a twelve year old",
+    "what's a good recipe for banana bread?",
+    "which running shoes are best for a marathon?",
+    "who was the first person on the moon?",
+    "how do I unclog a kitchen sink?",
+    "recommend a romantic comedy for tonight",
+    "what is the best tablet for reading comics?",
+]
+
+
+@pytest.mark.parametrize("message", OUT_OF_SCOPE)
+def test_mft_off_topic_questions_are_read_as_out_of_scope(
+    parser: QueryParser, message: str
+) -> None:
+    assert not parse(parser, message).domain
+
+
+NEAR_MISSES = [
+    "how do I handle class imbalance in fraud detection models?",
+    "which GPUs do I need to serve a large language model?",
+    "how do I train a model on data that changes every week?",
+    "what model registry should a small team use?",
+    "how do teams keep a recommendation model fresh?",
+    "software engineering best practices for data scientists",
+    "how do I test a machine learning pipeline?",
+    "what should I read in my free time about MLOps?",
+]
+
+
+@pytest.mark.parametrize("message", NEAR_MISSES)
+def test_mft_near_misses_stay_in_scope(parser: QueryParser, message: str) -> None:
+    assert parse(parser, message).domain
+
+
+INTENT_CASES = [
+    ("thank you, that is helpful", "smalltalk"),  # issue 11
+    ("hello!", "smalltalk"),
+    ("thanks, bye", "smalltalk"),
+    ("what is a feature store?", "explain"),
+    ("explain training-serving skew", "explain"),
+    ("Feast or Tecton?", "compare"),
+    ("MLflow versus Kubeflow for a small team", "compare"),
+    ("where do I start?", "learning_path"),
+    ("I'm a student, what should I learn first?", "learning_path"),
+    ("a free course on MLOps", "recommend"),
+    ("thanks! any of those free?", "recommend"),
+]
+
+
+@pytest.mark.parametrize(("message", "intent"), INTENT_CASES)
+def test_mft_intent(parser: QueryParser, message: str, intent: str) -> None:
+    assert parse(parser, message).intent == intent
+
+
+def test_mft_thanks_is_thanks_and_bye_is_goodbye(parser: QueryParser) -> None:
+    assert parse(parser, "thank you, that is helpful").smalltalk == "thanks"
+    assert parse(parser, "ok, bye for now").smalltalk == "goodbye"
+    assert parse(parser, "hi there").smalltalk == "greeting"
