@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 from evals.datasets import Datasets, load_datasets
 from evals.gate import check_gate, load_thresholds
 from evals.metrics import METRICS, compare_rankings, evaluate_rankings, ideal_rankings
-from evals.pipelines import PIPELINES, Ranker, build_baseline, make_pipelines, timed
+from evals.pipelines import (
+    PIPELINES,
+    Ranker,
+    build_baseline,
+    build_ensemble,
+    make_pipelines,
+    timed,
+)
 from evals.report import summary_table, write_chart, write_markdown
 from evals.suites import (
     answer_summary,
@@ -36,7 +43,14 @@ if TYPE_CHECKING:
 FAILURE_NDCG = 0.5  # a full-pipeline query under this nDCG@10 (or missing a relevant in the top 5)
 # Pipeline pairs whose differences are tested: does fusion beat each ranker alone, does query
 # understanding add to fusion, and does the whole beat the tutorial baseline?
-COMPARISONS = (("hybrid", "bm25"), ("hybrid", "dense"), ("full", "hybrid"), ("full", "baseline"))
+# And does it beat the strong off-the-shelf ensemble over the catalog?
+COMPARISONS = (
+    ("hybrid", "bm25"),
+    ("hybrid", "dense"),
+    ("full", "hybrid"),
+    ("full", "baseline"),
+    ("full", "ensemble"),
+)
 
 
 def run_pipelines(rankers: dict[str, Ranker], data: Datasets) -> dict[str, Any]:
@@ -174,9 +188,11 @@ def run_evals(
         embedder = make_embedder(settings.embedding_model, settings.embed_batch_size)
     with phase("baseline_build"):
         baseline = build_baseline(assistant, embedder)
+    with phase("ensemble_build"):
+        ensemble = build_ensemble(assistant, embedder)
     try:
         with phase("pipelines"):
-            pipelines = run_pipelines(make_pipelines(assistant, baseline), data)
+            pipelines = run_pipelines(make_pipelines(assistant, baseline, ensemble), data)
     finally:
         baseline.close()
     qrels = {c.id: c.relevant for c in data.queries}
