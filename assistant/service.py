@@ -125,10 +125,13 @@ class Assistant:
             version = self.store.version()
             if version == self.index_version and not force:
                 return False
-            retriever = HybridRetriever(self.catalog, self.store, self.embedder)
+            # An embedded store caches its vector index per process: open it afresh.
+            reopen = getattr(self.store, "reopen", None)
+            store = reopen() if reopen is not None else self.store
+            retriever = HybridRetriever(self.catalog, store, self.embedder)
             if not retriever.chunks:
                 return False
-            self.retriever, self.index_version = retriever, version
+            self.store, self.retriever, self.index_version = store, retriever, version
             return True
         finally:
             self._reload_lock.release()

@@ -116,18 +116,15 @@ def corpus_documents(
 ) -> list[RawDocument]:
     """The corpus source documents, checked against their recorded checksums.
 
-    A source whose recorded sha256 the index was built from is not read at all.
+    Sources are few and always read, so an edit without a new checksum is always refused; one
+    the index was built from is marked `unchanged` and is not repaired or chunked again.
     """
     documents = []
     for source in catalog.sources.values():
-        doc_id = f"source:{source.id}"
-        if unchanged is not None and unchanged(doc_id, source.sha256):
-            documents.append(
-                RawDocument(doc_id, source.title, "", source.file, "text", source.trust,
-                            source.sha256, unchanged=True)
-            )  # fmt: skip
-        else:
-            documents.append(load_source(source, settings.sources_dir))
+        document = load_source(source, settings.sources_dir)
+        if unchanged is not None and unchanged(document.doc_id, document.sha256):
+            document = replace(document, unchanged=True)
+        documents.append(document)
     return documents
 
 

@@ -135,6 +135,7 @@ class ChromaStore:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
+        self._args = (collection, model_name, dimension, path, host, port)
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         self._where = f"Chroma server {host}:{port}" if host else f"Chroma at {path}"
         try:
@@ -171,6 +172,21 @@ class ChromaStore:
                 f"({found.get('embedding_dim')} dims) but {model_name} ({dimension} dims) is "
                 "configured; run `mlsd ingest --rebuild` to rebuild it with the configured model"
             )
+
+    def reopen(self) -> ChromaStore:
+        """A fresh handle on the same store, seeing what another process wrote since.
+
+        An embedded Chroma keeps its vector index in memory per process and per path, so a
+        server would not find chunks a later `mlsd ingest` added: the cached system for this
+        path is dropped (only it) and the client opened again. A Chroma server needs none of
+        this, but a fresh handle is harmless.
+        """
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        collection, model_name, dimension, path, host, port = self._args
+        if not host:
+            SharedSystemClient._identifier_to_system.pop(str(path), None)
+        return ChromaStore(collection, model_name, dimension, path, host, port)
 
     def _drop(self, collection: str) -> None:
         from chromadb.errors import NotFoundError
