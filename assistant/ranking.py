@@ -8,8 +8,8 @@ from assistant.query import ParsedQuery
 from ingest.catalog import Resource
 
 # In a follow-up that filters (a kind, free, open source, "more"), a candidate below this share
-# of the best learned score (scaled 0..1 over the candidates) that shares no asked-for topic and
-# is not named is not an answer, even though it passes: "and books?" after free interview
+# of the best retrieval evidence that shares no asked-for topic and is not named is not an
+# answer, even though it passes: "and books?" after free interview
 # resources must not be filled with free SRE books. Kept from the hand-tuned ranker, where it
 # was calibrated on the dev conversations; only follow-ups (on fresh questions it also cut
 # labeled supporting answers).
@@ -70,11 +70,13 @@ def rank(
     scores: Mapping[str, float],
     parsed: ParsedQuery,
     k: int,
+    support: Mapping[str, float] | None = None,
 ) -> list[tuple[str, float]]:
     """The k best (id, score) pairs that pass the constraints, best first.
 
     `scores` are the learned ranker's; they are scaled to 0..1 over the passing candidates, so
-    later steps (personalization, the follow-up floor) read a share of the best.
+    later steps (personalization) read a share of the best. `support` is each candidate's
+    retrieval evidence as a share of the best (the follow-up floor reads it; missing is 0).
     """
     passing = {
         rid: score
@@ -98,7 +100,7 @@ def rank(
             or rid in parsed.mentioned
             or authors & set(resource.authors)
         )
-        if score < floor and not kept:
+        if floor and (support or {}).get(rid, 0.0) < floor and not kept:
             continue
         ranked.append((rid, score))
     ranked.sort(key=lambda pair: (-pair[1], pair[0]))

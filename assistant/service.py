@@ -194,10 +194,14 @@ class Assistant:
         learned = dict(zip(found.ids, self.ranker.score(found.rows), strict=True))
         # A learner's filters and diversity pick from every candidate, not just the top k.
         depth = k if learner is None else len(candidates)
-        ranked = rank(candidates, learned, parsed, depth)
+        # Evidence for the follow-up floor: the fused retrieval share; an answering document
+        # passed DOCUMENT_SIMILARITY already.
+        support = {i: signals.features.get(i, {}).get("hybrid", 0.0) for i in candidates}
+        support.update(dict.fromkeys(answering, 1.0))
+        ranked = rank(candidates, learned, parsed, depth, support)
         if not ranked and parsed.restrict_to:  # none of those fit: widen to the same topic
             parsed = replace(parsed, restrict_to=(), follow_up="same-topic")
-            ranked = rank(candidates, learned, parsed, depth)
+            ranked = rank(candidates, learned, parsed, depth, support)
         personal = None
         if learner is not None:
             documents = [(i, s) for i, s in ranked if i in answering]

@@ -170,8 +170,12 @@ def run_ingest(
     digest = catalog_digest(settings)
 
     def unchanged(doc_id: str, sha256: str) -> bool:
+        # Every stored chunk carries "<fingerprint>/<chunk count>": one value that matches and
+        # that many chunks mean a run finished this document; an interrupted run leaves mixed
+        # values or fewer chunks, and the document is rebuilt.
         stored = existing.get(doc_id)
-        return bool(stored and stored.fingerprint == fingerprint(settings, digest, sha256))
+        expected = f"{fingerprint(settings, digest, sha256)}/{len(stored.ids) if stored else 0}"
+        return bool(stored and stored.fingerprints == {expected})
 
     documents = corpus_documents(settings, catalog, unchanged) + _user_documents(
         settings, add, report, unchanged
@@ -179,6 +183,7 @@ def run_ingest(
     report.skipped_unchanged = sum(d.unchanged for d in documents)
     planned = plan_chunks(settings, catalog, documents)
     marks = {d.doc_id: fingerprint(settings, digest, d.sha256) for d in documents}
+    marks = {doc: f"{mark}/{len(planned.get(doc, ()))}" for doc, mark in marks.items()}
     planned = {
         doc: [replace(c, fingerprint=marks.get(doc, "")) for c in chunks]
         for doc, chunks in planned.items()
@@ -215,7 +220,7 @@ def run_ingest(
     # A rebuilt document whose chunks were all stored already: record the new fingerprint.
     for doc, chunks in planned.items():
         stored = existing.get(doc)
-        if stored is not None and stored.fingerprint != marks.get(doc, ""):
+        if stored is not None and stored.fingerprints != {marks.get(doc, "")}:
             same = [c.id for c in chunks if c.id in stored.ids]
             store.set_fingerprint(same, marks.get(doc, ""))
 

@@ -36,7 +36,7 @@ class StoredDocument:
     """What the store holds of one document: its chunk ids and the fingerprint it was built from."""
 
     ids: set[str] = field(default_factory=set)
-    fingerprint: str = ""
+    fingerprints: set[str] = field(default_factory=set)  # one, unless a run was interrupted
 
 
 class VectorStore(Protocol):
@@ -228,7 +228,7 @@ class ChromaStore:
                 meta = meta or {}
                 entry = grouped.setdefault(str(meta.get("doc_id", "")), StoredDocument())
                 entry.ids.add(chunk_id)
-                entry.fingerprint = str(meta.get("fingerprint", "")) or entry.fingerprint
+                entry.fingerprints.add(str(meta.get("fingerprint", "")))
         return grouped
 
     def ids_by_doc(self) -> dict[str, set[str]]:
