@@ -102,6 +102,9 @@ def rank(
         )
         if floor and (support or {}).get(rid, 0.0) < floor and not kept:
             continue
+        if getattr(parsed, "similar_to", None) and wanted_topics and not kept:
+            continue  # "more like X": sharing none of X's topics, it is not like X
+
         ranked.append((rid, score))
     ranked.sort(key=lambda pair: (-pair[1], pair[0]))
     return ranked[:k]
