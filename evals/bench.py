@@ -127,6 +127,7 @@ def bench_added(counts: tuple[int, ...] = ADDED_COUNTS) -> dict[str, Any]:
                 "noop_s": noop.seconds,
                 "noop_skipped_documents": noop.skipped_unchanged,
             }
+            print(json.dumps({count: results[str(count)]}), file=sys.stderr, flush=True)
     return results
 
 
@@ -234,7 +235,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["added"]:  # only the added-documents ingest figures
-        print(json.dumps(bench_added(), indent=2))
+    if sys.argv[1:2] == ["added"]:  # only the added-documents figures: `added [COUNT ...]`
+        counts = tuple(int(n) for n in sys.argv[2:]) or ADDED_COUNTS
+        print(json.dumps(bench_added(counts), indent=2))
     else:
         main()

@@ -23,8 +23,10 @@ pytestmark = pytest.mark.integration
 
 FIXTURE_CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 FILES = 1_700
-PARAGRAPHS = 20  # about 180 characters each, one chunk each: 34,000 user chunks
-WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron".split()
+PARAGRAPHS = 20  # about 160 characters each (chunk size 200): 34,000 user chunks
+# A vocabulary wide enough that passages differ: thousands of near-identical vectors make an
+# HNSW graph miss even an exact match, which real text does not produce.
+WORDS = [f"term{i}" for i in range(5_000)]
 
 
 class HashingEmbedder:
@@ -51,7 +53,7 @@ def synthetic_files(folder: Path) -> list[Path]:
     for n in range(FILES):
         paragraphs = [
             f"Note {n}.{p}: "
-            + " ".join(WORDS[(n * 7 + p * 3 + i) % len(WORDS)] for i in range(22))
+            + " ".join(WORDS[(n * 131 + p * 17 + i * 7919) % len(WORDS)] for i in range(16))
             + f" record {n * PARAGRAPHS + p}."
             for p in range(PARAGRAPHS)
         ]
