@@ -167,3 +167,23 @@ def test_a_noop_reingest_reads_and_chunks_nothing(
     report = run_ingest(settings, embedder=embedder, progress=False)
     assert report.embedded == 0 and report.deleted == 0
     assert report.skipped_unchanged >= 4  # two corpus sources and the user's files
+
+
+def test_the_documents_dataset_is_large_enough_and_valid() -> None:
+    from evals.documents import document_files, load_document_cases
+
+    cases = load_document_cases()
+    assert len(cases) >= 20
+    assert len(document_files(cases)) >= 10
+    assert {c.split for c in cases} == {"dev", "test"}
+
+
+def test_the_ensemble_baseline_ranks_catalog_resources(
+    assistant: Assistant, embedder: Embedder
+) -> None:
+    from evals.pipelines import EnsembleBaseline
+
+    ensemble = EnsembleBaseline(list(assistant.catalog.resources.values()), embedder)
+    found = ensemble("open source feature store")
+    assert set(found) <= set(assistant.catalog.resources)
+    assert found[0] in {"feast", "tecton"}
