@@ -14,7 +14,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
 .PHONY: help install dev run ingest serve chat test test-unit test-integration test-browser \
-	eval gate intents bench lint format typecheck lock browser-deps clean
+	eval gate intents bench lint format typecheck lock browser-deps clean train-ranker
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -84,6 +84,10 @@ intents: install ## Retrain the intent classifier on evals/datasets/intents.yaml
 
 bench: install ## Benchmarks: cold and no-op ingest (median of 5), search and answer latency
 	$(PY) -m evals.bench
+
+train-ranker: install ## Retrain the learned ranker on the dev split (assistant/models/ranker.txt)
+	$(BIN)/mlsd ingest
+	$(PY) -m evals.train_ranker
 
 lint: dev ## ruff and mypy
 	$(BIN)/ruff check .

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+import numpy as np
 
 from assistant.keyword import Bm25Index, KeywordIndex
 from ingest.catalog import Catalog, Resource
@@ -16,6 +18,12 @@ from ingest.linking import normalize
 from ingest.store import VectorStore
 
 Mode = Literal["bm25", "dense", "hybrid"]
+DOCUMENT = "document"  # the kind of a result that is one of the user's own documents
+# Reciprocal-rank constant of the rank features: LangChain's EnsembleRetriever default (c = 60,
+# from Cormack et al., SIGIR 2009), so one feature is exactly the baseline's fused score.
+RRF_C = 60
+# Trust of a passage's source as a number for the ranker: the catalog's order of trust levels.
+TRUST = {"high": 1.0, "medium": 0.66, "user": 0.5, "low": 0.33}
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,15 @@ class Hit:
     score: float
     evidence: Chunk | None  # best source passage mentioning the resource (for the citation)
     snippet: str
+
+
+@dataclass
+class Signals:
+    """Retrieval evidence for every candidate of one query, before the ranker weighs it."""
+
+    top_similarity: float  # best dense similarity over the catalog's own chunks
+    features: dict[str, dict[str, float]] = field(default_factory=dict)  # candidate -> signals
+    evidence: dict[str, str] = field(default_factory=dict)  # candidate -> best chunk id
 
 
 @dataclass(frozen=True)
@@ -64,11 +81,36 @@ class HybridRetriever:
         self.catalog = catalog
         self._store = store
         self._embedder = embedder
-        self.chunks: dict[str, Chunk] = {c.id: c for c in store.chunks()}
-        self._keyword = keyword or Bm25Index(
-            list(self.chunks), [c.text for c in self.chunks.values()]
-        )
-        self._depth = min(depth, max(1, len(self.chunks)))
+        # The catalog's own chunks (cards and corpus passages) stay in memory for evidence and
+        # snippets; the user's documents, which may be thousands, stay in the store: only
+        # their chunk ids and one record per document are kept, and texts are fetched per hit.
+        self.chunks: dict[str, Chunk] = {}
+        self.document_of: dict[str, str] = {}  # user chunk id -> document id
+        self.documents: dict[str, Resource] = {}
+        ids: list[str] = []
+        texts: list[str] = []
+        for page in store.pages():  # paged: a single read fails past 32,766 chunks
+            for chunk in page:
+                ids.append(chunk.id)
+                texts.append(chunk.text)
+                if chunk.trust == "user":
+                    self.document_of[chunk.id] = chunk.doc_id
+                    if chunk.doc_id not in self.documents:
+                        self.documents[chunk.doc_id] = document_resource(chunk)
+                else:
+                    self.chunks[chunk.id] = chunk
+        self.size = len(ids)
+        self._keyword = keyword or Bm25Index(ids, texts)
+        del texts
+        self._depth = min(depth, max(1, self.size))
+        cards = [c for c in self.chunks.values() if c.kind == "card" and c.resource_ids]
+        self._card_of = [c.resource_ids[0] for c in cards]
+        self._card_index = Bm25Index([c.id for c in cards], [c.text for c in cards])
+        self._card_rid = {c.id: c.resource_ids[0] for c in cards}
+        vectors = store.vectors([c.id for c in cards])
+        self._card_vectors = np.array(
+            [vectors.get(c.id, [0.0] * embedder.dimension) for c in cards], dtype=np.float32
+        ).reshape(len(cards), -1)
         self._rrf_k = rrf_k
         self._card_weight = card_weight
         self._passage_weight = passage_weight
@@ -107,16 +149,91 @@ class HybridRetriever:
         if mode in ("dense", "hybrid"):
             dense = self._store.query(self.embed_query(text), self._depth)
             rankings.append((self._dense_weight, [chunk_id for chunk_id, _ in dense]))
-            top_similarity = dense[0][1] if dense else 0.0
+            own = [sim for chunk_id, sim in dense if chunk_id not in self.document_of]
+            top_similarity = own[0] if own else 0.0
         if mode in ("bm25", "hybrid"):
             keyword_query = f"{text} {expansion}".strip()
             found = [i for i, _ in self._keyword.search(keyword_query, self._depth)]
             rankings.append((self._keyword_weight, found))
+        return Retrieval(fused=self._fuse(rankings), top_similarity=top_similarity)
+
+    def _fuse(self, rankings: list[tuple[float, list[str]]]) -> dict[str, float]:
         fused: dict[str, float] = defaultdict(float)
         for weight, ranking in rankings:
             for rank, chunk_id in enumerate(ranking):
                 fused[chunk_id] += weight / (self._rrf_k + rank + 1)
-        return Retrieval(fused=dict(fused), top_similarity=top_similarity)
+        return dict(fused)
+
+    def signals(self, text: str, expansion: str = "") -> Signals:
+        """Every candidate's retrieval evidence for a query: BM25 and dense scores of its card,
+        of its best passages and, for a user's document, of its best chunks.
+
+        Scores are divided by the query's best so they compare across queries; ranks enter as
+        reciprocal ranks (RRF_C). Candidates are every resource (cards are few) and every user
+        document with a chunk in either top `depth`.
+        """
+        vector = np.asarray(self.embed_query(text), dtype=np.float32)
+        found = Signals(top_similarity=0.0)
+        feats: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        # Cards: every resource gets both card scores.
+        card_dense = self._card_vectors @ vector if len(self._card_of) else np.zeros(0)
+        for rank, i in enumerate(np.argsort(-card_dense, kind="stable")):
+            f = feats[self._card_of[int(i)]]
+            f["card_dense"] = float(card_dense[i])
+            f["card_dense_rrf"] = 1.0 / (RRF_C + rank + 1)
+        for name, query in (("card_bm25", text), ("card_bm25_expanded", f"{text} {expansion}")):
+            hits = self._card_index.search(query.strip(), len(self._card_of))
+            best = hits[0][1] if hits else 1.0
+            for rank, (card_id, score) in enumerate(hits):
+                f = feats[self._card_rid[card_id]]
+                f[name] = score / best
+                f[f"{name}_rrf"] = 1.0 / (RRF_C + rank + 1)
+        for f in feats.values():
+            f["card_rrf"] = 0.5 * f["card_dense_rrf"] + 0.5 * f["card_bm25_rrf"]
+        # Passages and the user's documents, from the top `depth` of each ranking.
+        dense = self._store.query(vector.tolist(), self._depth)
+        own = [sim for chunk_id, sim in dense if chunk_id not in self.document_of]
+        found.top_similarity = own[0] if own else 0.0
+        keyword = self._keyword.search(f"{text} {expansion}".strip(), self._depth)
+        best_keyword = keyword[0][1] if keyword else 1.0
+        best_chunk: dict[str, tuple[float, str]] = {}
+        for name, ranking in (("dense", dense), ("bm25", keyword)):
+            for chunk_id, raw in ranking:
+                score = raw if name == "dense" else raw / best_keyword
+                document = self.document_of.get(chunk_id)
+                if document is not None:
+                    targets: tuple[str, ...] = (document,)
+                    prefix = "doc"
+                else:
+                    chunk = self.chunks.get(chunk_id)
+                    if chunk is None or chunk.kind != "passage":
+                        continue
+                    targets, prefix = chunk.resource_ids, "passage"
+                for target in targets:
+                    f = feats[target]
+                    f[f"{prefix}_{name}"] = max(f[f"{prefix}_{name}"], score)
+                    f[f"{prefix}_{name}_count"] += 1.0
+                    if prefix == "passage":
+                        trust = TRUST.get(self.chunks[chunk_id].trust, 0.5)
+                        f["passage_trust"] = max(f["passage_trust"], trust)
+                    if name == "dense" and score > best_chunk.get(target, (-1.0, ""))[0]:
+                        best_chunk[target] = (score, chunk_id)
+                    elif name == "bm25" and target not in best_chunk:
+                        best_chunk[target] = (-1.0, chunk_id)
+        # The hand-weighted fusion of the first version, as one more signal for the ranker.
+        fused = self._fuse(
+            [
+                (self._dense_weight, [i for i, _ in dense]),
+                (self._keyword_weight, [i for i, _ in keyword]),
+            ]
+        )
+        hybrid = self.resource_scores(Retrieval(fused, found.top_similarity))
+        best_hybrid = max((score for score, _ in hybrid.values()), default=0.0) or 1.0
+        for resource_id, (score, _) in hybrid.items():
+            feats[resource_id]["hybrid"] = score / best_hybrid
+        found.features = {k: dict(v) for k, v in feats.items()}
+        found.evidence = {k: v[1] for k, v in best_chunk.items()}
+        return found
 
     def resource_scores(self, retrieval: Retrieval) -> dict[str, tuple[float, str | None]]:
         """Resource id -> (score, best supporting passage id).
@@ -148,9 +265,14 @@ class HybridRetriever:
         return scores
 
     def evidence_for(self, resource_id: str, passage_id: str | None) -> Chunk | None:
-        """The passage to cite for a resource: the best retrieved one, else its first mention."""
+        """The passage to cite for a resource: the best retrieved one, else its first mention.
+
+        A user's document cites its best chunk, fetched from the store."""
         if passage_id and passage_id in self.chunks:
             return self.chunks[passage_id]
+        if passage_id and passage_id in self.document_of:
+            fetched = self._store.get([passage_id])
+            return fetched[0] if fetched else None
         passages = self.passages_of.get(resource_id, [])
         trust_order = {"high": 0, "medium": 1, "user": 2, "low": 3}
         return min(passages, key=lambda c: trust_order.get(c.trust, 2), default=None)
@@ -160,6 +282,9 @@ class HybridRetriever:
         if chunk is None:
             return resource.summary[:limit]
         sentences = _sentences(chunk.body)
+        if resource.kind == DOCUMENT:  # the user's own text: its opening sentences
+            picked = " ".join(sentences[:2])
+            return picked if len(picked) <= limit else picked[: limit - 1].rsplit(" ", 1)[0] + "…"
         naming = [
             i
             for i, s in enumerate(sentences)
@@ -189,7 +314,33 @@ class HybridRetriever:
         """
         found: list[Hit] = []
         for resource_id, score in ids:
-            resource = self.catalog.resources[resource_id]
+            resource = self.catalog.resources.get(resource_id) or self.documents[resource_id]
             evidence = self.evidence_for(resource_id, scored.get(resource_id, (0.0, None))[1])
             found.append(Hit(resource, score, evidence, self.snippet(resource, evidence)))
         return found
+
+
+def document_resource(chunk: Chunk) -> Resource:
+    """A user's document as a result of kind `document`: titled by its first heading or file
+    name (the chunk's source title), cited by its file name (the chunk's origin).
+
+    Built without the catalog's validation: a document has no topics, level or summary of its
+    own, and its id is the ingest document id ("user:..."), which no catalog id can be.
+    """
+    return Resource.model_construct(
+        id=chunk.doc_id,
+        title=chunk.source_title or chunk.origin,
+        kind=DOCUMENT,
+        authors=(),
+        year=None,
+        url=None,
+        aliases=(),
+        topics=(),
+        level="intermediate",
+        audience=(),
+        cost="free",
+        open_source=None,
+        summary=f"Your document {chunk.origin}.",
+        best_for="",
+        mentioned_in=(chunk.origin,),
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -11,17 +13,18 @@ from assistant.compose import Answer, Composer
 from assistant.conversation import Session, Turn, resolve
 from assistant.errors import InvalidInput, check_message
 from assistant.generate import AnswerChecker, Generator, make_generator, with_generator
-from assistant.hybrid import Hit, HybridRetriever
+from assistant.hybrid import Hit, HybridRetriever, Signals
 from assistant.intent import SharedQueryVectors
 from assistant.personalize import Personalized, Personalizer, is_generic
 from assistant.profiles import Forbidden, NewUser, Profile
 from assistant.query import ParsedQuery, QueryParser
-from assistant.ranking import out_of_scope, rank
+from assistant.ranker import LightGbmRanker, Ranker, feature_row
+from assistant.ranking import DOCUMENT_SIMILARITY, out_of_scope, rank
 from assistant.settings import Settings
 from assistant.storage import Storage, UnknownSession
 from assistant.trust import prefer_verified
 from assistant.users import Learner, Users
-from ingest.catalog import KINDS, Catalog, load_catalog
+from ingest.catalog import KINDS, Catalog, Resource, load_catalog
 from ingest.embedding import Embedder, make_embedder
 from ingest.store import VectorStore, open_store
 
@@ -51,6 +54,20 @@ class SearchResult:
     personal: Personalized | None = None  # how the learner's profile shaped the list
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """What the ranker chooses from for one question: candidates and their feature rows."""
+
+    parsed: ParsedQuery  # as retrieved ("more like X" adds X's topics and excludes X)
+    retriever: HybridRetriever  # the index they came from (a reload may swap the live one)
+    signals: Signals
+    resources: dict[str, Resource]  # catalog resources and answering documents, by id
+    documents: dict[str, Resource]  # the answering documents among them
+    ids: list[str]
+    rows: list[list[float]]  # feature rows, in `ids` order
+    out_of_scope: bool
+
+
 class Assistant:
     """Search, conversational answers and (later) recommendations over one index."""
 
@@ -62,19 +79,24 @@ class Assistant:
         embedder: Embedder,
         storage: Storage,
         generator: Generator | None = None,
+        ranker: Ranker | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.store = store
         self.embedder = embedder
         self.storage = storage
+        self.ranker = ranker or LightGbmRanker()
+        self.index_version = store.version()
         # Issue 11: the intent classifier and dense retrieval embed the same question once.
-        questions = SharedQueryVectors(embedder)
-        self.retriever = HybridRetriever(catalog, store, questions)
+        self.questions = SharedQueryVectors(embedder)
+        self.retriever = HybridRetriever(catalog, store, self.questions)
         if not self.retriever.chunks:
             raise IndexNotReady("the index is empty: run `mlsd ingest` first")
+        self._checked_at = time.monotonic()
+        self._reload_lock = threading.Lock()
         self.parser = QueryParser(
-            catalog, [c.text for c in self.retriever.chunks.values()], questions
+            catalog, [c.text for c in self.retriever.chunks.values()], self.questions
         )
         self.composer = Composer({r.id: r.title for r in catalog.resources.values()})
         self.personalizer = Personalizer(catalog)
@@ -95,6 +117,38 @@ class Assistant:
     def as_retriever(self, k: int = 10) -> ResourceRetriever:
         """This assistant's search as a LangChain retriever."""
         return ResourceRetriever(search=self.search, k=k)
+
+    def refresh(self, force: bool = False) -> bool:
+        """Pick up a new ingest: when the store's index version changed, rebuild the retriever.
+
+        Checked at most every `settings.index_check_s` seconds (one small read of the store);
+        returns whether the index was reloaded. Requests keep using the old retriever while the
+        new one builds, then switch at once.
+        """
+        now = time.monotonic()
+        if not force and now - self._checked_at < self.settings.index_check_s:
+            return False
+        self._checked_at = now
+        if not self._reload_lock.acquire(blocking=False):
+            return False  # another request is already reloading
+        try:
+            version = self.store.version()
+            if version == self.index_version and not force:
+                return False
+            # An embedded store caches its vector index per process: open it afresh.
+            reopen = getattr(self.store, "reopen", None)
+            store = reopen() if reopen is not None else self.store
+            retriever = HybridRetriever(self.catalog, store, self.questions)
+            if not retriever.chunks:
+                return False
+            self.store, self.retriever, self.index_version = store, retriever, version
+            return True
+        finally:
+            self._reload_lock.release()
+
+    def resource(self, resource_id: str) -> Resource | None:
+        """A catalog resource or one of the user's documents, by id."""
+        return self.catalog.resources.get(resource_id) or self.retriever.documents.get(resource_id)
 
     def warm_up(self) -> None:
         """Load the model and touch every index once, so the first real question is fast."""
@@ -131,6 +185,7 @@ class Assistant:
         learner: Learner | None = None,
     ) -> SearchResult:
         """Ranked resources for an understood query with the chosen pipeline (and learner)."""
+        self.refresh()
         if pipeline != "full":
             retrieval = self.retriever.retrieve(parsed.original, mode=pipeline)
             scored = self.retriever.resource_scores(retrieval)
@@ -142,6 +197,42 @@ class Assistant:
         generic = is_generic(parsed.original) or parsed.intent == "learning_path"
         if not has_signal and not parsed.follow_up and generic:
             return self.learning_path(parsed, topic_text, k, learner)
+        found = self.candidates(parsed, topic_text, learner)
+        parsed, answering = found.parsed, found.documents
+        if found.out_of_scope:
+            return SearchResult([], replace(parsed, intent="out_of_scope"), topic_text)
+        candidates, signals = found.resources, found.signals
+        learned = dict(zip(found.ids, self.ranker.score(found.rows), strict=True))
+        # A learner's filters and diversity pick from every candidate, not just the top k.
+        depth = k if learner is None else len(candidates)
+        # Evidence for the follow-up floor: the fused retrieval share; an answering document
+        # passed DOCUMENT_SIMILARITY already.
+        support = {i: signals.features.get(i, {}).get("hybrid", 0.0) for i in candidates}
+        support.update(dict.fromkeys(answering, 1.0))
+        ranked = rank(candidates, learned, parsed, depth, support)
+        if not ranked and parsed.restrict_to:  # none of those fit: widen to the same topic
+            parsed = replace(parsed, restrict_to=(), follow_up="same-topic")
+            ranked = rank(candidates, learned, parsed, depth, support)
+        personal = None
+        if learner is not None:
+            documents = [(i, s) for i, s in ranked if i in answering]
+            personal = self.personalizer.personalize(
+                [(i, s) for i, s in ranked if i not in answering],
+                learner.profile,
+                learner.ratings,
+                k,
+                level_from_query=bool(parsed.level),
+            )
+            ranked = sorted([*personal.ranked, *documents], key=lambda p: -p[1])[:k]
+        ranked = prefer_verified(ranked, self.catalog, named=parsed.mentioned)  # issue 13
+        scored = {i: (learned.get(i, 0.0), signals.evidence.get(i)) for i, _ in ranked}
+        return SearchResult(found.retriever.hits(scored, ranked), parsed, topic_text, personal)
+
+    def candidates(
+        self, parsed: ParsedQuery, topic_text: str, learner: Learner | None = None
+    ) -> Candidates:
+        """Every candidate of an understood question with its ranker features (what the
+        full pipeline ranks, and what `make train-ranker` learns from)."""
         # A follow-up is retrieved by its resolved topic; a fresh question by its own words.
         query_text = (
             f"{topic_text} {' '.join(parsed.kinds)}".strip() if parsed.follow_up else parsed.text
@@ -157,24 +248,29 @@ class Assistant:
         expansion = " ".join(t.replace("-", " ") for t in parsed.topics)
         if learner is not None:  # a role or goal widens the search towards what it needs
             expansion = f"{expansion} {learner.profile.expansion()}".strip()
-        retrieval = self.retriever.retrieve(query_text, mode="hybrid", expansion=expansion)
-        if out_of_scope(parsed, retrieval.top_similarity):
-            return SearchResult([], replace(parsed, intent="out_of_scope"), topic_text)
-        scored = self.retriever.resource_scores(retrieval)
-        # A learner's filters and diversity pick from every candidate, not just the top k.
-        depth = k if learner is None else len(self.catalog.resources)
-        ranked = rank(self.catalog, {rid: s for rid, (s, _) in scored.items()}, parsed, depth)
-        if not ranked and parsed.restrict_to:  # none of those fit: widen to the same topic
-            parsed = replace(parsed, restrict_to=(), follow_up="same-topic")
-            ranked = rank(self.catalog, {rid: s for rid, (s, _) in scored.items()}, parsed, depth)
-        personal = None
-        if learner is not None:
-            personal = self.personalizer.personalize(
-                ranked, learner.profile, learner.ratings, k, level_from_query=bool(parsed.level)
-            )
-            ranked = personal.ranked
-        ranked = prefer_verified(ranked, self.catalog, named=parsed.mentioned)  # issue 13
-        return SearchResult(self.retriever.hits(scored, ranked), parsed, topic_text, personal)
+        retriever = self.retriever
+        signals = retriever.signals(query_text, expansion=expansion)
+        # A document is a candidate when it is close enough to answer, or the conversation
+        # carries it; only then does it make the question in scope.
+        answering = {
+            doc: resource
+            for doc, resource in retriever.documents.items()
+            if signals.features.get(doc, {}).get("doc_dense", 0.0) >= DOCUMENT_SIMILARITY
+            or doc in parsed.restrict_to
+        }
+        resources: dict[str, Resource] = {**self.catalog.resources, **answering}
+        ids = list(resources)
+        rows = [feature_row(signals.features.get(i, {}), resources[i], parsed) for i in ids]
+        return Candidates(
+            parsed=parsed,
+            retriever=retriever,
+            signals=signals,
+            resources=resources,
+            documents=answering,
+            ids=ids,
+            rows=rows,
+            out_of_scope=out_of_scope(parsed, signals.top_similarity, bool(answering)),
+        )
 
     def learning_path(
         self, parsed: ParsedQuery, topic_text: str, k: int, learner: Learner | None
@@ -236,7 +332,7 @@ class Assistant:
         """Store a thumbs up (1) or down (-1) on an answer, or on one resource in it."""
         if rating not in (1, -1):
             raise InvalidInput(f"rating must be 1 (thumbs up) or -1 (thumbs down), got {rating}")
-        if resource_id is not None and resource_id not in self.catalog.resources:
+        if resource_id is not None and self.resource(resource_id) is None:
             raise InvalidInput(f"unknown resource '{resource_id}'; see GET /api/resources")
         session = self.session(session_id, user_id, token, create=False)
         return self.storage.add_feedback(session, rating, resource_id, user_id or session.user_id)
@@ -361,7 +457,10 @@ class Assistant:
 
 
 def build_assistant(
-    settings: Settings, embedder: Embedder | None = None, storage: Storage | None = None
+    settings: Settings,
+    embedder: Embedder | None = None,
+    storage: Storage | None = None,
+    ranker: Ranker | None = None,
 ) -> Assistant:
     """Wire the assistant from settings: catalog, store, embedder, storage (sessions and users,
     by default `MLSD_DATA_DIR/assistant.sqlite3`)."""
@@ -369,6 +468,8 @@ def build_assistant(
     store = open_store(settings)
     embedder = embedder or make_embedder(settings.embedding_model, settings.embed_batch_size)
     storage = storage or Storage(settings.data_dir / "assistant.sqlite3")
-    assistant = Assistant(settings, catalog, store, embedder, storage, make_generator(settings))
+    assistant = Assistant(
+        settings, catalog, store, embedder, storage, make_generator(settings), ranker
+    )
     assistant.warm_up()
     return assistant

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     # A server that starts before its Chroma server (or an index) is ready keeps trying.
     ready_retry_s: float = Field(default=10.0, gt=0, le=3600)
 
+    # Issue 12 (retrieval v2): how often a running assistant checks the store's index version
+    # and picks up a new ingest. One small read of the store; 2 s keeps it off every request
+    # while a new ingest shows within a couple of seconds.
+    index_check_s: float = Field(default=2.0, ge=0, le=3600)
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         if self.chunk_overlap >= self.chunk_size:

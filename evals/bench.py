@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -55,6 +56,79 @@ def bench_ingest(runs: int = 5) -> dict[str, Any]:
         "noop_s_runs": [round(s, 2) for s in noop],
         "noop_embedded": embedded_noop,
     }
+
+
+# A typical note or runbook page: the size package documentation is cut to when added as files.
+DOC_CHARS = 2_000
+ADDED_COUNTS = (200, 1_000)
+
+
+def package_documents(target: Path, count: int) -> list[Path]:
+    """`count` Markdown files of real documentation shipped with the installed packages.
+
+    The long descriptions in the packages' METADATA and their *.md files, cut at paragraph
+    breaks into pieces of about DOC_CHARS characters, in a stable order.
+    """
+    import site
+
+    roots = [Path(p) for p in site.getsitepackages()]
+    texts: list[str] = []
+    for root in roots:
+        for path in sorted(root.glob("*.dist-info/METADATA")) + sorted(root.glob("*/**/*.md")):
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                text = path.read_text(encoding="utf-8")
+                texts.append(text.split("\n\n", 1)[-1] if path.name == "METADATA" else text)
+    target.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for text in texts:
+        piece = ""
+        for paragraph in text.split("\n\n"):
+            piece += paragraph + "\n\n"
+            if len(piece) >= DOC_CHARS:
+                path = target / f"doc-{len(written):05d}.md"
+                path.write_text(piece, encoding="utf-8")
+                written.append(path)
+                piece = ""
+                if len(written) == count:
+                    return written
+    return written
+
+
+def bench_added(counts: tuple[int, ...] = ADDED_COUNTS) -> dict[str, Any]:
+    """Ingest of `count` added documents against the embedder's raw throughput on the same
+    chunk texts, and a no-op re-ingest, in one process with the model already loaded."""
+    from assistant.settings import Settings
+    from ingest.embedding import make_embedder
+    from ingest.pipeline import run_ingest
+    from ingest.store import open_store
+
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Settings(data_dir=Path(tmp) / "base")
+        embedder = make_embedder(base.embedding_model, base.embed_batch_size)
+        run_ingest(base, embedder=embedder, progress=False)  # the corpus: not measured
+        for count in counts:
+            settings = base.model_copy(update={"data_dir": Path(tmp) / f"n{count}"})
+            shutil.copytree(base.chroma_dir, settings.chroma_dir)
+            files = package_documents(Path(tmp) / f"docs{count}", count)
+            report = run_ingest(settings, add=files, embedder=embedder, progress=False)
+            store = open_store(settings)
+            texts = [c.text for p in store.pages({"trust": "user"}) for c in p]
+            started = time.perf_counter()
+            embedder.embed(texts)
+            raw_s = time.perf_counter() - started
+            noop = run_ingest(settings, embedder=embedder, progress=False)
+            results[str(count)] = {
+                "documents": len(files),
+                "chunks_embedded": report.embedded,
+                "ingest_s": report.seconds,
+                "raw_embed_s": round(raw_s, 2),
+                "ingest_to_raw_ratio": round(raw_s / report.seconds, 3),
+                "noop_s": noop.seconds,
+                "noop_skipped_documents": noop.skipped_unchanged,
+            }
+            print(json.dumps({count: results[str(count)]}), file=sys.stderr, flush=True)
+    return results
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
@@ -153,6 +227,7 @@ def main() -> None:
     results = {
         "cpus": os.cpu_count(),
         "ingest": bench_ingest(),
+        "added_documents": bench_added(),
         "latency": bench_latency(),
         "serve": bench_serve(),
     }
@@ -160,4 +235,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["added"]:  # only the added-documents figures: `added [COUNT ...]`
+        counts = tuple(int(n) for n in sys.argv[2:]) or ADDED_COUNTS
+        print(json.dumps(bench_added(counts), indent=2))
+    else:
+        main()

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ingest.catalog import Resource
 from ingest.embedding import Embedder
 from ingest.linking import ResourceLinker
 
 if TYPE_CHECKING:
     from assistant.service import Assistant
 
-PIPELINES = ("baseline", "bm25", "dense", "hybrid", "full")
+PIPELINES = ("baseline", "ensemble", "bm25", "dense", "hybrid", "full")
 K = 10
 # The query a profile-only recommendation is retrieved with while `recommend` does not exist.
 
@@ -119,6 +120,59 @@ class BaselineRag:
         self._client.delete_collection(self._name)
 
 
+def resource_document_text(resource: Resource) -> str:
+    """A catalog resource as one Document: title, authors, kind, topics, summary, best_for."""
+    authors = f" by {', '.join(resource.authors)}" if resource.authors else ""
+    topics = ", ".join(t.replace("-", " ") for t in resource.topics)
+    return (
+        f"{resource.title}{authors}\n{resource.kind}. Topics: {topics}.\n"
+        f"{resource.summary.strip()}\nBest for: {resource.best_for.strip()}"
+    )
+
+
+class EnsembleBaseline:
+    """The strong off-the-shelf baseline: LangChain's `EnsembleRetriever` over the catalog.
+
+    One Document per catalog resource (title, authors, kind, topics, summary, best_for), ranked
+    by a `BM25Retriever` (rank-bm25) and a dense retriever (an `InMemoryVectorStore` with the
+    project's embedder) fused with weighted reciprocal rank fusion at weights 0.5/0.5 and
+    LangChain's default c = 60. Each retriever returns K documents, as many as are scored.
+    """
+
+    def __init__(self, resources: Sequence[Resource], embedder: Embedder, k: int = K) -> None:
+        from langchain_classic.retrievers import EnsembleRetriever
+        from langchain_community.retrievers import BM25Retriever
+        from langchain_core.documents import Document
+        from langchain_core.embeddings import Embeddings
+        from langchain_core.vectorstores import InMemoryVectorStore
+
+        class LangChainEmbeddings(_EmbeddingsAdapter, Embeddings):
+            pass
+
+        documents = [
+            Document(page_content=resource_document_text(r), metadata={"id": r.id})
+            for r in resources
+        ]
+        bm25 = BM25Retriever.from_documents(documents, k=k)
+        dense = InMemoryVectorStore.from_documents(documents, LangChainEmbeddings(embedder))
+        self._retriever: Any = EnsembleRetriever(
+            retrievers=[bm25, dense.as_retriever(search_kwargs={"k": k})],
+            weights=[0.5, 0.5],
+            id_key="id",
+        )
+        self._k = k
+
+    def __call__(self, query: str) -> list[str]:
+        """Resource ids, best first."""
+        found = self._retriever.invoke(query)
+        return [str(d.metadata["id"]) for d in found][: self._k]
+
+
+def build_ensemble(assistant: Assistant, embedder: Embedder) -> EnsembleBaseline:
+    """The ensemble baseline over the assistant's catalog, with the same embedder."""
+    return EnsembleBaseline(list(assistant.catalog.resources.values()), embedder)
+
+
 def build_baseline(assistant: Assistant, embedder: Embedder) -> BaselineRag:
     """The tutorial baseline over the assistant's raw source files, with the same embedder."""
     sources = sorted(assistant.settings.sources_dir.glob("*.txt"))
@@ -126,10 +180,14 @@ def build_baseline(assistant: Assistant, embedder: Embedder) -> BaselineRag:
     return BaselineRag(sources, embedder, linker)
 
 
-def make_pipelines(assistant: Assistant, baseline: BaselineRag) -> dict[str, Ranker]:
+def make_pipelines(
+    assistant: Assistant, baseline: BaselineRag, ensemble: Ranker | None = None
+) -> dict[str, Ranker]:
     """Every pipeline by name, in report order."""
     rankers: dict[str, Ranker] = {"baseline": baseline}
-    for name in PIPELINES[1:]:
+    if ensemble is not None:
+        rankers["ensemble"] = ensemble
+    for name in PIPELINES[2:]:
         rankers[name] = assistant_ranker(assistant, name)
     return rankers
 

@@ -107,7 +107,9 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         "",
         "Ranked resources (k = 10) against graded labels (2 right, 1 supporting), scored with "
         "ranx. *baseline* is a tutorial RAG (raw files, 1000/200 character chunks, one vector "
-        "search); *full* adds query understanding, filters, boosts and out-of-scope detection. "
+        "search); *ensemble* is LangChain's EnsembleRetriever (BM25Retriever + dense, 0.5/0.5) "
+        "over one Document per catalog resource; *full* adds query understanding, filters, "
+        "the learned ranker and out-of-scope detection. "
         "The ideal row is a perfect ranking of the labels: Recall@5 and P@5 cannot reach 1 "
         "when a query has more or fewer than five relevant resources. R@5 (grade 2) counts "
         "only the right answers (grade 2), so supporting resources beyond five do not cap it.",
@@ -200,6 +202,25 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
     for row in pers["rows"]:
         if row["violations"]:
             lines.append(f"- {row['id']}: forbidden in the top 5: {', '.join(row['violations'])}")
+    documents = results.get("documents") or {}
+    if documents:
+        lines += [
+            "",
+            "## The user's own documents",
+            "",
+            f"{documents['questions']} questions over {documents['documents']} documents added "
+            "with `mlsd ingest --add` (evals/datasets/documents.yaml): the right document is in "
+            f"the top 3 of search for {_num(documents['hit_rate@3'])} of them, and of the "
+            f"composed answer for {_num(documents['answer_hit_rate@3'])}. With the documents "
+            f"added, {_num(documents['out_of_scope_accuracy'])} of "
+            f'{documents["out_of_scope_cases"]} off-corpus questions still get "not covered".',
+            "",
+        ]
+        lines += [
+            f'- {row["id"]} "{row["query"]}" ({row["document"]}): got {_ids(row["got"])}'
+            for row in documents["rows"]
+            if not row["hit"]
+        ]
     gate = results["gate"]
     lines += ["", "## Gate", ""]
     if gate["passed"]:
@@ -277,6 +298,14 @@ def summary_table(results: dict[str, Any], out_dir: Path) -> str:
         "personalization: nDCG@10 "
         f"{s['personalization.ndcg@10']:.3f}, constraint adherence "
         f"{s['personalization.constraint_adherence']:.3f}",
+        *(
+            [
+                f"documents: right document in the top 3 {s['documents.hit_rate@3']:.3f}; "
+                f"out-of-scope accuracy with documents {s['documents.out_of_scope_accuracy']:.3f}"
+            ]
+            if "documents.hit_rate@3" in s
+            else []
+        ),
         "gate: passed" if results["gate"]["passed"] else "gate: FAILED",
         *(f"  - {f}" for f in results["gate"]["failures"]),
         f"report: {out_dir / 'report.md'}",

@@ -15,9 +15,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evals.datasets import Datasets, load_datasets
+from evals.documents import document_files, load_document_cases, run_documents, with_documents
 from evals.gate import check_gate, load_thresholds
 from evals.metrics import METRICS, compare_rankings, evaluate_rankings, ideal_rankings
-from evals.pipelines import PIPELINES, Ranker, build_baseline, make_pipelines, timed
+from evals.pipelines import (
+    PIPELINES,
+    Ranker,
+    build_baseline,
+    build_ensemble,
+    make_pipelines,
+    timed,
+)
 from evals.report import summary_table, write_chart, write_markdown
 from evals.suites import (
     answer_summary,
@@ -36,7 +44,14 @@ if TYPE_CHECKING:
 FAILURE_NDCG = 0.5  # a full-pipeline query under this nDCG@10 (or missing a relevant in the top 5)
 # Pipeline pairs whose differences are tested: does fusion beat each ranker alone, does query
 # understanding add to fusion, and does the whole beat the tutorial baseline?
-COMPARISONS = (("hybrid", "bm25"), ("hybrid", "dense"), ("full", "hybrid"), ("full", "baseline"))
+# And does it beat the strong off-the-shelf ensemble over the catalog?
+COMPARISONS = (
+    ("hybrid", "bm25"),
+    ("hybrid", "dense"),
+    ("full", "hybrid"),
+    ("full", "baseline"),
+    ("full", "ensemble"),
+)
 
 
 def run_pipelines(rankers: dict[str, Ranker], data: Datasets) -> dict[str, Any]:
@@ -141,6 +156,10 @@ def summarize(results: dict[str, Any]) -> dict[str, float]:
     for metric, value in personalization["metrics"].items():
         summary[f"personalization.{metric}"] = value
     summary["personalization.constraint_adherence"] = personalization["constraint_adherence"]
+    documents = results.get("documents") or {}
+    if documents:
+        summary["documents.hit_rate@3"] = documents["hit_rate@3"]
+        summary["documents.out_of_scope_accuracy"] = documents["out_of_scope_accuracy"]
     return summary
 
 
@@ -150,12 +169,15 @@ def run_evals(
     out_dir: Path = Path(".mlsd/eval"),
     embedder: Embedder | None = None,
     thresholds: dict[str, Any] | None = None,
+    with_documents: Assistant | None = None,
 ) -> dict[str, Any]:
     """Run the whole eval on one split ("dev", "test" or "all") and write the report to `out_dir`.
 
     Writes `report.md`, `results.json` and `metrics.png`; returns the results. `embedder` is the
     one the assistant was built with (the baseline reuses it); a fresh one is loaded if omitted.
     The gate is checked against `thresholds` (default: the committed `evals/thresholds.yaml`).
+    `with_documents`, the same index with the labeled documents added, runs the documents suite
+    (right document in the top 3; out-of-scope accuracy with documents added).
     """
     started = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -174,9 +196,11 @@ def run_evals(
         embedder = make_embedder(settings.embedding_model, settings.embed_batch_size)
     with phase("baseline_build"):
         baseline = build_baseline(assistant, embedder)
+    with phase("ensemble_build"):
+        ensemble = build_ensemble(assistant, embedder)
     try:
         with phase("pipelines"):
-            pipelines = run_pipelines(make_pipelines(assistant, baseline), data)
+            pipelines = run_pipelines(make_pipelines(assistant, baseline, ensemble), data)
     finally:
         baseline.close()
     qrels = {c.id: c.relevant for c in data.queries}
@@ -189,6 +213,13 @@ def run_evals(
         conversations = run_conversations(assistant, data)
     with phase("personalization"):
         personalization = run_personalization(assistant, data)
+    documents: dict[str, Any] = {}
+    if with_documents is not None:
+        with phase("documents"):
+            cases = load_document_cases()
+            if split != "all":
+                cases = [c for c in cases if c.split == split]
+            documents = run_documents(with_documents, cases, data.out_of_scope)
     answers = answer_summary(answered[: len(data.queries)], answered + conversations["rows"])
     answers["rows"] = answered[: len(data.queries)]
     results: dict[str, Any] = {
@@ -213,6 +244,7 @@ def run_evals(
         "out_of_scope": out_of_scope,
         "conversations": conversations,
         "personalization": personalization,
+        "documents": documents,
         "seconds": seconds,
     }
     results["failures"] = _failures(pipelines["full"], ideal.per_query)
@@ -271,7 +303,11 @@ def main(split: str, out_dir: Path, gate: bool, as_json: bool) -> int:
     embedder = make_embedder(settings.embedding_model, settings.embed_batch_size)
     with tempfile.TemporaryDirectory(prefix="mlsd-eval-") as scratch:
         assistant = eval_assistant(settings, embedder, Path(scratch))
-        results = run_evals(assistant, split=split, out_dir=out_dir, embedder=embedder)
+        files = document_files(load_document_cases())
+        documents = with_documents(settings, embedder, Path(scratch) / "documents", files)
+        results = run_evals(
+            assistant, split=split, out_dir=out_dir, embedder=embedder, with_documents=documents
+        )
     if as_json:
         sys.stdout.write(json.dumps(compact(results, out_dir), indent=2) + "\n")
     else:

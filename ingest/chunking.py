@@ -27,6 +27,9 @@ class Chunk:
     origin: str
     trust: str
     resource_ids: tuple[str, ...] = ()
+    # What the document's chunks were cut from (file bytes, chunk settings, catalog), so a no-op
+    # re-ingest can skip an unchanged file before reading it; not part of the chunk id.
+    fingerprint: str = ""
 
     @property
     def body(self) -> str:

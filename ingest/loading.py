@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,18 @@ class RawDocument:
     origin: str  # file name or path, shown in citations
     format: str  # "text", "markdown", "html", "pdf"
     trust: str = "medium"
+    sha256: str = ""  # of the file's bytes
+    # The store already holds this document built from the same bytes: `text` was not read.
+    unchanged: bool = False
+
+
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def first_heading(text: str) -> str:
+    """The first Markdown heading of a text ("" when it has none)."""
+    found = _HEADING.search(text)
+    return found.group(1).strip() if found else ""
 
 
 def user_doc_id(path: Path) -> str:
@@ -75,8 +88,16 @@ def _pdf_to_text(data: bytes, path: Path) -> str:
         raise SkippedFile(f"{path}: not a readable PDF ({exc})") from exc
 
 
-def load_file(path: Path, max_bytes: int) -> RawDocument:
-    """Read one user file; raise `SkippedFile` with the reason when it cannot be used."""
+def load_file(
+    path: Path, max_bytes: int, unchanged: Callable[[str], bool] | None = None
+) -> RawDocument:
+    """Read one user file; raise `SkippedFile` with the reason when it cannot be used.
+
+    `unchanged(sha256)` says whether the index already holds the file built from these bytes;
+    then it is not decoded or parsed, and an `unchanged` document with no text comes back.
+    The document is titled by its first heading, else its file name; its origin is the file
+    name only, since citations are shown to people who must not see the server's paths.
+    """
     if not path.exists():
         raise SkippedFile(f"{path}: no such file")
     if not path.is_file():
@@ -92,6 +113,20 @@ def load_file(path: Path, max_bytes: int) -> RawDocument:
             f"{path}: too large ({size:,} bytes > MLSD_MAX_FILE_BYTES={max_bytes:,}); split it"
         )
     data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    fmt = {".pdf": "pdf", ".html": "html", ".htm": "html", ".md": "markdown"}.get(suffix, "text")
+    fmt = "markdown" if suffix == ".markdown" else fmt
+    if unchanged is not None and unchanged(digest):
+        return RawDocument(
+            doc_id=user_doc_id(path),
+            title=path.name,
+            text="",
+            origin=path.name,
+            format=fmt,
+            trust="user",
+            sha256=digest,
+            unchanged=True,
+        )
     if suffix == ".pdf":
         if not data.startswith(b"%PDF"):
             raise SkippedFile(f"{path}: has a .pdf name but is not a PDF")
@@ -105,11 +140,12 @@ def load_file(path: Path, max_bytes: int) -> RawDocument:
         raise SkippedFile(f"{path}: no text in it (empty, or a scanned PDF without a text layer)")
     return RawDocument(
         doc_id=user_doc_id(path),
-        title=path.name,
+        title=first_heading(text) or path.name,
         text=text,
-        origin=str(path.resolve()),
+        origin=path.name,
         format=fmt,
         trust="user",
+        sha256=digest,
     )
 
 
@@ -129,4 +165,5 @@ def load_source(source: Source, sources_dir: Path) -> RawDocument:
         origin=source.file,
         format="text",
         trust=source.trust,
+        sha256=digest,
     )

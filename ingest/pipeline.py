@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from assistant.settings import Settings
 from ingest.catalog import Catalog, load_catalog
 from ingest.chunking import Chunk, Chunker, card_chunk
 from ingest.embedding import Embedder, make_embedder
-from ingest.loading import RawDocument, SkippedFile, load_file, load_source
-from ingest.store import VectorStore, open_store
+from ingest.loading import RawDocument, SkippedFile, load_file, load_source, user_doc_id
+from ingest.store import StoredDocument, VectorStore, open_store
+
+# Bump when chunking or linking changes in a way the settings and catalog do not capture: it is
+# part of every document's fingerprint, so the next run rebuilds every document once.
+CHUNKER_VERSION = "1"
 
 
 @dataclass
@@ -28,6 +33,8 @@ class IngestReport:
     embedded: int = 0
     deleted: int = 0
     unchanged: int = 0
+    skipped_unchanged: int = 0  # documents whose fingerprint matched: not read, repaired or chunked
+    index_version: str = ""
     added: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -59,7 +66,10 @@ class UserFiles:
 
 
 def _user_documents(
-    settings: Settings, add: Sequence[Path], report: IngestReport
+    settings: Settings,
+    add: Sequence[Path],
+    report: IngestReport,
+    unchanged: Callable[[str, str], bool] | None = None,
 ) -> list[RawDocument]:
     files = UserFiles(settings.data_dir)
     remembered = files.load()
@@ -71,7 +81,9 @@ def _user_documents(
         if path.resolve() in kept:
             continue
         try:
-            documents.append(load_file(path, settings.max_file_bytes))
+            doc_id = user_doc_id(path)
+            same = (lambda sha, d=doc_id: unchanged(d, sha)) if unchanged else None
+            documents.append(load_file(path, settings.max_file_bytes, same))
         except SkippedFile as exc:
             # A remembered file that vanished is forgotten, and its chunks go with it.
             report.skipped.append({"path": str(path), "reason": str(exc)})
@@ -90,16 +102,45 @@ def plan_chunks(
 ) -> dict[str, list[Chunk]]:
     """Every chunk the index should hold, grouped by document id."""
     chunker = Chunker(catalog.resources.values(), settings.chunk_size, settings.chunk_overlap)
-    planned: dict[str, list[Chunk]] = {d.doc_id: chunker.chunk_document(d) for d in documents}
+    planned: dict[str, list[Chunk]] = {
+        d.doc_id: chunker.chunk_document(d) for d in documents if not d.unchanged
+    }
     for resource in catalog.resources.values():
         card = card_chunk(resource)
         planned[card.doc_id] = [card]
     return planned
 
 
-def corpus_documents(settings: Settings, catalog: Catalog) -> list[RawDocument]:
-    """The corpus source documents, checked against their recorded checksums."""
-    return [load_source(source, settings.sources_dir) for source in catalog.sources.values()]
+def corpus_documents(
+    settings: Settings, catalog: Catalog, unchanged: Callable[[str, str], bool] | None = None
+) -> list[RawDocument]:
+    """The corpus source documents, checked against their recorded checksums.
+
+    Sources are few and always read, so an edit without a new checksum is always refused; one
+    the index was built from is marked `unchanged` and is not repaired or chunked again.
+    """
+    documents = []
+    for source in catalog.sources.values():
+        document = load_source(source, settings.sources_dir)
+        if unchanged is not None and unchanged(document.doc_id, document.sha256):
+            document = replace(document, unchanged=True)
+        documents.append(document)
+    return documents
+
+
+def fingerprint(settings: Settings, catalog_digest: str, sha256: str) -> str:
+    """What a document's chunks depend on: its bytes, the chunk settings, the catalog (links)
+    and the chunker version. Equal fingerprints mean the stored chunks are still right."""
+    parts = (sha256, settings.chunk_size, settings.chunk_overlap, catalog_digest, CHUNKER_VERSION)
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:24]
+
+
+def catalog_digest(settings: Settings) -> str:
+    """The catalog files' sha256: editing the catalog can change every passage's links."""
+    digest = hashlib.sha256()
+    for name in ("resources.yaml", "sources.yaml"):
+        digest.update((settings.corpus_dir / name).read_bytes())
+    return digest.hexdigest()
 
 
 def run_ingest(
@@ -125,16 +166,43 @@ def run_ingest(
     embedder = embedder or make_embedder(settings.embedding_model, settings.embed_batch_size)
     report = IngestReport(store=store.describe(), model=embedder.name)
 
-    documents = corpus_documents(settings, catalog) + _user_documents(settings, add, report)
-    planned = plan_chunks(settings, catalog, documents)
-    report.documents = len(planned)
-    report.chunks = sum(len(chunks) for chunks in planned.values())
+    existing = store.inventory()
+    digest = catalog_digest(settings)
 
-    existing = store.ids_by_doc()
+    def unchanged(doc_id: str, sha256: str) -> bool:
+        # Every stored chunk carries "<fingerprint>/<chunk count>": one value that matches and
+        # that many chunks mean a run finished this document; an interrupted run leaves mixed
+        # values or fewer chunks, and the document is rebuilt.
+        stored = existing.get(doc_id)
+        expected = f"{fingerprint(settings, digest, sha256)}/{len(stored.ids) if stored else 0}"
+        return bool(stored and stored.fingerprints == {expected})
+
+    documents = corpus_documents(settings, catalog, unchanged) + _user_documents(
+        settings, add, report, unchanged
+    )
+    report.skipped_unchanged = sum(d.unchanged for d in documents)
+    planned = plan_chunks(settings, catalog, documents)
+    marks = {d.doc_id: fingerprint(settings, digest, d.sha256) for d in documents}
+    marks = {doc: f"{mark}/{len(planned.get(doc, ()))}" for doc, mark in marks.items()}
+    planned = {
+        doc: [replace(c, fingerprint=marks.get(doc, "")) for c in chunks]
+        for doc, chunks in planned.items()
+    }
+    kept = {
+        d.doc_id: existing.get(d.doc_id, StoredDocument()).ids for d in documents if d.unchanged
+    }
+    report.documents = len(planned) + len(kept)
+    report.chunks = sum(len(chunks) for chunks in planned.values()) + sum(map(len, kept.values()))
+
     missing = [
-        c for doc, chunks in planned.items() for c in chunks if c.id not in existing.get(doc, ())
+        c
+        for doc, chunks in planned.items()
+        for c in chunks
+        if c.id not in existing.get(doc, StoredDocument()).ids
     ]
     report.unchanged = report.chunks - len(missing)
+    # Sorted by length, each batch pads to about its own length instead of its longest outlier.
+    missing.sort(key=lambda c: len(c.text))
 
     batch = max(1, settings.embed_batch_size)
     with tqdm(
@@ -149,10 +217,22 @@ def run_ingest(
             report.embedded += len(part)
             bar.update(len(part))
 
+    # A rebuilt document whose chunks were all stored already: record the new fingerprint.
+    for doc, chunks in planned.items():
+        stored = existing.get(doc)
+        if stored is not None and stored.fingerprints != {marks.get(doc, "")}:
+            same = [c.id for c in chunks if c.id in stored.ids]
+            store.set_fingerprint(same, marks.get(doc, ""))
+
     # Stale chunks go only after the new ones are in: a crash never leaves a document empty.
     wanted = {c.id for chunks in planned.values() for c in chunks}
-    stale = sorted(i for ids in existing.values() for i in ids if i not in wanted)
+    wanted.update(i for ids in kept.values() for i in ids)
+    stale = sorted(i for entry in existing.values() for i in entry.ids if i not in wanted)
     store.delete(stale)
     report.deleted = len(stale)
+    changed = bool(report.embedded or report.deleted)
+    report.index_version = (
+        store.bump_version() if changed or not store.version() else store.version()
+    )
     report.seconds = round(time.perf_counter() - started, 3)
     return report

@@ -243,6 +243,7 @@ def create_app(
         """Readiness: the index is loaded and the store answers (503 with the reason if not)."""
         try:
             ready = runtime.require()
+            ready.refresh()  # readiness reports the index version being served
             # Only the Chroma adapter can ping; a store without `ping` is in-process.
             ping = getattr(ready.store, "ping", None)
             if ping is not None:
@@ -251,8 +252,10 @@ def create_app(
             return JSONResponse({"status": "not ready", "detail": str(exc)}, status_code=503)
         return schemas.Ready(
             store=ready.store.describe(),
-            chunks=len(ready.retriever.chunks),
+            chunks=ready.retriever.size,
             resources=len(ready.catalog.resources),
+            documents=len(ready.retriever.documents),
+            index_version=ready.index_version,
         )
 
     @app.post("/api/search", response_model=schemas.SearchResponse, responses=ERRORS)

@@ -82,7 +82,7 @@ class ResourceOut(BaseModel):
 
     id: str
     title: str
-    kind: Kind
+    kind: Kind | Literal["document"]  # "document": one of the user's own files
     url: str | None
     authors: list[str]
     year: int | None
@@ -208,6 +208,10 @@ class Ready(BaseModel):
     store: str
     chunks: int
     resources: int
+    documents: int = Field(default=0, description="The user's own documents in the index.")
+    index_version: str = Field(
+        default="", description="Changes with every ingest that changed the index."
+    )
 
 
 class Problem(BaseModel):
