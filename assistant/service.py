@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from assistant.chain import ResourceRetriever, build_answer_chain
-from assistant.compose import Answer, Composer
+from assistant.compose import CANDIDATES_PER_SLOT, Answer, Composer
+from assistant.concepts import ConceptIndex
 from assistant.conversation import Session, Turn, resolve
 from assistant.errors import InvalidInput, check_message
 from assistant.generate import AnswerChecker, Generator, make_generator, with_generator
@@ -15,11 +16,12 @@ from assistant.hybrid import Hit, HybridRetriever
 from assistant.personalize import Personalized, Personalizer, is_generic
 from assistant.profiles import Forbidden, NewUser, Profile
 from assistant.query import ParsedQuery, QueryParser
-from assistant.ranking import out_of_scope, rank
+from assistant.ranking import out_of_scope, passes, rank
 from assistant.settings import Settings
 from assistant.storage import Storage, UnknownSession
 from assistant.users import Learner, Users
 from ingest.catalog import KINDS, Catalog, load_catalog
+from ingest.concepts import Concept, load_concepts
 from ingest.embedding import Embedder, make_embedder
 from ingest.store import VectorStore, open_store
 
@@ -56,6 +58,7 @@ class Assistant:
         embedder: Embedder,
         storage: Storage,
         generator: Generator | None = None,
+        concepts: Mapping[str, Concept] | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -66,7 +69,13 @@ class Assistant:
         if not self.retriever.chunks:
             raise IndexNotReady("the index is empty: run `mlsd ingest` first")
         self.parser = QueryParser(catalog, [c.text for c in self.retriever.chunks.values()])
-        self.composer = Composer({r.id: r.title for r in catalog.resources.values()})
+        self.concepts = ConceptIndex(concepts or {}, embedder)  # issue 13: explain/compare
+        self.composer = Composer(
+            {r.id: r.title for r in catalog.resources.values()},
+            self.concepts,
+            catalog.sources,
+            {s.title: u for s in catalog.sources.values() if (u := getattr(s, "url", None))},
+        )
         self.personalizer = Personalizer(catalog)
         self.users = Users(catalog, storage)
         self.generator = generator
@@ -153,6 +162,7 @@ class Assistant:
         # A learner's filters and diversity pick from every candidate, not just the top k.
         depth = k if learner is None else len(self.catalog.resources)
         ranked = rank(self.catalog, {rid: s for rid, (s, _) in scored.items()}, parsed, depth)
+        ranked += self._taught(parsed, ranked, scored)
         if not ranked and parsed.restrict_to:  # none of those fit: widen to the same topic
             parsed = replace(parsed, restrict_to=(), follow_up="same-topic")
             ranked = rank(self.catalog, {rid: s for rid, (s, _) in scored.items()}, parsed, depth)
@@ -163,6 +173,24 @@ class Assistant:
             )
             ranked = personal.ranked
         return SearchResult(self.retriever.hits(scored, ranked), parsed, topic_text, personal)
+
+    def _taught(
+        self,
+        parsed: ParsedQuery,
+        ranked: list[tuple[str, float]],
+        scored: Mapping[str, tuple[float, str | None]],
+    ) -> list[tuple[str, float]]:
+        """For "what is X?" / "X vs Y?": the resources the glossary says teach X (and Y) that
+        retrieval missed, so the answer can point to them."""
+        shown = {rid for rid, _ in ranked}
+        extra: list[tuple[str, float]] = []
+        for concept in self.concepts.for_question(parsed.original, parsed.intent):
+            for rid in concept.resources:
+                resource = self.catalog.resources.get(rid)
+                if rid not in shown and resource is not None and passes(resource, parsed):
+                    extra.append((rid, scored.get(rid, (0.0, None))[0]))
+                    shown.add(rid)
+        return extra
 
     def learning_path(
         self, parsed: ParsedQuery, topic_text: str, k: int, learner: Learner | None
@@ -247,10 +275,12 @@ class Assistant:
         text = self._check_message(topic) if topic and topic.strip() else ""
         parsed, topic_text = self.understand(text or "where should I start?")
         if not text:
-            result = self.learning_path(parsed, topic_text, k, learner)
+            result = self.learning_path(parsed, topic_text, k * CANDIDATES_PER_SLOT, learner)
         else:
-            result = self.retrieve(parsed, topic_text, k=k, learner=learner)
-        return self.composer.compose(result.parsed, result.hits, result.topic_text, result.personal)
+            result = self.retrieve(parsed, topic_text, k=k * CANDIDATES_PER_SLOT, learner=learner)
+        return self.composer.compose(
+            result.parsed, result.hits, result.topic_text, result.personal, limit=k
+        )
 
     # -- conversation -----------------------------------------------------------------------
 
@@ -319,6 +349,9 @@ def build_assistant(
     store = open_store(settings)
     embedder = embedder or make_embedder(settings.embedding_model, settings.embed_batch_size)
     storage = storage or Storage(settings.data_dir / "assistant.sqlite3")
-    assistant = Assistant(settings, catalog, store, embedder, storage, make_generator(settings))
+    concepts = load_concepts(settings.corpus_dir, catalog)
+    assistant = Assistant(
+        settings, catalog, store, embedder, storage, make_generator(settings), concepts
+    )
     assistant.warm_up()
     return assistant
