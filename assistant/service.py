@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -11,7 +11,17 @@ from assistant.compose import CANDIDATES_PER_SLOT, Answer, Composer
 from assistant.concepts import ConceptIndex
 from assistant.conversation import Session, Turn, resolve
 from assistant.errors import InvalidInput, check_message
-from assistant.generate import AnswerChecker, Generator, make_generator, with_generator
+from assistant.generate import (
+    AnswerChecker,
+    Generator,
+    GeneratorError,
+    checked,
+    make_generator,
+    needs_llm,
+    stream_pieces,
+    unavailable,
+    with_generator,
+)
 from assistant.hybrid import Hit, HybridRetriever
 from assistant.personalize import Personalized, Personalizer, is_generic
 from assistant.profiles import Forbidden, NewUser, Profile
@@ -85,6 +95,10 @@ class Assistant:
             self.retrieve,
             self.composer.compose,
             self._generate if generator is not None else None,
+        )
+        # The same chain without the LLM step, for `ask_stream` (it streams that step itself).
+        self.compose_chain = build_answer_chain(
+            self.understand, self.retrieve, self.composer.compose
         )
 
     def _generate(self, answer: Answer, question: str) -> Answer:
@@ -326,6 +340,45 @@ class Assistant:
             {"message": text, "previous": session.context, "k": k, "learner": learner}
         )
         answer.session_id = session.id
+        self._remember(session, text, answer)
+        return answer
+
+    def ask_stream(
+        self,
+        message: str,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        k: int = 5,
+        token: str | None = None,
+    ) -> Iterator[str | Answer]:
+        """`ask`, with the LLM's text yielded token by token as it arrives, then the checked
+        `Answer` (the composed one if the LLM's fails the checks). Without an LLM, only the
+        `Answer`. Bad input raises here, before anything is yielded."""
+        text = self._check_message(message)
+        self._check_k(k)
+        session = self.session(session_id, user_id, token)
+        learner = self.learner(user_id, token) if user_id else None
+        composed: Answer = self.compose_chain.invoke(
+            {"message": text, "previous": session.context, "k": k, "learner": learner}
+        )
+        return self._stream(session, text, composed)
+
+    def _stream(self, session: Session, text: str, answer: Answer) -> Iterator[str | Answer]:
+        if self.generator is not None and needs_llm(answer):
+            pieces: list[str] = []
+            try:
+                for piece in stream_pieces(self.generator, text, answer):
+                    pieces.append(piece)
+                    yield piece
+            except GeneratorError as exc:
+                answer = unavailable(answer, exc)
+            else:
+                answer = checked(answer, "".join(pieces), self.generator.name, self.checker)
+        answer.session_id = session.id
+        self._remember(session, text, answer)
+        yield answer
+
+    def _remember(self, session: Session, text: str, answer: Answer) -> None:
         self.storage.append_turn(
             session,
             Turn(
@@ -337,7 +390,6 @@ class Assistant:
                 topic_text=str(answer.query_used.get("topic_text", "")),
             ),
         )
-        return answer
 
 
 def build_assistant(
