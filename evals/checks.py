@@ -77,12 +77,18 @@ def padding(answer: Answer) -> list[str]:
 
 
 def mentor_checks(answer: Answer, question: str) -> dict[str, Any]:
-    """The issue-13 checks on one answer, as row fields."""
+    """The issue-13 checks on one answer, as row fields.
+
+    An explain question is one understood as explain, or a comparison naming no catalog resource
+    ("batch vs online inference", not "Airflow vs Dagster"). A read question asks to read and
+    not for tools.
+    """
+    kinds = set(answer.query_used.get("kinds") or [])  # type: ignore[call-overload]
+    named = answer.query_used.get("mentioned")
+    explains = answer.intent == "explain" or (answer.intent == "compare" and not named)
     return {
-        "defines": opens_with_definition(answer)
-        if answer.intent in ("explain", "compare")
-        else None,
-        "read_question": bool(READ_QUESTION.search(question)),
+        "defines": opens_with_definition(answer) if explains else None,
+        "read_question": bool(READ_QUESTION.search(question)) and "tool" not in kinds,
         "tools_top5": tools_on_top(answer),
         "padding": padding(answer),
         "linked": sum(1 for i in answer.items if i.resource.url),
