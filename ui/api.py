@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from assistant.compose import Answer
@@ -437,6 +437,7 @@ def create_app(
 # Swagger UI and ReDoc assets from the `fastapi-offline` wheel (MIT; it vendors swagger-ui-dist
 # and redoc's standalone bundle), so the API docs never load from a CDN.
 DOCS_ASSETS = "/docs-assets"
+REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"  # in the bundle's attribution footer
 
 
 def add_offline_docs(app: FastAPI) -> None:
@@ -444,31 +445,58 @@ def add_offline_docs(app: FastAPI) -> None:
     from importlib.resources import files
 
     from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-    from fastapi.responses import HTMLResponse
     from fastapi.staticfiles import StaticFiles
 
     static = files("fastapi_offline") / "static"
+    # ReDoc's bundle shows Redocly's logo from their CDN (no option turns it off): served with
+    # the logo pointed at the local favicon instead, read once.
+    redoc_js = (static / "redoc.standalone.js").read_text(encoding="utf-8")
+    redoc_js = redoc_js.replace(REDOC_LOGO, f"{DOCS_ASSETS}/favicon.png")
+
+    @app.get(f"{DOCS_ASSETS}/redoc.standalone.js", include_in_schema=False)
+    def redoc_bundle() -> Response:
+        return Response(redoc_js, media_type="text/javascript")
+
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(static)), name="docs-assets")
+
+    # The pages may load only from this server. Inline scripts start the viewers; ReDoc runs a
+    # worker from a blob.
+    local_only = {
+        "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+        "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; "
+        "worker-src 'self' blob:"
+    }
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=str(app.openapi_url),
-            title=f"{app.title} - Swagger UI",
-            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
-            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        return _with_headers(
+            get_swagger_ui_html(
+                openapi_url=str(app.openapi_url),
+                title=f"{app.title} - Swagger UI",
+                swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            ),
+            local_only,
         )
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
-        return get_redoc_html(
-            openapi_url=str(app.openapi_url),
-            title=f"{app.title} - ReDoc",
-            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
-            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
-            with_google_fonts=False,
+        return _with_headers(
+            get_redoc_html(
+                openapi_url=str(app.openapi_url),
+                title=f"{app.title} - ReDoc",
+                redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+                redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+                with_google_fonts=False,
+            ),
+            local_only,
         )
+
+
+def _with_headers(response: HTMLResponse, headers: dict[str, str]) -> HTMLResponse:
+    response.headers.update(headers)
+    return response
 
 
 def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings) -> FastAPI:

@@ -136,7 +136,8 @@ def _chat_tab(assistant: Assistant, user_state: gr.BrowserState) -> None:
         except (InvalidInput, UnknownUser, Forbidden) as exc:
             return f"Feedback not saved: {exc}"
         title = assistant.catalog.resources[resource_id].title
-        return f"Thanks: {'👍' if rating == 1 else '👎'} on *{title}* saved (feedback #{saved})."
+        verdict = "useful" if rating == 1 else "not for you"
+        return f"Thanks: *{title}* marked {verdict} (feedback #{saved})."
 
     def mark_read(resource_id: str, user: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
         """Add the resource to the profile's already-read list (a new profile if none yet)."""
@@ -225,10 +226,9 @@ def _chat_tab(assistant: Assistant, user_state: gr.BrowserState) -> None:
                         with gr.Group(elem_classes=["mlsd-card-box"]):
                             gr.HTML(render_card(item), css_template=CARD_CSS)
                             with gr.Row():
-                                up = gr.Button("👍", size="sm", elem_id=f"up-{rid}", min_width=40)
-                                down = gr.Button(
-                                    "👎", size="sm", elem_id=f"down-{rid}", min_width=40
-                                )
+                                # Words, not emoji: a machine without an emoji font shows boxes.
+                                up = gr.Button("Useful", size="sm", elem_id=f"up-{rid}")
+                                down = gr.Button("Not for me", size="sm", elem_id=f"down-{rid}")
                                 read = gr.Button(
                                     "Mark as read", size="sm", elem_id=f"read-{rid}", min_width=80
                                 )

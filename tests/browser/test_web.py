@@ -25,7 +25,11 @@ def wait_for_answer(page: Any, asked: int) -> list[dict[str, str]]:
     """Wait until the answer to question number `asked` is complete; returns its cards."""
     # The session line is written with the last update of an answer, after the stream.
     plural = "s" if asked != 1 else ""
-    expect(page.locator("#session-id")).to_contain_text(f"{asked} question{plural} so far")
+    expect(page.locator("#session-id")).to_contain_text(
+        f"{asked} question{plural} so far", timeout=20_000
+    )
+    # The cards are drawn by a render function after the answer's last update.
+    expect(page.locator("#resource-cards .mlsd-card").first).to_be_visible()
     return cards(page, "#resource-cards")
 
 
@@ -124,14 +128,14 @@ class SlowStreamingLLM:
         import time
 
         for token in self.tokens:
-            time.sleep(0.05)
+            time.sleep(0.03)
             yield token
 
 
 def test_llm_tokens_stream_in(page: Any, live_app: Any) -> None:
     reply = (
-        "For an SRE, start with **Site Reliability Engineering** [1], then apply the same "
-        "practice to models with **Reliable Machine Learning** [2]; both treat production "
+        "For an SRE, start with **The Site Reliability Workbook** [1], then apply the same "
+        "practice to models with **Reliable Machine Learning** [3]; both treat production "
         "systems as something you measure, alert on and improve step by step."
     )
     live_app.assistant.generator = SlowStreamingLLM(reply)
@@ -160,9 +164,9 @@ def test_each_card_takes_thumbs_and_mark_as_read(page: Any, live_app: Any) -> No
     sid = session_id(page)
     first, second = shown[0]["id"], shown[1]["id"]
     page.locator(f"#up-{first}").click()
-    expect(page.locator("#feedback-status")).to_contain_text("👍 on")
+    expect(page.locator("#feedback-status")).to_contain_text("marked useful")
     page.locator(f"#down-{second}").click()
-    expect(page.locator("#feedback-status")).to_contain_text("👎 on")
+    expect(page.locator("#feedback-status")).to_contain_text("marked not for you")
     rows = live_app.assistant.storage.feedback_rows(sid)
     assert [(r["resource_id"], r["rating"]) for r in rows] == [(first, 1), (second, -1)]
 
@@ -308,12 +312,15 @@ def test_browse_shows_one_resource_in_full(page: Any, live_app: Any) -> None:
 
 
 def test_api_docs_render_offline(page: Any, live_app: Any) -> None:
-    page.goto(f"{live_app.url}/docs")
+    base = live_app.url.rstrip("/")
+    page.goto(f"{base}/docs")
     expect(page.get_by_text("/api/chat/stream").first).to_be_visible()
     shoot(page, "api-docs")
-    page.goto(f"{live_app.url}/redoc")
+    page.goto(f"{base}/redoc")
     expect(page.get_by_text("One conversational turn").first).to_be_visible()
     shoot(page, "api-redoc")
+    # ReDoc's bundle would ask cdn.redoc.ly for its logo; the server points it at a local file.
+    page.wait_for_load_state("load")
     assert live_app.external_requests == []
 
 
