@@ -143,20 +143,20 @@ def resource_detail(resource: Resource, sources: dict[str, Source]) -> str:
     byline = f" by {', '.join(resource.authors)}" if resource.authors else ""
     year = f", {resource.year}" if resource.year else ""
     lines = [f"### {resource.title}", f"*{resource.kind}{year}*{byline}", "", resource.summary]
-    lines += ["", f"**Best for:** {resource.best_for}"]
+    lines += ["", f"- **Best for:** {resource.best_for}"]
     facts: list[str] = [resource.level, resource.cost]
     if resource.open_source is not None:
         facts.append("open source" if resource.open_source else "not open source")
     effort = getattr(resource, "effort", None)
     if effort:
         facts.append(f"effort: {effort}")
-    lines.append(f"**Level, cost:** {', '.join(facts)}")
-    lines.append(f"**Topics:** {', '.join(t.replace('-', ' ') for t in resource.topics)}")
+    lines.append(f"- **Level, cost:** {', '.join(facts)}")
+    lines.append(f"- **Topics:** {', '.join(t.replace('-', ' ') for t in resource.topics)}")
     found = caveats(resource, sources)
     if found:
-        lines.append(f"**Caveats:** {'; '.join(found)}.")
+        lines.append(f"- **Caveats:** {'; '.join(found)}.")
     named = [sources[s].title for s in resource.mentioned_in if s in sources]
-    lines.append(f"**Named in:** {'; '.join(named)}")
+    lines.append(f"- **Named in:** {'; '.join(named)}")
     link = f"[{resource.url}]({resource.url})" if resource.url else "no public link in the catalog"
-    lines.append(f"**Link:** {link}")
+    lines.append(f"- **Link:** {link}")
     return "\n".join(lines)
