@@ -247,7 +247,9 @@ class Composer:
             hits = [h for h in hits if h.score >= RELEVANCE_FLOOR * top or h.resource.id in taught]
         wanted = set(parsed.kinds)
         reading = bool(_READ.search(parsed.text)) and not wanted
-        order = {rid: n for n, rid in enumerate(taught)}
+        order: dict[str, int] = {}
+        for n, rid in enumerate(taught):
+            order.setdefault(rid, n)  # a resource teaching both sides keeps its first place
         level = LEVELS.index(parsed.level) if parsed.level in LEVELS else None
         rank = {h.resource.id: n for n, h in enumerate(hits)}
 
@@ -267,7 +269,7 @@ class Composer:
             key=lambda h: (
                 gap(h),
                 doubtful(h),
-                order.get(h.resource.id, len(order)),
+                order.get(h.resource.id, len(taught)),
                 rank[h.resource.id],
             ),
         )

@@ -327,6 +327,8 @@ def test_a_compare_question_defines_both_sides(assistant: Assistant) -> None:
     )
     assert rest.index(batch.definition.strip()) < rest.index(online.definition.strip())
     assert rest.index(online.definition.strip()) < rest.index("What to read next:")
+    # What to read teaches one side or the other (not, say, an LLM server).
+    assert {i.resource.id for i in answer.items} <= {*batch.resources, *online.resources}
 
 
 def test_a_short_list_is_honest_instead_of_padded(assistant: Assistant) -> None:
