@@ -16,6 +16,10 @@ from ingest.linking import normalize
 # wrong or off-topic nearest concepts scored at most 0.45. Below it, the answer is a reading list.
 MIN_SIMILARITY = 0.5
 
+# Asking for a meaning, whatever intent the rules gave it ("what does X mean?", "define X").
+_DEFINE = re.compile(
+    r"^(?:(?:what does|what do)\b.*\bmean\b|(?:define|meaning of|what is meant by)\b)"
+)
 # "between A and B", "A vs B", "compare A with B": the two sides of a comparison.
 _COMPARISON = re.compile(r"\b(vs|versus|differences? between|compare|comparing|comparison)\b")
 _AFTER = re.compile(r"\b(?:between|compare|comparing|comparison of)\s+")
@@ -41,7 +45,7 @@ class ConceptIndex:
         self._embedder = embedder
         self._vectors: list[tuple[str, list[float]]] | None = None
         self._lock = threading.Lock()
-        patterns: list[tuple[re.Pattern[str], str, int]] = []
+        patterns: list[tuple[re.Pattern[str], str, int, int]] = []
         for concept in self.concepts.values():
             for name in concept.names:
                 plain = _plain(name)
@@ -49,15 +53,19 @@ class ConceptIndex:
                     continue
                 # A plural or possessive of a name counts ("feature stores", "SLOs").
                 pattern = re.compile(r"(?<![\w])" + re.escape(plain) + r"(?:s|es|'s)?(?![\w])")
-                patterns.append((pattern, concept.id, len(plain)))
+                patterns.append((pattern, concept.id, len(plain), len(plain.split())))
         self._patterns = sorted(patterns, key=lambda p: -p[2])  # longest claims its span first
 
-    def named_in(self, text: str) -> list[Concept]:
-        """The concepts a text names, in order of first mention; longer names win overlaps."""
+    def named_in(self, text: str, min_words: int = 1) -> list[Concept]:
+        """The concepts a text names, in order of first mention; longer names win overlaps.
+        `min_words=2` counts only names of two words or more ("point-in-time correctness", not
+        "caching"), for when a name must be evidence of the domain on its own."""
         plain = _plain(text)
         taken: list[tuple[int, int]] = []
         first: dict[str, int] = {}
-        for pattern, concept_id, _ in self._patterns:
+        for pattern, concept_id, _, words in self._patterns:
+            if words < min_words:
+                continue
             for match in pattern.finditer(plain):
                 start, end = match.span()
                 if any(start < e and s < end for s, e in taken):
@@ -86,7 +94,7 @@ class ConceptIndex:
         The comparison is read from the words themselves too: a spelling fix may have turned
         "difference between" into something the intent rules call an explain question.
         """
-        if intent not in ("explain", "compare"):
+        if intent not in ("explain", "compare") and not _DEFINE.search(_plain(text)):
             return []
         if intent == "compare" or _COMPARISON.search(_plain(text)):
             pair = self._pair(text)

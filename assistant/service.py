@@ -170,7 +170,10 @@ class Assistant:
         if learner is not None:  # a role or goal widens the search towards what it needs
             expansion = f"{expansion} {learner.profile.expansion()}".strip()
         retrieval = self.retriever.retrieve(query_text, mode="hybrid", expansion=expansion)
-        if out_of_scope(parsed, retrieval.top_similarity):
+        # A question naming a glossary concept ("point-in-time correctness") is in scope; a
+        # one-word name ("caching") is not evidence enough, it means other things elsewhere.
+        named = self.concepts.named_in(parsed.original, min_words=2)
+        if out_of_scope(parsed, retrieval.top_similarity) and not named:
             return SearchResult([], replace(parsed, intent="out_of_scope"), topic_text)
         scored = self.retriever.resource_scores(retrieval)
         # A learner's filters and diversity pick from every candidate, not just the top k.

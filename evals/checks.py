@@ -85,7 +85,8 @@ def mentor_checks(answer: Answer, question: str) -> dict[str, Any]:
     """
     kinds = set(answer.query_used.get("kinds") or [])  # type: ignore[call-overload]
     named = answer.query_used.get("mentioned")
-    explains = answer.intent == "explain" or (answer.intent == "compare" and not named)
+    explains = bool(answer.concepts) or answer.intent == "explain"
+    explains = explains or (answer.intent == "compare" and not named)
     return {
         "defines": opens_with_definition(answer) if explains else None,
         "read_question": bool(READ_QUESTION.search(question)) and "tool" not in kinds,

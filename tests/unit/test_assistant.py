@@ -382,3 +382,10 @@ def test_counts_use_plain_grammar() -> None:
     assert count(1, "book") == "1 book"
     assert count(3, "community") == "3 communities"
     assert plural("paper") == "papers"
+
+
+def test_a_question_naming_a_concept_is_in_scope(assistant: Assistant) -> None:
+    # No machine-learning word in it, and the index alone is not sure: the glossary name is.
+    answer = assistant.ask("what does point-in-time correctness mean?")
+    assert answer.intent != "out_of_scope"
+    assert answer.text.startswith("**Point-in-time correctness**:")
