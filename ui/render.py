@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from assistant.compose import Citation, Recommendation, caveats
 from ingest.catalog import Resource, Source
-
-STREAM_WORDS = 6  # words per streamed update: smooth to read, few enough websocket messages
 
 # Scoped to each gr.HTML component (css_template), so the UI needs no page-wide CSS from the
 # server that mounts it.
@@ -116,14 +114,6 @@ def describe_query(query_used: dict[str, object]) -> str:
         parts.append("personalized to your profile")
     searched = query_used.get("topic_text") or query_used.get("text")
     return f"**Understood:** {' · '.join(parts)}. **Searched for:** “{searched}”"
-
-
-def stream_chunks(text: str, words: int = STREAM_WORDS) -> Iterator[str]:
-    """Growing prefixes of `text`, a few words at a time (the last one is the whole text)."""
-    tokens = re.findall(r"\S+\s*", text)
-    for end in range(words, len(tokens), words):
-        yield "".join(tokens[:end])
-    yield text
 
 
 # A list line of a composed answer: "1. **Title** by A (kind). Reason ... [3]".
