@@ -246,7 +246,9 @@ class Composer:
         if not keep_all and top > 0:
             hits = [h for h in hits if h.score >= RELEVANCE_FLOOR * top or h.resource.id in taught]
         wanted = set(parsed.kinds)
-        reading = bool(_READ.search(parsed.text)) and not wanted
+        # "What should I read", and "what is X?" (its list is what to read next): reading
+        # material, with one tool at most.
+        reading = (bool(_READ.search(parsed.text)) or bool(concepts)) and not wanted
         order: dict[str, int] = {}
         for n, rid in enumerate(taught):
             order.setdefault(rid, n)  # a resource teaching both sides keeps its first place
@@ -274,7 +276,8 @@ class Composer:
             ),
         )
         if reading:  # "what should I read": reading material, and one tool to try hands-on
-            tools = [h for h in chosen if h.resource.kind == "tool"][:1]
+            # A tool keeps its place only if it ranked among the first `limit` anyway.
+            tools = [h for h in chosen[:limit] if h.resource.kind == "tool"][:1]
             others = [h for h in chosen if h.resource.kind != "tool"]
             room = (limit or len(chosen)) - len(tools)
             chosen = others[:room] + tools
