@@ -441,7 +441,11 @@ class Composer:
             lines += ["", "To go deeper:"]
             lines += self._grouped(items)
         else:
-            lines = [self._lead(parsed, items, kinds, about, limit), "", *self._grouped(items)]
+            lines = [
+                self._lead(parsed, items, kinds, about, limit, personal),
+                "",
+                *self._grouped(items),
+            ]
         if personal is not None and personal.skipped_read:
             titles = " and ".join(f"*{title}*" for title in personal.skipped_titles)
             them = "them" if len(personal.skipped_titles) > 1 else "it"
@@ -459,6 +463,7 @@ class Composer:
         kinds: str,
         about: str,
         limit: int | None,
+        personal: Personalized | None = None,
     ) -> str:
         """The header of a list; it claims only constraints every listed item meets."""
         constraints = []
@@ -494,6 +499,8 @@ class Composer:
                 if len(parsed.kinds) == 1
                 else ("resource" if len(items) == 1 else "resources")
             )
+            if personal is not None and personal.profile is not None:
+                return f"{n.capitalize()} {noun}{qualifier} on {about} fit your profile:"
             return f"The catalog has {n} {noun}{qualifier} on {about}:{level_note}"
         return f"Here are {what}{qualifier} for {about}, in study order:{level_note}"
 

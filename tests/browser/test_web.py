@@ -234,6 +234,8 @@ def test_profile_changes_the_recommendations(page: Any, live_app: Any) -> None:
 
     page.get_by_role("tab", name="Chat").click()
     page.get_by_role("button", name="New conversation").click()
+    # Wait for the reset to land, or it may clear the next question from the box.
+    expect(page.locator("#query-used")).to_contain_text("Ask a question to see what was")
     after = ask(page, question)
 
     assert [c["id"] for c in after] != [c["id"] for c in before]
