@@ -33,22 +33,34 @@ def wait_for_answer(page: Any, asked: int) -> list[dict[str, str]]:
     return cards(page, "#resource-cards")
 
 
+_CARD_DATA = """cards => cards.map(card => {
+    const link = card.querySelector('h4 a');
+    return {
+        id: card.getAttribute('data-resource-id'),
+        kind: card.getAttribute('data-kind'),
+        cost: card.getAttribute('data-cost'),
+        open_source: card.getAttribute('data-open-source'),
+        href: link ? link.getAttribute('href') : '',
+        text: card.innerText,
+    };
+})"""
+
+
 def cards(page: Any, where: str) -> list[dict[str, str]]:
-    """The resource cards in a panel, as their data attributes and title link."""
-    found = []
-    for card in page.locator(f"{where} .mlsd-card").all():
-        link = card.locator("h4 a")
-        found.append(
-            {
-                "id": card.get_attribute("data-resource-id"),
-                "kind": card.get_attribute("data-kind"),
-                "cost": card.get_attribute("data-cost"),
-                "open_source": card.get_attribute("data-open-source"),
-                "href": link.get_attribute("href") if link.count() else "",
-                "text": card.inner_text(),
-            }
-        )
-    return found
+    """The resource cards in a panel, as their data attributes and title link.
+
+    Read in one snapshot, twice a moment apart until they agree: the chat's cards are redrawn
+    by a render function just after the answer's last update.
+    """
+    selector = f"{where} .mlsd-card"
+    previous = None
+    for _ in range(20):
+        current = page.eval_on_selector_all(selector, _CARD_DATA)
+        if current and current == previous:
+            return list(current)
+        previous = current
+        page.wait_for_timeout(250)
+    return list(previous or [])
 
 
 def choose(page: Any, dropdown: str, option: str) -> None:
@@ -140,6 +152,7 @@ def test_llm_tokens_stream_in(page: Any, live_app: Any) -> None:
     )
     live_app.assistant.generator = SlowStreamingLLM(reply)
     try:
+        page.locator("#chatbot").wait_for()
         page.evaluate(_RECORD_LENGTHS)
         ask(page, "I'm an SRE, where do I start?")
     finally:
@@ -152,6 +165,7 @@ def test_llm_tokens_stream_in(page: Any, live_app: Any) -> None:
 
 
 def test_without_an_llm_the_answer_is_not_replayed(page: Any) -> None:
+    page.locator("#chatbot").wait_for()
     page.evaluate(_RECORD_LENGTHS)
     ask(page, "I'm an SRE, where do I start?")
     lengths = [n for n in page.evaluate("window.mlsdLengths") if n > 1]
