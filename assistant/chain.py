@@ -10,10 +10,9 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
-from assistant.compose import Answer
+from assistant.compose import CANDIDATES_PER_SLOT, Answer
 from assistant.conversation import Turn
 from assistant.hybrid import Hit
-from assistant.personalize import Personalized
 from assistant.query import ParsedQuery
 
 
@@ -48,7 +47,7 @@ class ResourceRetriever(BaseRetriever):
 def build_answer_chain(
     understand: Callable[[str, Turn | None], tuple[ParsedQuery, str]],
     retrieve: Callable[..., Any],
-    compose: Callable[[ParsedQuery, list[Hit], str, Personalized | None], Answer],
+    compose: Callable[..., Answer],
     generate: Callable[[Answer, str], Answer] | None = None,
 ) -> Runnable[dict[str, Any], Answer]:
     """understand | retrieve | compose (| generate).
@@ -61,13 +60,15 @@ def build_answer_chain(
         return {**inputs, "parsed": parsed, "topic_text": topic_text}
 
     def _retrieve(state: dict[str, Any]) -> Any:
-        return retrieve(
-            state["parsed"], state["topic_text"], k=state.get("k", 5), learner=state.get("learner")
-        )
+        # More candidates than slots: the composer's relevance floor and study order choose.
+        k = state.get("k", 5) * CANDIDATES_PER_SLOT
+        return retrieve(state["parsed"], state["topic_text"], k=k, learner=state.get("learner"))
 
     def _compose(state: dict[str, Any]) -> Answer:
         result = state["result"]
-        return compose(result.parsed, result.hits, result.topic_text, result.personal)
+        return compose(
+            result.parsed, result.hits, result.topic_text, result.personal, limit=state.get("k", 5)
+        )
 
     def _finish(state: dict[str, Any]) -> Answer:
         answer: Answer = state["answer"]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from assistant.concepts import ConceptIndex
 from assistant.hybrid import Hit
 from assistant.personalize import ROLE_LABELS, Personalized
 from assistant.profiles import Profile
 from assistant.query import ParsedQuery
 from assistant.ranking import open_source_applies
-from ingest.catalog import Resource
+from ingest.catalog import LEVELS, Resource, Source
+from ingest.concepts import Concept
 
 COVERED = (
     "books, courses, papers, repositories, blogs, tools, communities and conferences on ML "
@@ -18,6 +21,25 @@ COVERED = (
     "orchestration, MLOps, distributed systems, LLM serving, technical debt, reliability and "
     "interview preparation"
 )
+
+# A resource scoring below this share of the answer's best score is padding, not an answer.
+# Measured on the dev split (top 10 of `search` for each dev query, the best item left out):
+# at 0.5 the floor keeps 96.7% of labelled-relevant items and drops 37.8% of unlabelled ones;
+# at 0.6 it would drop 10% of relevant ones.
+RELEVANCE_FLOOR = 0.5
+# Candidates fetched per answer slot, so the floor and the study order pick from more than k.
+CANDIDATES_PER_SLOT = 2
+
+# Purpose groups, in study order: reading first, then hands-on, then people.
+START, DEEPER, HANDS_ON, JOIN = "Start here", "Go deeper", "Try hands-on", "Join"
+GROUPS = (START, DEEPER, HANDS_ON, JOIN)
+READING_KINDS = ("book", "course", "paper", "blog", "newsletter", "platform")
+_READ = re.compile(r"\b(read|reading|books? to read)\b")
+_DETAIL = re.compile(
+    r"\b(tell me (more )?about|more (details?|info\w*) (on|about)|more about|details? (on|about)|"
+    r"describe|what is (the )?(second|first|third|fourth|fifth|last) one)\b"
+)
+_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 
 @dataclass(frozen=True)
@@ -30,6 +52,7 @@ class Citation:
     origin: str
     heading: str
     snippet: str
+    url: str | None = None  # the source page, where the source has one
 
 
 @dataclass(frozen=True)
@@ -41,6 +64,7 @@ class Recommendation:
     reason: str
     citation: int | None
     snippet: str
+    group: str = ""  # its purpose in a study order: "Start here", "Go deeper", ...
 
 
 @dataclass
@@ -55,38 +79,89 @@ class Answer:
     session_id: str | None = None
     generator: str = "composer"
     notes: list[str] = field(default_factory=list)
+    concepts: list[Concept] = field(default_factory=list)  # what an explain/compare defines
 
 
 def _topic_phrase(topics: tuple[str, ...]) -> str:
     return ", ".join(t.replace("-", " ") for t in topics)
 
 
-def reason_for(resource: Resource, parsed: ParsedQuery) -> str:
-    """One line on why this resource fits this question (and person)."""
-    parts: list[str] = []
-    label = f"{resource.level} {resource.kind}"
-    if resource.open_source:
-        label = f"open-source {label}"
-    if resource.cost == "free":
-        label = f"free {label}"
-    parts.append(label[0].upper() + label[1:])
-    shared = [t for t in resource.topics if t in parsed.topics]
-    if shared:
-        parts.append(f"covers {_topic_phrase(tuple(shared))}")
+def plural(kind: str, n: int = 2) -> str:
+    """'book' -> 'books', 'community' -> 'communities' (singular for one)."""
+    if n == 1:
+        return kind
+    return f"{kind[:-1]}ies" if kind.endswith("y") else f"{kind}s"
+
+
+def count(n: int, kind: str) -> str:
+    """'1 book', '2 communities', 'one paper' style counts for answer text."""
+    return f"{n} {plural(kind, n)}"
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a summary (or all of it, if it has one)."""
+    match = re.search(r"(?<=[a-z0-9)][.!?])\s+(?=[A-Z])", text.strip())
+    return text.strip()[: match.start()] if match else text.strip()
+
+
+def purpose(resource: Resource) -> str:
+    """Where a resource belongs in a study order."""
+    if resource.kind in ("community", "conference"):
+        return JOIN
+    if resource.kind in ("tool", "repo"):
+        return HANDS_ON
+    if resource.kind == "paper" or resource.level == "advanced":
+        return DEEPER
+    return START
+
+
+def caveats(resource: Resource, sources: Mapping[str, Source]) -> list[str]:
+    """What a reader should know before trusting a resource: provenance, vendor, cost."""
+    found: list[str] = []
+    if getattr(resource, "verified", True) is False:
+        found.append("no public record confirms it; treat it as unverified")
+    if getattr(resource, "vendor", False):
+        found.append("it is a product of the source that recommends it")
+    trusted = [sources[s] for s in resource.mentioned_in if s in sources]
+    if trusted and all(s.trust == "low" for s in trusted):
+        found.append(f"named only on {trusted[0].title}, a low-trust page")
+    if resource.cost == "paid":
+        found.append("it is paid")
+    return found
+
+
+def reason_for(
+    resource: Resource, parsed: ParsedQuery, sources: Mapping[str, Source] | None = None
+) -> str:
+    """Why this resource fits: what it is (its own summary) and who it is best for."""
+    parts = [first_sentence(resource.summary).rstrip(".") + "."]
     matched_authors = [a for a in resource.authors if a in parsed.authors]
     if matched_authors:
-        parts.append(f"by {', '.join(matched_authors)}")
+        parts.append(f"By {', '.join(matched_authors)}.")
     if parsed.role and parsed.role in resource.audience:
-        parts.append(f"suits {ROLE_LABELS.get(parsed.role, parsed.role)}")
+        parts.append(f"Suits {ROLE_LABELS.get(parsed.role, parsed.role)}.")
     # Kept as written: a label may start with a name or an acronym ("SREs", "PyTorch", "Python").
-    return f"{'; '.join(parts)}. Best for: {resource.best_for.rstrip('.')}."
+    parts.append(f"Best for: {resource.best_for.rstrip('.')}.")
+    caveat = [c for c in caveats(resource, sources or {}) if c != "it is paid"]
+    if caveat:
+        parts.append(f"Note: {'; '.join(caveat)}.")
+    return " ".join(parts)
 
 
 class Composer:
     """Writes answers from hits by rule; never names anything outside the catalog."""
 
-    def __init__(self, titles: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        titles: Mapping[str, str] | None = None,
+        concepts: ConceptIndex | None = None,
+        sources: Mapping[str, Source] | None = None,
+        source_urls: Mapping[str, str] | None = None,
+    ) -> None:
         self.titles = dict(titles or {})  # resource id -> title, for "like *X*" headers
+        self.concepts = concepts or ConceptIndex({})
+        self.sources = dict(sources or {})
+        self.source_urls = dict(source_urls or {})  # source title -> its public page
 
     def compose(
         self,
@@ -94,14 +169,21 @@ class Composer:
         hits: list[Hit],
         topic_text: str,
         personal: Personalized | None = None,
+        limit: int | None = None,
     ) -> Answer:
-        """The answer for this intent, citing the passage behind each resource."""
+        """The answer for this intent, citing the passage behind each resource.
+
+        `hits` may hold more candidates than `limit`: the relevance floor and the study order
+        choose among them.
+        """
         if parsed.intent == "out_of_scope":
             return self.not_covered(parsed)
         if parsed.intent == "smalltalk":
             return self.smalltalk(parsed)
-        if not hits:
+        concepts = self.concepts.for_question(parsed.original, parsed.intent)
+        if not hits and not concepts:
             return self.nothing_fits(parsed, topic_text)
+        hits = self._select(parsed, hits, concepts, limit)
         citations: list[Citation] = []
         by_evidence: dict[tuple[str, str], int] = {}
         items: list[Recommendation] = []
@@ -120,10 +202,11 @@ class Composer:
                             origin=hit.evidence.origin,
                             heading=hit.evidence.heading,
                             snippet=hit.snippet,
+                            url=self.source_urls.get(hit.evidence.source_title),
                         )
                     )
                 number = by_evidence[key]
-            reason = reason_for(hit.resource, parsed)
+            reason = reason_for(hit.resource, parsed, self.sources)
             note = personal.notes.get(hit.resource.id) if personal else None
             if note:
                 reason = f"{reason} For you: {note}."
@@ -134,14 +217,82 @@ class Composer:
                     reason=reason,
                     citation=number,
                     snippet=hit.snippet,
+                    group=purpose(hit.resource),
                 )
             )
-        text = self._text(parsed, items, citations, topic_text, personal)
+        text = self._text(parsed, items, citations, topic_text, personal, concepts, limit)
         used = parsed.to_dict() | {"topic_text": topic_text}
+        if concepts:
+            used["concepts"] = [c.id for c in concepts]
         if personal is not None and personal.profile is not None:
             used["profile"] = personal.profile.model_dump(mode="json", exclude_defaults=True)
         return Answer(text=text, intent=parsed.intent, items=items, citations=citations,
-                      query_used=used)  # fmt: skip
+                      query_used=used, concepts=concepts)  # fmt: skip
+
+    # -- choosing what to show --------------------------------------------------------------
+
+    def _select(
+        self, parsed: ParsedQuery, hits: list[Hit], concepts: list[Concept], limit: int | None
+    ) -> list[Hit]:
+        """The hits worth showing, in study order: a relevance floor, reading first for "read"
+        questions, a concept's own resources first, never a vendor's product first."""
+        if parsed.intent == "learning_path":
+            return _path_order(hits)[:limit]
+        if self._is_detail(parsed):
+            return hits[:1]
+        taught = [rid for c in concepts for rid in c.resources]
+        keep_all = parsed.restrict_to or parsed.mentioned  # the person named what to look at
+        top = max((h.score for h in hits), default=0.0)
+        if not keep_all and top > 0:
+            hits = [h for h in hits if h.score >= RELEVANCE_FLOOR * top or h.resource.id in taught]
+        wanted = set(parsed.kinds)
+        # "What should I read", and "what is X?" (its list is what to read next): reading
+        # material, with one tool at most.
+        reading = (bool(_READ.search(parsed.text)) or bool(concepts)) and not wanted
+        order: dict[str, int] = {}
+        for n, rid in enumerate(taught):
+            order.setdefault(rid, n)  # a resource teaching both sides keeps its first place
+        level = LEVELS.index(parsed.level) if parsed.level in LEVELS else None
+        rank = {h.resource.id: n for n, h in enumerate(hits)}
+
+        def gap(hit: Hit) -> int:
+            return abs(LEVELS.index(hit.resource.level) - level) if level is not None else 0
+
+        def doubtful(hit: Hit) -> bool:  # unverified or only on a low-trust page, unless named
+            r = hit.resource
+            return r.id not in parsed.mentioned and any(
+                c.startswith(("no public record", "named only on"))
+                for c in caveats(r, self.sources)
+            )
+
+        # Which to show: the level asked for, a concept's own resources, then relevance.
+        chosen = sorted(
+            hits,
+            key=lambda h: (
+                gap(h),
+                doubtful(h),
+                order.get(h.resource.id, len(taught)),
+                rank[h.resource.id],
+            ),
+        )
+        if reading:  # "what should I read": reading material, and one tool to try hands-on
+            # A tool keeps its place only if it ranked among the first `limit` anyway.
+            tools = [h for h in chosen[:limit] if h.resource.kind == "tool"][:1]
+            others = [h for h in chosen if h.resource.kind != "tool"]
+            room = (limit or len(chosen)) - len(tools)
+            chosen = others[:room] + tools
+        chosen = chosen[:limit]
+        # In what order: study order by purpose, unless one kind was asked for.
+        by_purpose = not wanted or len(wanted) > 1
+        chosen.sort(key=lambda h: (gap(h), GROUPS.index(purpose(h.resource)) if by_purpose else 0))
+        return _no_vendor_first(chosen)
+
+    @staticmethod
+    def _is_detail(parsed: ParsedQuery) -> bool:
+        one = len(parsed.restrict_to) == 1 or (len(parsed.mentioned) == 1 and not parsed.kinds)
+        return one and bool(_DETAIL.search(parsed.text))
+
+    # -- fixed answers ----------------------------------------------------------------------
 
     def not_covered(self, parsed: ParsedQuery) -> Answer:
         """The honest answer for a question the corpus does not cover."""
@@ -192,13 +343,52 @@ class Composer:
         return Answer(text=text, intent=parsed.intent, items=[], citations=[],
                       query_used=parsed.to_dict() | {"topic_text": topic_text})  # fmt: skip
 
+    # -- text -------------------------------------------------------------------------------
+
     @staticmethod
     def _line(n: int, item: Recommendation) -> str:
         resource = item.resource
         title = f"[{resource.title}]({resource.url})" if resource.url else resource.title
         byline = f" by {', '.join(resource.authors[:3])}" if resource.authors else ""
+        effort = getattr(resource, "effort", None)
+        extra = f", {effort}" if effort else ""
         cite = f" [{item.citation}]" if item.citation else ""
-        return f"{n}. **{title}**{byline} ({resource.kind}). {item.reason}{cite}"
+        return f"{n}. **{title}**{byline} ({resource.kind}{extra}). {item.reason}{cite}"
+
+    def _grouped(self, items: list[Recommendation]) -> list[str]:
+        """Numbered lines under purpose headers (no headers when all share one purpose)."""
+        groups = [g for g in GROUPS if any(i.group == g for i in items)]
+        if len(groups) <= 1:
+            return [self._line(n, item) for n, item in enumerate(items, start=1)]
+        lines: list[str] = []
+        for n, item in enumerate(items, start=1):
+            if n == 1 or items[n - 2].group != item.group:
+                lines += ["", f"**{item.group}**"] if lines else [f"**{item.group}**"]
+            lines.append(self._line(n, item))
+        return lines
+
+    def _detail(self, item: Recommendation, citations: list[Citation]) -> list[str]:
+        r = item.resource
+        byline = f" by {', '.join(r.authors)}" if r.authors else ""
+        year = f", {r.year}" if r.year else ""
+        lines = [f"**{r.title}**{byline} ({r.kind}{year})", "", r.summary.strip(), ""]
+        lines.append(f"Best for: {r.best_for.strip()}")
+        effort = getattr(r, "effort", None)
+        if effort:
+            lines.append(f"Effort: {effort}")
+        found = caveats(r, self.sources)
+        if found:
+            lines.append(f"Caveats: {'; '.join(found)}.")
+        if citations:
+            lines += ["", "What the sources say:"]
+            lines += [
+                f"- {c.source_title}: \u201c{c.snippet}\u201d [{c.number}]" for c in citations
+            ]
+        lines += ["", f"Link: {r.url}" if r.url else "Link: the catalog has no public link for it."]
+        return lines
+
+    def _define(self, concept: Concept) -> list[str]:
+        return [f"**{concept.name[0].upper()}{concept.name[1:]}**: {concept.definition.strip()}"]
 
     def _text(
         self,
@@ -207,19 +397,32 @@ class Composer:
         citations: list[Citation],
         topic_text: str,
         personal: Personalized | None = None,
+        concepts: Sequence[Concept] = (),
+        limit: int | None = None,
     ) -> str:
-        constraints = []
-        if parsed.free_only:
-            constraints.append("free")
-        if open_source_applies(parsed):
-            constraints.append("open source")
-        if parsed.level:
-            constraints.append(parsed.level)
-        kinds = " or ".join(f"{k}s" for k in parsed.kinds) or "resources"
+        kinds = " or ".join(plural(k) for k in parsed.kinds) or "resources"
         about = _topic_phrase(parsed.topics) or topic_text or parsed.text
-        qualifier = f" ({', '.join(constraints)})" if constraints else ""
         lines: list[str]
-        if parsed.intent == "compare" and len(items) >= 2:
+        if self._is_detail(parsed) and items:
+            lines = self._detail(items[0], citations)
+            return "\n".join(lines)
+        if len(concepts) >= 2:
+            a, b = concepts[0], concepts[1]
+            lines = [f"**{a.name}** and **{b.name}**, side by side:", ""]
+            for concept in (a, b):
+                lines += [f"- {self._define(concept)[0]} Why it matters: {concept.why.strip()}"]
+            lines += ["", "What to read next:", ""] if items else []
+            lines += self._grouped(items)
+        elif concepts:
+            concept = concepts[0]
+            lines = [*self._define(concept), "", f"Why it matters: {concept.why.strip()}"]
+            related = [self.concepts.concepts[r].name for r in concept.related[:4]
+                       if r in self.concepts.concepts]  # fmt: skip
+            if related:
+                lines += ["", f"Related: {', '.join(related)}."]
+            lines += ["", "What to read next:", ""] if items else []
+            lines += self._grouped(items)
+        elif parsed.intent == "compare" and len(items) >= 2:
             lines = ["Here is how they compare, from the catalog and the sources:", ""]
             for n, item in enumerate(items[:4], start=1):
                 r = item.resource
@@ -229,25 +432,20 @@ class Composer:
         elif parsed.intent == "learning_path":
             who = describe(personal.profile) if personal and personal.profile else ""
             lead = f"A learning path for you ({who})" if who else "A learning path"
-            lines = [f"{lead}, foundations first:", ""]
+            lines = [f"{lead}, in study order (foundations first):", ""]
             lines += [self._line(n, item) for n, item in enumerate(items, start=1)]
         elif parsed.intent == "explain":
             lines = [f"What the sources say about {about}:", ""]
             for citation in citations[:3]:
                 lines.append(f"- {citation.snippet} [{citation.number}]")
             lines += ["", "To go deeper:"]
-            lines += [self._line(n, item) for n, item in enumerate(items, start=1)]
+            lines += self._grouped(items)
         else:
-            if parsed.restrict_to:
-                lead = f"Of those, these fit{qualifier}:"
-            elif parsed.similar_to:
-                like = self.titles.get(parsed.similar_to, parsed.similar_to)
-                lead = f"{len(items)} {kinds}{qualifier} like *{like}*:"
-            elif parsed.follow_up == "more":
-                lead = f"{len(items)} more {kinds}{qualifier} for {about}:"
-            else:
-                lead = f"Here are {len(items)} {kinds}{qualifier} for {about}:"
-            lines = [lead, ""] + [self._line(n, item) for n, item in enumerate(items, start=1)]
+            lines = [
+                self._lead(parsed, items, kinds, about, limit, personal),
+                "",
+                *self._grouped(items),
+            ]
         if personal is not None and personal.skipped_read:
             titles = " and ".join(f"*{title}*" for title in personal.skipped_titles)
             them = "them" if len(personal.skipped_titles) > 1 else "it"
@@ -257,6 +455,84 @@ class Composer:
             where = f"{c.source_title}, \u201c{c.heading}\u201d" if c.heading else c.source_title
             lines.append(f"[{c.number}] {where}: {c.snippet}")
         return "\n".join(lines)
+
+    def _lead(
+        self,
+        parsed: ParsedQuery,
+        items: list[Recommendation],
+        kinds: str,
+        about: str,
+        limit: int | None,
+        personal: Personalized | None = None,
+    ) -> str:
+        """The header of a list; it claims only constraints every listed item meets."""
+        constraints = []
+        if parsed.free_only:
+            constraints.append("free")
+        if open_source_applies(parsed):
+            constraints.append("open source")
+        at_level = [i for i in items if i.resource.level == parsed.level]
+        if parsed.level and len(at_level) == len(items):
+            constraints.append(parsed.level)
+        qualifier = f" ({', '.join(constraints)})" if constraints else ""
+        what = count(len(items), parsed.kinds[0]) if len(parsed.kinds) == 1 else None
+        what = what or f"{len(items)} {kinds if len(items) != 1 else kinds.rstrip('s')}"
+        level_note = ""
+        if parsed.level and not at_level:
+            level_note = f" None is marked {parsed.level}; these are the closest."
+        elif parsed.level and len(at_level) < len(items):
+            level_note = f" The first {len(at_level)} are {parsed.level}."
+        if parsed.restrict_to:
+            return f"Of those, these fit{qualifier}:{level_note}"
+        if parsed.anaphoric and parsed.follow_up == "same-topic":  # none of those fit: widened
+            return f"None of those fit; on the same topic, these do{qualifier}:{level_note}"
+        if parsed.similar_to:
+            like = self.titles.get(parsed.similar_to, parsed.similar_to)
+            return f"{what}{qualifier} like *{like}*:{level_note}"
+        if parsed.follow_up == "more":
+            return f"{len(items)} more {kinds}{qualifier} for {about}:{level_note}"
+        if limit is not None and len(items) < limit:
+            # Honest about a short list: the floor left only these.
+            n = _NUMBERS[len(items)] if len(items) < len(_NUMBERS) else str(len(items))
+            noun = (
+                plural(parsed.kinds[0], len(items))
+                if len(parsed.kinds) == 1
+                else ("resource" if len(items) == 1 else "resources")
+            )
+            if personal is not None and personal.profile is not None:
+                return f"{n.capitalize()} {noun}{qualifier} on {about} fit your profile:"
+            return f"The catalog has {n} {noun}{qualifier} on {about}:{level_note}"
+        return f"Here are {what}{qualifier} for {about}, in study order:{level_note}"
+
+
+def _no_vendor_first(items: list[Hit]) -> list[Hit]:
+    """A source's own product never opens a list (13a marks them `vendor: true`)."""
+    if items and getattr(items[0].resource, "vendor", False):
+        own = [getattr(h.resource, "vendor", False) for h in items]
+        other = own.index(False) if False in own else 0
+        if other:
+            items = [items[other], *items[:other], *items[other + 1 :]]
+    return items
+
+
+def _path_order(hits: list[Hit]) -> list[Hit]:
+    """A learning path: each step after its prerequisites (where the catalog states them),
+    otherwise in the personalizer's order; no vendor product first."""
+    position = {h.resource.id: n for n, h in enumerate(hits)}
+    placed: list[Hit] = []
+    done: set[str] = set()
+    pending = list(hits)
+    while pending:
+        ready = [
+            h
+            for h in pending
+            if all(p in done or p not in position for p in getattr(h.resource, "prerequisites", ()))
+        ]
+        step = min(ready or pending, key=lambda h: position[h.resource.id])  # a cycle: as given
+        placed.append(step)
+        done.add(step.resource.id)
+        pending.remove(step)
+    return _no_vendor_first(placed)
 
 
 def describe(profile: Profile) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -14,7 +15,8 @@ from ingest.linking import ResourceLinker, normalize
 SYSTEM_PROMPT = """You recommend learning resources for machine-learning system design.
 Use ONLY the numbered evidence and the resources listed. Cite evidence by its number in square
 brackets, like [1]. Name only resources from the list, by their exact title. Do not invent
-titles, authors or links. Be brief: one short paragraph, then the resources as a list."""
+titles, authors or links. When definitions are given, open with the definition (you may
+reword it), then say what to read. Be brief: one short paragraph, then the resources as a list."""
 
 
 class GeneratorError(RuntimeError):
@@ -51,6 +53,18 @@ class ChatModelGenerator:
             raise GeneratorError(f"{self.name} returned an empty answer")
         return text.strip()
 
+    def stream(self, system: str, prompt: str) -> Iterator[str]:
+        """The reply token by token as the server sends it (LangChain `.stream()`)."""
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        try:
+            for chunk in self._model.stream([SystemMessage(system), HumanMessage(prompt)]):
+                text = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
+                if text:
+                    yield text
+        except Exception as exc:  # client libraries raise many types for "unreachable"
+            raise GeneratorError(f"{self.name} failed: {exc}") from exc
+
 
 def make_generator(settings: Settings) -> Generator | None:
     """The configured generator, or None when answers are composed by code."""
@@ -84,7 +98,13 @@ def build_prompt(question: str, answer: Answer) -> str:
         f"- {item.resource.title} ({item.resource.kind}): {item.resource.best_for}"
         for item in answer.items
     )
-    return f"Question: {question}\n\nEvidence:\n{evidence}\n\nResources:\n{resources}\n"
+    # The glossary's definitions: the same material the composed answer opens with.
+    definitions = "".join(
+        f"- {c.name}: {c.definition.strip()} Why it matters: {c.why.strip()}\n"
+        for c in answer.concepts
+    )
+    glossary = f"Definitions:\n{definitions}\n" if definitions else ""
+    return f"Question: {question}\n\n{glossary}Evidence:\n{evidence}\n\nResources:\n{resources}\n"
 
 
 @dataclass(frozen=True)
@@ -129,16 +149,44 @@ class AnswerChecker:
         return Check(bad, tuple(unknown), cites_nothing=given > 0 and not numbers)
 
 
+def needs_llm(answer: Answer) -> bool:
+    """Whether an LLM may write this answer: only when there is evidence to ground it in."""
+    return answer.intent != "out_of_scope" and bool(answer.items)
+
+
+def unavailable(answer: Answer, exc: GeneratorError) -> Answer:
+    """The composed answer, noting why the LLM's was not used."""
+    return replace(answer, notes=[*answer.notes, f"LLM unavailable, composed answer: {exc}"])
+
+
+def stream_pieces(generator: Generator, question: str, answer: Answer) -> Iterator[str]:
+    """The LLM's answer as it is written: real tokens when the generator streams, else whole."""
+    stream = getattr(generator, "stream", None)
+    if stream is None:
+        yield generator.generate(SYSTEM_PROMPT, build_prompt(question, answer))
+        return
+    yield from stream(SYSTEM_PROMPT, build_prompt(question, answer))
+
+
 def with_generator(
     answer: Answer, question: str, generator: Generator, checker: AnswerChecker
 ) -> Answer:
     """The LLM's answer when it passes the checks; repaired, or the composed answer, if not."""
-    if answer.intent == "out_of_scope" or not answer.items:
+    if not needs_llm(answer):
         return answer  # nothing to ground an LLM answer in: the honest composed answer stands
     try:
         text = generator.generate(SYSTEM_PROMPT, build_prompt(question, answer))
     except GeneratorError as exc:
-        return replace(answer, notes=[*answer.notes, f"LLM unavailable, composed answer: {exc}"])
+        return unavailable(answer, exc)
+    return checked(answer, text, generator.name, checker)
+
+
+def checked(answer: Answer, text: str, name: str, checker: AnswerChecker) -> Answer:
+    """The generated text as the answer if it passes the checks (after repair), else the
+    composed answer with a note saying why."""
+    text = text.strip()
+    if not text:
+        return unavailable(answer, GeneratorError(f"{name} returned an empty answer"))
     given = len(answer.citations)
     check = checker.check(text, given)
     if check.bad_citations and not check.unknown_titles:
@@ -155,4 +203,4 @@ def with_generator(
             reasons.append("cited no evidence")
         note = f"LLM answer replaced by the composed answer ({'; '.join(reasons)})"
         return replace(answer, notes=[*answer.notes, note])
-    return replace(answer, text=text, generator=generator.name)
+    return replace(answer, text=text, generator=name)

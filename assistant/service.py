@@ -4,27 +4,39 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from assistant.chain import ResourceRetriever, build_answer_chain
-from assistant.compose import Answer, Composer
+from assistant.compose import CANDIDATES_PER_SLOT, Answer, Composer
+from assistant.concepts import ConceptIndex
 from assistant.conversation import Session, Turn, resolve
 from assistant.errors import InvalidInput, check_message
-from assistant.generate import AnswerChecker, Generator, make_generator, with_generator
+from assistant.generate import (
+    AnswerChecker,
+    Generator,
+    GeneratorError,
+    checked,
+    make_generator,
+    needs_llm,
+    stream_pieces,
+    unavailable,
+    with_generator,
+)
 from assistant.hybrid import Hit, HybridRetriever, Signals
 from assistant.intent import SharedQueryVectors
 from assistant.personalize import Personalized, Personalizer, is_generic
 from assistant.profiles import Forbidden, NewUser, Profile
 from assistant.query import ParsedQuery, QueryParser
 from assistant.ranker import LightGbmRanker, Ranker, feature_row
-from assistant.ranking import DOCUMENT_SIMILARITY, out_of_scope, rank
+from assistant.ranking import DOCUMENT_SIMILARITY, out_of_scope, passes, rank
 from assistant.settings import Settings
 from assistant.storage import Storage, UnknownSession
 from assistant.trust import prefer_verified
 from assistant.users import Learner, Users
 from ingest.catalog import KINDS, Catalog, Resource, load_catalog
+from ingest.concepts import Concept, load_concepts
 from ingest.embedding import Embedder, make_embedder
 from ingest.store import VectorStore, open_store
 
@@ -80,6 +92,7 @@ class Assistant:
         storage: Storage,
         generator: Generator | None = None,
         ranker: Ranker | None = None,
+        concepts: Mapping[str, Concept] | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -98,7 +111,13 @@ class Assistant:
         self.parser = QueryParser(
             catalog, [c.text for c in self.retriever.chunks.values()], self.questions
         )
-        self.composer = Composer({r.id: r.title for r in catalog.resources.values()})
+        self.concepts = ConceptIndex(concepts or {}, self.questions)  # issue 13: explain/compare
+        self.composer = Composer(
+            {r.id: r.title for r in catalog.resources.values()},
+            self.concepts,
+            catalog.sources,
+            {s.title: u for s in catalog.sources.values() if (u := getattr(s, "url", None))},
+        )
         self.personalizer = Personalizer(catalog)
         self.users = Users(catalog, storage)
         self.generator = generator
@@ -108,6 +127,10 @@ class Assistant:
             self.retrieve,
             self.composer.compose,
             self._generate if generator is not None else None,
+        )
+        # The same chain without the LLM step, for `ask_stream` (it streams that step itself).
+        self.compose_chain = build_answer_chain(
+            self.understand, self.retrieve, self.composer.compose
         )
 
     def _generate(self, answer: Answer, question: str) -> Answer:
@@ -199,7 +222,9 @@ class Assistant:
             return self.learning_path(parsed, topic_text, k, learner)
         found = self.candidates(parsed, topic_text, learner)
         parsed, answering = found.parsed, found.documents
-        if found.out_of_scope:
+        # A question naming a glossary concept ("point-in-time correctness") is in scope; a
+        # one-word name ("caching") is not evidence enough, it means other things elsewhere.
+        if found.out_of_scope and not self.concepts.named_in(parsed.original, min_words=2):
             return SearchResult([], replace(parsed, intent="out_of_scope"), topic_text)
         candidates, signals = found.resources, found.signals
         learned = dict(zip(found.ids, self.ranker.score(found.rows), strict=True))
@@ -210,6 +235,7 @@ class Assistant:
         support = {i: signals.features.get(i, {}).get("hybrid", 0.0) for i in candidates}
         support.update(dict.fromkeys(answering, 1.0))
         ranked = rank(candidates, learned, parsed, depth, support)
+        ranked += self._taught(parsed, ranked, learned)
         if not ranked and parsed.restrict_to:  # none of those fit: widen to the same topic
             parsed = replace(parsed, restrict_to=(), follow_up="same-topic")
             ranked = rank(candidates, learned, parsed, depth, support)
@@ -271,6 +297,24 @@ class Assistant:
             rows=rows,
             out_of_scope=out_of_scope(parsed, signals.top_similarity, bool(answering)),
         )
+
+    def _taught(
+        self,
+        parsed: ParsedQuery,
+        ranked: list[tuple[str, float]],
+        scored: Mapping[str, float],
+    ) -> list[tuple[str, float]]:
+        """For "what is X?" / "X vs Y?": the resources the glossary says teach X (and Y) that
+        retrieval missed, so the answer can point to them."""
+        shown = {rid for rid, _ in ranked}
+        extra: list[tuple[str, float]] = []
+        for concept in self.concepts.for_question(parsed.original, parsed.intent):
+            for rid in concept.resources:
+                resource = self.catalog.resources.get(rid)
+                if rid not in shown and resource is not None and passes(resource, parsed):
+                    extra.append((rid, scored.get(rid, 0.0)))
+                    shown.add(rid)
+        return extra
 
     def learning_path(
         self, parsed: ParsedQuery, topic_text: str, k: int, learner: Learner | None
@@ -356,10 +400,12 @@ class Assistant:
         text = self._check_message(topic) if topic and topic.strip() else ""
         parsed, topic_text = self.understand(text or "where should I start?")
         if not text:
-            result = self.learning_path(parsed, topic_text, k, learner)
+            result = self.learning_path(parsed, topic_text, k * CANDIDATES_PER_SLOT, learner)
         else:
-            result = self.retrieve(parsed, topic_text, k=k, learner=learner)
-        return self.composer.compose(result.parsed, result.hits, result.topic_text, result.personal)
+            result = self.retrieve(parsed, topic_text, k=k * CANDIDATES_PER_SLOT, learner=learner)
+        return self.composer.compose(
+            result.parsed, result.hits, result.topic_text, result.personal, limit=k
+        )
 
     # -- conversation -----------------------------------------------------------------------
 
@@ -405,6 +451,45 @@ class Assistant:
             {"message": text, "previous": session.context, "k": k, "learner": learner}
         )
         answer.session_id = session.id
+        self._remember(session, text, answer)
+        return answer
+
+    def ask_stream(
+        self,
+        message: str,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        k: int = 5,
+        token: str | None = None,
+    ) -> Iterator[str | Answer]:
+        """`ask`, with the LLM's text yielded token by token as it arrives, then the checked
+        `Answer` (the composed one if the LLM's fails the checks). Without an LLM, only the
+        `Answer`. Bad input raises here, before anything is yielded."""
+        text = self._check_message(message)
+        self._check_k(k)
+        session = self.session(session_id, user_id, token)
+        learner = self.learner(user_id, token) if user_id else None
+        composed: Answer = self.compose_chain.invoke(
+            {"message": text, "previous": session.context, "k": k, "learner": learner}
+        )
+        return self._stream(session, text, composed)
+
+    def _stream(self, session: Session, text: str, answer: Answer) -> Iterator[str | Answer]:
+        if self.generator is not None and needs_llm(answer):
+            pieces: list[str] = []
+            try:
+                for piece in stream_pieces(self.generator, text, answer):
+                    pieces.append(piece)
+                    yield piece
+            except GeneratorError as exc:
+                answer = unavailable(answer, exc)
+            else:
+                answer = checked(answer, "".join(pieces), self.generator.name, self.checker)
+        answer.session_id = session.id
+        self._remember(session, text, answer)
+        yield answer
+
+    def _remember(self, session: Session, text: str, answer: Answer) -> None:
         self.storage.append_turn(
             session,
             Turn(
@@ -416,7 +501,6 @@ class Assistant:
                 topic_text=str(answer.query_used.get("topic_text", "")),
             ),
         )
-        return answer
 
     def ask_in_context(
         self,
@@ -468,8 +552,9 @@ def build_assistant(
     store = open_store(settings)
     embedder = embedder or make_embedder(settings.embedding_model, settings.embed_batch_size)
     storage = storage or Storage(settings.data_dir / "assistant.sqlite3")
+    concepts = load_concepts(settings.corpus_dir, catalog)
     assistant = Assistant(
-        settings, catalog, store, embedder, storage, make_generator(settings), ranker
+        settings, catalog, store, embedder, storage, make_generator(settings), ranker, concepts
     )
     assistant.warm_up()
     return assistant

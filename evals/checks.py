@@ -1,4 +1,5 @@
-"""Evals stage: checks on whole answers (citations, catalog ids, out-of-scope) and constraints."""
+"""Evals stage: checks on whole answers (citations, catalog ids, out-of-scope, what a mentor would
+say: definitions first, reading first, no padding, links) and constraints."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ if TYPE_CHECKING:
 
 CITATION = re.compile(r"\[(\d+)\]")
 CONSTRAINT_DEPTH = 5  # constraints are judged on what a person sees first
+# "What should I read ...": asks for reading material (issue 13: at most one tool in the top 5).
+READ_QUESTION = re.compile(r"\b(read|reading)\b", re.IGNORECASE)
+MAX_TOOLS_WHEN_READING = 1
 
 
 def dangling_citations(answer: Answer) -> list[int]:
@@ -36,6 +40,59 @@ def answer_checks(answer: Answer, known_ids: Collection[str]) -> dict[str, list[
     return {
         "dangling_citations": dangling_citations(answer),
         "unknown_items": unknown_items(answer, known_ids),
+    }
+
+
+def opens_with_definition(answer: Answer) -> bool:
+    """An explain/compare answer starts by defining its concept(s) and cites a source."""
+    if not answer.concepts:
+        return False
+    head = answer.text.split("What to read next:", 1)[0]
+    defined = all(c.definition.strip() in head for c in answer.concepts)
+    first = answer.concepts[0]
+    starts = answer.text.lower().startswith(f"**{first.name.lower()}**")
+    cites = bool(CITATION.search(answer.text)) and not dangling_citations(answer)
+    return defined and starts and cites
+
+
+def tools_on_top(answer: Answer, depth: int = CONSTRAINT_DEPTH) -> int:
+    """How many of the first `depth` items are tools."""
+    return sum(1 for item in answer.items[:depth] if item.resource.kind == "tool")
+
+
+def padding(answer: Answer) -> list[str]:
+    """Items that share no asked-for topic, were not named and teach no asked-for concept:
+    filler that makes a list look full."""
+    topics = set(answer.query_used.get("topics") or [])  # type: ignore[call-overload]
+    if not topics or answer.intent not in ("recommend", "explain", "compare"):
+        return []
+    named = set(answer.query_used.get("mentioned") or [])  # type: ignore[call-overload]
+    named |= set(answer.query_used.get("restrict_to") or [])  # type: ignore[call-overload]
+    taught = {rid for c in answer.concepts for rid in c.resources}
+    return [
+        i.resource.id
+        for i in answer.items
+        if not (topics & set(i.resource.topics)) and i.resource.id not in named | taught
+    ]
+
+
+def mentor_checks(answer: Answer, question: str) -> dict[str, Any]:
+    """The issue-13 checks on one answer, as row fields.
+
+    An explain question is one understood as explain, or a comparison naming no catalog resource
+    ("batch vs online inference", not "Airflow vs Dagster"). A read question asks to read and
+    not for tools.
+    """
+    kinds = set(answer.query_used.get("kinds") or [])  # type: ignore[call-overload]
+    named = answer.query_used.get("mentioned")
+    explains = bool(answer.concepts) or answer.intent == "explain"
+    explains = explains or (answer.intent == "compare" and not named)
+    return {
+        "defines": opens_with_definition(answer) if explains else None,
+        "read_question": bool(READ_QUESTION.search(question)) and "tool" not in kinds,
+        "tools_top5": tools_on_top(answer),
+        "padding": padding(answer),
+        "linked": sum(1 for i in answer.items if i.resource.url),
     }
 
 

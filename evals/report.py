@@ -148,6 +148,19 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         + ".",
         f"- Out-of-scope accuracy: {_num(oos['accuracy'])} of {oos['cases']} off-corpus "
         'questions get the honest "not covered" answer with no resources.',
+        f"- Explain/compare answers that open with a definition and cite: "
+        f"{_num(answers['explain_defines_rate'])} of {answers['explain_answers']}"
+        + (
+            f" (not: {', '.join(answers['explain_failures'])})"
+            if answers["explain_failures"]
+            else ""
+        )
+        + ".",
+        f"- Read questions with at most one tool in the top 5: "
+        f"{_num(answers['read_tool_rate'])} of {answers['read_questions']}.",
+        f"- Off-topic padding: {_num(answers['padding_rate'])} of recommended items share no "
+        "asked-for topic, were not named and teach no asked-for concept.",
+        f"- Link coverage: {_num(answers['link_coverage'])} of recommended items carry a link.",
     ]
     for row in oos["failures"]:
         lines.append(f'  - {row["id"]} "{row["query"]}": {row["intent"]}, {_ids(row["got"])}')

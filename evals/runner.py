@@ -146,6 +146,9 @@ def summarize(results: dict[str, Any]) -> dict[str, float]:
     answers = results["answers"]
     for key in ("citation_validity", "catalog_validity", "false_out_of_scope_rate"):
         summary[f"answers.{key}"] = answers[key]
+    # Issue 13: answers a mentor would give.
+    for key in ("explain_defines_rate", "read_tool_rate", "padding_rate", "link_coverage"):
+        summary[f"answers.{key}"] = answers[key]
     summary["out_of_scope.accuracy"] = results["out_of_scope"]["accuracy"]
     conversations = results["conversations"]
     for metric, value in conversations["metrics"].items():

@@ -7,7 +7,13 @@ import time
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
-from evals.checks import answer_checks, case_violations, forbidden_in
+from evals.checks import (
+    MAX_TOOLS_WHEN_READING,
+    answer_checks,
+    case_violations,
+    forbidden_in,
+    mentor_checks,
+)
 from evals.datasets import Datasets
 from evals.metrics import evaluate_rankings, percentile
 from evals.pipelines import personalized_ranking
@@ -32,12 +38,14 @@ def latency_stats(values: list[float]) -> dict[str, float]:
 
 
 def _answer_row(answer: Answer, known: Collection[str], **fields: Any) -> dict[str, Any]:
+    question = str(fields.get("query") or fields.get("message") or "")
     return {
         **fields,
         "intent": answer.intent,
         "got": [i.resource.id for i in answer.items],
         "citations": len(answer.citations),
         **answer_checks(answer, known),
+        **mentor_checks(answer, question),
     }
 
 
@@ -78,6 +86,29 @@ def answer_summary(in_scope: list[dict[str, Any]], checked: list[dict[str, Any]]
         "false_out_of_scope_rate": round(len(false_oos) / len(in_scope), 4) if in_scope else 0.0,
         "false_out_of_scope": false_oos,
         "invalid": [r for r in checked if r["dangling_citations"] or r["unknown_items"]],
+        **mentor_summary(checked),
+    }
+
+
+def mentor_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Issue 13's bars over answered rows: explain answers define and cite; read questions show
+    at most one tool in the top 5; no off-topic padding; how many recommended items link out."""
+    explained = [r for r in rows if r.get("defines") is not None]
+    reading = [r for r in rows if r.get("read_question") and r["got"]]
+    items = sum(len(r["got"]) for r in rows)
+    padded = [r for r in rows if r.get("padding")]
+    return {
+        "explain_answers": len(explained),
+        "explain_defines_rate": _share(explained, lambda r: r["defines"]),
+        "explain_failures": [r["id"] for r in explained if not r["defines"]],
+        "read_questions": len(reading),
+        "read_tool_rate": _share(reading, lambda r: r["tools_top5"] <= MAX_TOOLS_WHEN_READING),
+        "read_tool_failures": [
+            r["id"] for r in reading if r["tools_top5"] > MAX_TOOLS_WHEN_READING
+        ],
+        "padding_rate": round(sum(len(r["padding"]) for r in padded) / items, 4) if items else 0.0,
+        "padded": [{"id": r["id"], "padding": r["padding"]} for r in padded],
+        "link_coverage": round(sum(r.get("linked", 0) for r in rows) / items, 4) if items else 1.0,
     }
 
 

@@ -13,9 +13,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from assistant.compose import Answer
 from assistant.errors import InvalidInput
 from assistant.profiles import Forbidden, Profile, UnknownUser
 from assistant.service import Assistant, IndexNotReady, UnknownSessionError, build_assistant
@@ -192,12 +193,22 @@ def _sse(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _answer_events(view: dict[str, Any]) -> Iterator[str]:
-    # The answer is complete before the first byte is sent (so errors are plain 4xx JSON and
-    # nothing is half-written); it is streamed word by word for clients that render as it comes.
-    for piece in _TOKEN_PIECES.findall(view["answer"]):
-        yield _sse("token", {"text": piece})
-    yield _sse("final", view)
+def _answer_events(events: Iterator[str | Answer]) -> Iterator[str]:
+    # Input is checked and the answer composed before the first byte is sent (so errors are
+    # plain 4xx JSON). With an LLM, `token` events carry its tokens as they arrive; the `final`
+    # answer is authoritative (the composed one if the LLM's failed the checks). A composed
+    # answer is sent in word pieces at once, for clients that render tokens.
+    streamed = False
+    for event in events:
+        if isinstance(event, str):
+            streamed = True
+            yield _sse("token", {"text": event})
+            continue
+        view = schemas.ChatResponse.model_validate(answer_view(event)).model_dump(mode="json")
+        if not streamed:
+            for piece in _TOKEN_PIECES.findall(view["answer"]):
+                yield _sse("token", {"text": piece})
+        yield _sse("final", view)
 
 
 def _matches(resource: Resource, words: list[str]) -> bool:
@@ -226,7 +237,10 @@ def create_app(
         title="MLSD Assistant",
         version="0.1.0",
         summary="Resources for learning ML system design: search, chat, recommendations.",
+        docs_url=None,  # served below from local assets: /docs works without a network
+        redoc_url=None,
     )
+    add_offline_docs(app)
     app.state.runtime = runtime
     app.add_exception_handler(RequestValidationError, _validation_error)
     for error in _ERROR_STATUS:
@@ -300,9 +314,12 @@ def create_app(
         body: schemas.ChatRequest, assistant: AssistantDep, token: TokenDep
     ) -> StreamingResponse:
         """One conversational turn as server-sent events."""
-        view = schemas.ChatResponse.model_validate(ask(body, assistant, token))
+        require_token(body.user_id, token)
+        events = assistant.ask_stream(
+            body.message, session_id=body.session_id, user_id=body.user_id, k=body.k, token=token
+        )
         return StreamingResponse(
-            _answer_events(view.model_dump(mode="json")),
+            _answer_events(events),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -423,6 +440,71 @@ def create_app(
 
         return app
     return mount_ui(app, runtime.assistant, settings)
+
+
+# Swagger UI and ReDoc assets from the `fastapi-offline` wheel (MIT; it vendors swagger-ui-dist
+# and redoc's standalone bundle), so the API docs never load from a CDN.
+DOCS_ASSETS = "/docs-assets"
+REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"  # in the bundle's attribution footer
+
+
+def add_offline_docs(app: FastAPI) -> None:
+    """`/docs` (Swagger UI) and `/redoc` (ReDoc) from locally installed assets."""
+    from importlib.resources import files
+
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    static = files("fastapi_offline") / "static"
+    # ReDoc's bundle shows Redocly's logo from their CDN (no option turns it off): served with
+    # the logo pointed at the local favicon instead, read once.
+    redoc_js = (static / "redoc.standalone.js").read_text(encoding="utf-8")
+    redoc_js = redoc_js.replace(REDOC_LOGO, f"{DOCS_ASSETS}/favicon.png")
+
+    @app.get(f"{DOCS_ASSETS}/redoc.standalone.js", include_in_schema=False)
+    def redoc_bundle() -> Response:
+        return Response(redoc_js, media_type="text/javascript")
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(static)), name="docs-assets")
+
+    # The pages may load only from this server. Inline scripts start the viewers; ReDoc runs a
+    # worker from a blob.
+    local_only = {
+        "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+        "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; "
+        "worker-src 'self' blob:"
+    }
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return _with_headers(
+            get_swagger_ui_html(
+                openapi_url=str(app.openapi_url),
+                title=f"{app.title} - Swagger UI",
+                swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            ),
+            local_only,
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return _with_headers(
+            get_redoc_html(
+                openapi_url=str(app.openapi_url),
+                title=f"{app.title} - ReDoc",
+                redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+                redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+                with_google_fonts=False,
+            ),
+            local_only,
+        )
+
+
+def _with_headers(response: HTMLResponse, headers: dict[str, str]) -> HTMLResponse:
+    response.headers.update(headers)
+    return response
 
 
 def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings) -> FastAPI:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
-from assistant.compose import Citation, Recommendation
-from ingest.catalog import Resource
-
-STREAM_WORDS = 6  # words per streamed update: smooth to read, few enough websocket messages
+from assistant.compose import Citation, Recommendation, caveats
+from ingest.catalog import Resource, Source
 
 # Scoped to each gr.HTML component (css_template), so the UI needs no page-wide CSS from the
 # server that mounts it.
@@ -72,12 +70,19 @@ def _snippet_html(snippet: str) -> str:
 
 
 def render_citations(citations: Sequence[Citation]) -> str:
-    """The numbered citations: source title, section and the quoted passage."""
+    """The numbered citations: source title (linked to its page where it has one), section and
+    the quoted passage."""
     if not citations:
         return '<p class="mlsd-empty">No citations yet.</p>'
     rows = []
     for c in citations:
-        where = f"{_e(c.source_title)}, “{_e(c.heading)}”" if c.heading else _e(c.source_title)
+        title = (
+            f'<a href="{_e(c.url)}" target="_blank" rel="noopener noreferrer">'
+            f"{_e(c.source_title)}</a>"
+            if c.url
+            else _e(c.source_title)
+        )
+        where = f"{title}, “{_e(c.heading)}”" if c.heading else title
         rows.append(
             f'<li id="mlsd-cite-{c.number}" data-number="{c.number}"><b>[{c.number}]</b> '
             f"{where}: <q>{_snippet_html(c.snippet)}</q></li>"
@@ -111,9 +116,37 @@ def describe_query(query_used: dict[str, object]) -> str:
     return f"**Understood:** {' · '.join(parts)}. **Searched for:** “{searched}”"
 
 
-def stream_chunks(text: str, words: int = STREAM_WORDS) -> Iterator[str]:
-    """Growing prefixes of `text`, a few words at a time (the last one is the whole text)."""
-    tokens = re.findall(r"\S+\s*", text)
-    for end in range(words, len(tokens), words):
-        yield "".join(tokens[:end])
-    yield text
+# A list line of a composed answer: "1. **Title** by A (kind). Reason ... [3]".
+_ITEM_LINE = re.compile(r"^(\d+\. \*\*.+?\*\*(?: by [^(]+)? \([^)]*\))\..*?((?: \[\d+\])?)$")
+
+
+def chat_text(text: str) -> str:
+    """An answer for the chat bubble, shown once: the cards carry each resource's reasons and
+    the citations panel the passages, so the bubble keeps the lead, the definitions, and the
+    list as titles with their citation numbers."""
+    body = text.split("\nSources:\n", 1)[0].rstrip()
+    return "\n".join(_ITEM_LINE.sub(r"\1\2", line) for line in body.split("\n"))
+
+
+def resource_detail(resource: Resource, sources: dict[str, Source]) -> str:
+    """Everything the catalog knows about one resource, as Markdown (the Browse detail view)."""
+    byline = f" by {', '.join(resource.authors)}" if resource.authors else ""
+    year = f", {resource.year}" if resource.year else ""
+    lines = [f"### {resource.title}", f"*{resource.kind}{year}*{byline}", "", resource.summary]
+    lines += ["", f"- **Best for:** {resource.best_for}"]
+    facts: list[str] = [resource.level, resource.cost]
+    if resource.open_source is not None:
+        facts.append("open source" if resource.open_source else "not open source")
+    effort = getattr(resource, "effort", None)
+    if effort:
+        facts.append(f"effort: {effort}")
+    lines.append(f"- **Level, cost:** {', '.join(facts)}")
+    lines.append(f"- **Topics:** {', '.join(t.replace('-', ' ') for t in resource.topics)}")
+    found = caveats(resource, sources)
+    if found:
+        lines.append(f"- **Caveats:** {'; '.join(found)}.")
+    named = [sources[s].title for s in resource.mentioned_in if s in sources]
+    lines.append(f"- **Named in:** {'; '.join(named)}")
+    link = f"[{resource.url}]({resource.url})" if resource.url else "no public link in the catalog"
+    lines.append(f"- **Link:** {link}")
+    return "\n".join(lines)

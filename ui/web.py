@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import gradio as gr
 from PIL import Image as PILImage
 
-from assistant.compose import Answer
+from assistant.compose import Answer, Recommendation
 from assistant.profiles import Forbidden, UnknownUser
 from assistant.service import Assistant, InvalidInput
 from assistant.settings import Settings
 from ingest.catalog import Catalog
 from ingest.vocabulary import AUDIENCES, COSTS, GOALS, KINDS, LEVELS, TOPICS
-from ui.render import CARD_CSS, describe_query, render_cards, render_citations, stream_chunks
+from ui.render import (
+    CARD_CSS,
+    chat_text,
+    describe_query,
+    render_card,
+    render_cards,
+    render_citations,
+    resource_detail,
+)
 from ui.tables import ANY, TABLE_COLUMNS, catalog_frame, catalog_rows, eval_dir, load_eval
 
 EXAMPLES = (
@@ -27,7 +35,6 @@ EXAMPLES = (
     "a free course on MLOps",
 )
 NO_USER: dict[str, str | None] = {"user_id": None, "token": None}
-STREAM_PAUSE_S = 0.02
 
 
 # -- browser state -------------------------------------------------------------------------------
@@ -87,23 +94,31 @@ def _chat_tab(assistant: Assistant, user_state: gr.BrowserState) -> None:
         user_id, token = _user(user)
         try:
             try:
-                answer = assistant.ask(message, session_id=session_id, user_id=user_id, token=token)
+                events = assistant.ask_stream(
+                    message, session_id=session_id, user_id=user_id, token=token
+                )
             except (UnknownUser, Forbidden):
                 # A stale profile link (database reset, another server): answer without it.
                 gr.Warning("Your saved profile is not on this server; answering without it.")
-                answer = assistant.ask(message, session_id=session_id)
+                events = assistant.ask_stream(message, session_id=session_id)
         except (InvalidInput, Forbidden) as exc:
             history[-1] = {"role": "assistant", "content": f"⚠️ {exc}"}
             yield history, "", *unchanged, session_id
             return
-        for partial in stream_chunks(answer.text):
-            history[-1] = {"role": "assistant", "content": partial}
-            yield history, "", *unchanged, answer.session_id
-            time.sleep(STREAM_PAUSE_S)
+        written = ""
+        for event in events:
+            if isinstance(event, str):  # an LLM token, shown as it arrives
+                written += event
+                history[-1] = {"role": "assistant", "content": written}
+                yield history, "", *unchanged, session_id
+                continue
+            answer = event
+        # The answer once: the bubble keeps the text; the cards and the panel the rest.
+        history[-1] = {"role": "assistant", "content": chat_text(answer.text)}
         yield (
             history,
             "",
-            render_cards(answer.items, "No resources for this question."),
+            list(answer.items),
             render_citations(answer.citations),
             describe_query(answer.query_used),
             answer.query_used,
@@ -111,9 +126,43 @@ def _chat_tab(assistant: Assistant, user_state: gr.BrowserState) -> None:
             answer.session_id,
         )
 
+    def rate(
+        resource_id: str, rating: int, session_id: str | None, user: dict[str, Any] | None
+    ) -> str:
+        if not session_id:
+            return "Nothing to rate yet."
+        user_id, token = _user(user)
+        try:
+            saved = assistant.record_feedback(session_id, rating, resource_id, user_id, token)
+        except (InvalidInput, UnknownUser, Forbidden) as exc:
+            return f"Feedback not saved: {exc}"
+        title = assistant.catalog.resources[resource_id].title
+        verdict = "useful" if rating == 1 else "not for you"
+        return f"Thanks: *{title}* marked {verdict} (feedback #{saved})."
+
+    def mark_read(resource_id: str, user: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+        """Add the resource to the profile's already-read list (a new profile if none yet)."""
+        title = assistant.catalog.resources[resource_id].title
+        user_id, token = _user(user)
+        try:
+            if user_id:
+                try:
+                    profile = assistant.get_profile(user_id, token)
+                    read = tuple(dict.fromkeys((*profile.already_read, resource_id)))
+                    assistant.set_profile(
+                        user_id, token, profile.model_copy(update={"already_read": read})
+                    )
+                    return f"Marked *{title}* as read in your profile.", dict(user or NO_USER)
+                except (UnknownUser, Forbidden):
+                    pass  # a stale link: start a new profile below
+            created = assistant.create_user({"already_read": [resource_id]})
+        except InvalidInput as exc:
+            return f"Not saved: {exc}", dict(user or NO_USER)
+        new_user = {"user_id": created.user_id, "token": created.token}
+        return f"Marked *{title}* as read in a new profile this browser remembers.", new_user
+
     def new_chat() -> tuple[Any, ...]:
-        empty = render_cards([], "Ask a question to get recommendations.")
-        return [], "", empty, render_citations([]), describe_query({}), {}, "", None, ""
+        return [], "", [], render_citations([]), describe_query({}), {}, "", None, ""
 
     def on_like(session_id: str | None, user: dict[str, Any] | None, data: gr.LikeData) -> str:
         if data.liked == "":  # the same thumb clicked again: taken back in the page only
@@ -157,15 +206,37 @@ def _chat_tab(assistant: Assistant, user_state: gr.BrowserState) -> None:
             with gr.Row():
                 clear = gr.Button("New conversation", size="sm", elem_id="new-chat")
                 feedback_status = gr.Markdown("", elem_id="feedback-status")
+                status_box = feedback_status
             session_line = gr.Markdown("", elem_id="session-id")
         with gr.Column(scale=2):
             query_line = gr.Markdown(describe_query({}), elem_id="query-used")
             gr.Markdown("### Recommended")
-            cards = gr.HTML(
-                render_cards([], "Ask a question to get recommendations."),
-                elem_id="resource-cards",
-                css_template=CARD_CSS,
-            )
+            cards = gr.State([])  # the answer's Recommendations, drawn below with their buttons
+            with gr.Column(elem_id="resource-cards"):
+
+                @gr.render(inputs=cards)
+                def draw_cards(items: list[Recommendation]) -> None:
+                    if not items:
+                        gr.HTML(
+                            render_cards([], "Ask a question to get recommendations."),
+                            css_template=CARD_CSS,
+                        )
+                        return
+                    for item in items:
+                        rid = item.resource.id
+                        with gr.Group(elem_classes=["mlsd-card-box"]):
+                            gr.HTML(render_card(item), css_template=CARD_CSS)
+                            with gr.Row():
+                                # Words, not emoji: a machine without an emoji font shows boxes.
+                                up = gr.Button("Useful", size="sm", elem_id=f"up-{rid}")
+                                down = gr.Button("Not for me", size="sm", elem_id=f"down-{rid}")
+                                read = gr.Button(
+                                    "Mark as read", size="sm", elem_id=f"read-{rid}", min_width=80
+                                )
+                        up.click(partial(rate, rid, 1), [session_state, user_state], status_box)
+                        down.click(partial(rate, rid, -1), [session_state, user_state], status_box)
+                        read.click(partial(mark_read, rid), user_state, [status_box, user_state])
+
             gr.Markdown("### Citations")
             citations = gr.HTML(render_citations([]), elem_id="citations", css_template=CARD_CSS)
             with gr.Accordion("Understood query (raw)", open=False):
@@ -326,6 +397,27 @@ def _browse_tab(catalog: Catalog, demo: gr.Blocks) -> None:
         [table, count],
     )
     demo.load(browse, filters, [table, count])
+
+    # One resource in full: summary, caveats, where it is named, its link.
+    def detail(resource_id: str | None) -> str:
+        resource = catalog.resources.get(resource_id or "")
+        if resource is None:
+            return "Pick a resource to see everything the catalog knows about it."
+        return resource_detail(resource, catalog.sources)
+
+    titles = sorted((r.title, r.id) for r in catalog.resources.values())
+    pick = gr.Dropdown(titles, value=None, label="Resource details", elem_id="detail-pick")
+    shown = gr.Markdown(detail(None), elem_id="resource-detail")
+    pick.change(detail, pick, shown)
+
+    def open_row(event: gr.SelectData) -> tuple[Any, str]:
+        # A click on a row opens that resource: its title cell is the title or "[title](url)".
+        cell = str((event.row_value or [""])[0])
+        title = cell[1:].split("](", 1)[0] if cell.startswith("[") and "](" in cell else cell
+        found = next((r for r in catalog.resources.values() if r.title == title), None)
+        return (found.id if found else gr.skip()), detail(found.id if found else None)
+
+    table.select(open_row, None, [pick, shown])
 
 
 def _evals_tab(settings: Settings, demo: gr.Blocks) -> None:

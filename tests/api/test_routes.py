@@ -216,3 +216,13 @@ def test_the_gradio_ui_is_served_at_the_root(client: httpx.Client) -> None:
     assert "window.gradio_config" in page.text and '"title":"MLSD Assistant"' in page.text
     config = client.get("/config")  # the Gradio app's layout, served by the mounted app
     assert config.status_code == 200 and config.json()["title"] == "MLSD Assistant"
+
+
+def test_api_docs_load_from_local_assets(client: httpx.Client) -> None:
+    for page, asset in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+        html = client.get(page)
+        assert html.status_code == 200
+        assert f"/docs-assets/{asset}" in html.text
+        assert "cdn." not in html.text and "fonts.googleapis" not in html.text  # nothing remote
+        script = client.get(f"/docs-assets/{asset}")
+        assert script.status_code == 200 and len(script.content) > 100_000

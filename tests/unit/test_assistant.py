@@ -345,3 +345,91 @@ def test_the_default_learning_path_does_not_start_with_a_vendor_item(
     assert result.parsed.intent == "learning_path"
     assert not result.hits[0].resource.vendor, result.hits[0].resource.id
     assert not assistant.recommend(k=5).items[0].resource.vendor
+
+
+# -- issue 13: answers a mentor would give -------------------------------------------------------
+
+
+def test_an_explain_question_opens_with_the_definition_and_cites(assistant: Assistant) -> None:
+    answer = assistant.ask("what is training-serving skew?")
+    concept = assistant.concepts.concepts["training-serving-skew"]
+    assert answer.text.startswith(f"**Training-serving skew**: {concept.definition.strip()}")
+    assert answer.concepts == [concept]
+    shown = [i.resource.id for i in answer.items]
+    # What to read comes from the resources the glossary says teach it.
+    assert shown and set(shown) <= set(concept.resources)
+    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    assert numbers and numbers <= {c.number for c in answer.citations}
+
+
+def test_a_compare_question_defines_both_sides(assistant: Assistant) -> None:
+    answer = assistant.ask("what's the difference between batch and online inference?")
+    first, rest = answer.text.split("\n", 1)
+    assert first == "**batch inference** and **online inference**, side by side:"
+    batch, online = (
+        assistant.concepts.concepts[c] for c in ("batch-inference", "online-inference")
+    )
+    assert rest.index(batch.definition.strip()) < rest.index(online.definition.strip())
+    assert rest.index(online.definition.strip()) < rest.index("What to read next:")
+    # What to read teaches one side or the other (not, say, an LLM server).
+    assert {i.resource.id for i in answer.items} <= {*batch.resources, *online.resources}
+
+
+def test_a_short_list_is_honest_instead_of_padded(assistant: Assistant) -> None:
+    answer = assistant.ask("papers about ML technical debt")
+    shown = [i.resource.id for i in answer.items]
+    assert "attention-is-all-you-need" not in shown  # padding the old fixed five added
+    assert all("technical-debt" in i.resource.topics for i in answer.items)
+    assert answer.text.startswith("The catalog has two papers on technical debt")
+    assert len(shown) == 2
+
+
+def test_a_read_question_is_reading_first_with_one_tool_at_most(assistant: Assistant) -> None:
+    answer = assistant.ask("what should I read for feature stores?")
+    kinds = [i.resource.kind for i in answer.items]
+    assert kinds.count("tool") <= 1 and kinds[0] != "tool"
+    # Grouped by purpose, in study order: reading before hands-on before communities.
+    order = ["Start here", "Go deeper", "Try hands-on", "Join"]
+    groups = [order.index(i.group) for i in answer.items]
+    assert groups == sorted(groups)
+    assert "**Start here**" in answer.text or "**Go deeper**" in answer.text
+    for item in answer.items:  # reasons from the resource itself, no kind/level/cost labels
+        assert not re.match(r"(Free |Open-source )?(beginner|intermediate|advanced) ", item.reason)
+        assert item.reason.startswith(item.resource.summary.strip()[:30])
+
+
+def test_a_level_follow_up_claims_the_level_only_when_it_holds(assistant: Assistant) -> None:
+    first = assistant.ask("best book for ML system design interviews")
+    easier = assistant.ask("something more beginner friendly?", session_id=first.session_id)
+    lead = easier.text.split("\n", 1)[0]
+    levels = {i.resource.level for i in easier.items}
+    if levels == {"beginner"}:
+        assert "(beginner)" in lead
+    else:
+        assert "(beginner)" not in lead and "beginner" in lead  # says what it could not do
+
+
+def test_tell_me_more_shows_the_whole_entry(assistant: Assistant) -> None:
+    first = assistant.ask("best book for ML system design interviews")
+    second = first.items[1].resource
+    more = assistant.ask("tell me more about the second one", session_id=first.session_id)
+    assert [i.resource.id for i in more.items] == [second.id]
+    assert more.text.startswith(f"**{second.title}**")
+    assert second.summary.strip() in more.text
+    assert f"Best for: {second.best_for.strip()}" in more.text
+    assert "What the sources say:" in more.text and "Link:" in more.text
+
+
+def test_counts_use_plain_grammar() -> None:
+    from assistant.compose import count, plural
+
+    assert count(1, "book") == "1 book"
+    assert count(3, "community") == "3 communities"
+    assert plural("paper") == "papers"
+
+
+def test_a_question_naming_a_concept_is_in_scope(assistant: Assistant) -> None:
+    # No machine-learning word in it, and the index alone is not sure: the glossary name is.
+    answer = assistant.ask("what does point-in-time correctness mean?")
+    assert answer.intent != "out_of_scope"
+    assert answer.text.startswith("**Point-in-time correctness**:")

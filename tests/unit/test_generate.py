@@ -125,3 +125,67 @@ def test_no_generator_unless_configured(tmp_path: Path) -> None:
 def test_llm_settings_without_url_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="MLSD_LLM_BASE_URL"):
         make_settings(tmp_path, llm_provider="openai")
+
+
+# -- real streaming (issue 13) -------------------------------------------------------------------
+
+
+class StreamingGenerator(QueuedGenerator):
+    """A stand-in that streams its reply token by token and records how far it got."""
+
+    def __init__(self, *tokens: str | Exception) -> None:
+        super().__init__()
+        self.tokens = list(tokens)
+        self.sent = 0
+
+    def stream(self, system: str, prompt: str):
+        self.prompts.append(prompt)
+        for token in self.tokens:
+            if isinstance(token, Exception):
+                raise token
+            self.sent += 1
+            yield token
+
+
+@pytest.fixture(scope="module")
+def small_assistant(tmp_path_factory: pytest.TempPathFactory, embedder):
+    from assistant.service import build_assistant
+    from ingest.pipeline import run_ingest
+
+    corpus = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
+    settings = make_settings(tmp_path_factory.mktemp("stream"), corpus_dir=corpus)
+    run_ingest(settings, embedder=embedder, progress=False)
+    return build_assistant(settings, embedder=embedder)
+
+
+def test_tokens_arrive_while_the_llm_is_still_writing(small_assistant) -> None:
+    small_assistant.generator = StreamingGenerator("Start with ", "**Feast** [1]", ", it is open.")
+    events = small_assistant.ask_stream("what should I read for feature stores?")
+    first = next(events)
+    assert first == "Start with " and small_assistant.generator.sent == 1  # not buffered
+    rest = list(events)
+    final = rest[-1]
+    assert rest[:-1] == ["**Feast** [1]", ", it is open."]
+    assert isinstance(final, Answer) and final.generator == "queued"
+    assert final.text == "Start with **Feast** [1], it is open."
+    assert final.session_id and "Evidence:" in small_assistant.generator.prompts[0]
+
+
+def test_a_streamed_answer_that_fails_the_checks_is_replaced(small_assistant) -> None:
+    small_assistant.generator = StreamingGenerator("Read **The Invented Book** [1].")
+    *tokens, final = small_assistant.ask_stream("what should I read for feature stores?")
+    assert tokens == ["Read **The Invented Book** [1]."]
+    assert final.generator == "composer" and "The Invented Book" not in final.text
+    assert any("not in the catalog" in note for note in final.notes)
+
+
+def test_a_stream_that_breaks_falls_back_to_the_composed_answer(small_assistant) -> None:
+    small_assistant.generator = StreamingGenerator("Start", GeneratorError("connection reset"))
+    *_, final = small_assistant.ask_stream("what should I read for feature stores?")
+    assert final.generator == "composer" and "connection reset" in final.notes[0]
+
+
+def test_without_an_llm_nothing_is_replayed(small_assistant) -> None:
+    small_assistant.generator = None
+    events = list(small_assistant.ask_stream("what should I read for feature stores?"))
+    assert len(events) == 1 and isinstance(events[0], Answer)  # the answer, once, no fake tokens

@@ -9,7 +9,7 @@ import pytest
 
 from assistant.compose import Citation, Recommendation
 from ingest.catalog import load_catalog
-from ui.render import describe_query, render_cards, render_citations, stream_chunks
+from ui.render import chat_text, describe_query, render_cards, render_citations
 
 REAL_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
@@ -89,9 +89,19 @@ def test_the_understood_query_reads_as_one_line():
     assert line.endswith("**Searched for:** “x”")
 
 
-def test_streaming_grows_to_the_whole_text():
-    text = "one two three four five six seven eight nine ten eleven twelve thirteen"
-    chunks = list(stream_chunks(text, words=5))
-    assert chunks[-1] == text and len(chunks) == 3
-    assert all(text.startswith(c) for c in chunks)
-    assert [len(c) for c in chunks] == sorted(len(c) for c in chunks)
+def test_the_chat_bubble_keeps_text_and_numbers_not_reasons_or_passages():
+    text = (
+        "Here are 2 resources for feature stores, in study order:\n\n"
+        "**Go deeper**\n"
+        "1. **Feature Store for Machine Learning** (paper). A Tecton paper. Best for: x. [1]\n\n"
+        "**Try hands-on**\n"
+        "2. **[Feast](https://feast.dev/)** by A B (tool). Open-source store. Best for: y. [2]\n\n"
+        "Sources:\n[1] Guide: passage one\n[2] Guide: passage two"
+    )
+    assert chat_text(text) == (
+        "Here are 2 resources for feature stores, in study order:\n\n"
+        "**Go deeper**\n"
+        "1. **Feature Store for Machine Learning** (paper) [1]\n\n"
+        "**Try hands-on**\n"
+        "2. **[Feast](https://feast.dev/)** by A B (tool) [2]"
+    )

@@ -1,0 +1,131 @@
+"""Assistant stage: find the concepts a question asks about (by name, else by meaning)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping, Sequence
+
+from ingest.concepts import Concept
+from ingest.embedding import Embedder
+from ingest.linking import normalize
+
+# Cosine similarity between a question and a concept's name and aliases above which an explain
+# question that names no concept is taken to be about the nearest one. Measured on 14 probe
+# questions written for this (none from the eval sets): the right matches scored 0.50 and 0.57;
+# wrong or off-topic nearest concepts scored at most 0.45. Below it, the answer is a reading list.
+MIN_SIMILARITY = 0.5
+
+# Asking for a meaning, whatever intent the rules gave it ("what does X mean?", "define X").
+_DEFINE = re.compile(
+    r"^(?:(?:what does|what do)\b.*\bmean\b|(?:define|meaning of|what is meant by)\b)"
+)
+# "between A and B", "A vs B", "compare A with B": the two sides of a comparison.
+_COMPARISON = re.compile(r"\b(vs|versus|differences? between|compare|comparing|comparison)\b")
+_AFTER = re.compile(r"\b(?:between|compare|comparing|comparison of)\s+")
+_SPLIT = re.compile(r"\s+(?:and|vs|versus|or|with|to|from)\s+")
+_TAIL = re.compile(r"\s+(?:in|for|when|which|and why|and when)\s+.*$")
+_LEAD = re.compile(
+    r"^(?:(?:what's|what is|what are|whats|the|a|an|difference|differences|how|does|do|is|are|"
+    r"should i use|when to use|use)\s+)+"
+)
+
+
+def _plain(text: str) -> str:
+    """Normalized, with hyphens and slashes as spaces and other punctuation dropped."""
+    text = normalize(text).replace("-", " ").replace("/", " ")
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s']", " ", text)).strip()
+
+
+class ConceptIndex:
+    """The glossary, searchable by name (exact phrases) and by meaning (the shared embedder)."""
+
+    def __init__(self, concepts: Mapping[str, Concept], embedder: Embedder | None = None) -> None:
+        self.concepts = dict(concepts)
+        self._embedder = embedder
+        self._vectors: list[tuple[str, list[float]]] | None = None
+        self._lock = threading.Lock()
+        patterns: list[tuple[re.Pattern[str], str, int, int]] = []
+        for concept in self.concepts.values():
+            for name in concept.names:
+                plain = _plain(name)
+                if len(plain) < 2:
+                    continue
+                # A plural or possessive of a name counts ("feature stores", "SLOs").
+                pattern = re.compile(r"(?<![\w])" + re.escape(plain) + r"(?:s|es|'s)?(?![\w])")
+                patterns.append((pattern, concept.id, len(plain), len(plain.split())))
+        self._patterns = sorted(patterns, key=lambda p: -p[2])  # longest claims its span first
+
+    def named_in(self, text: str, min_words: int = 1) -> list[Concept]:
+        """The concepts a text names, in order of first mention; longer names win overlaps.
+        `min_words=2` counts only names of two words or more ("point-in-time correctness", not
+        "caching"), for when a name must be evidence of the domain on its own."""
+        plain = _plain(text)
+        taken: list[tuple[int, int]] = []
+        first: dict[str, int] = {}
+        for pattern, concept_id, _, words in self._patterns:
+            if words < min_words:
+                continue
+            for match in pattern.finditer(plain):
+                start, end = match.span()
+                if any(start < e and s < end for s, e in taken):
+                    continue
+                taken.append((start, end))
+                first[concept_id] = min(start, first.get(concept_id, start))
+        return [self.concepts[cid] for cid in sorted(first, key=first.__getitem__)]
+
+    def nearest(self, text: str) -> tuple[Concept, float] | None:
+        """The concept closest in meaning to a text, with its cosine similarity."""
+        if self._embedder is None or not self.concepts:
+            return None
+        with self._lock:  # embedded once, on the first question that needs it
+            if self._vectors is None:
+                texts = [f"{c.name}: {', '.join(c.aliases)}" for c in self.concepts.values()]
+                self._vectors = list(zip(self.concepts, self._embedder.embed(texts), strict=True))
+        query = self._embedder.embed([text])[0]
+        best_id, best = max(
+            ((cid, _dot(query, vector)) for cid, vector in self._vectors), key=lambda p: p[1]
+        )
+        return self.concepts[best_id], best
+
+    def for_question(self, text: str, intent: str) -> list[Concept]:
+        """What an explain (one concept) or compare (two) question is about; [] if unsure.
+
+        The comparison is read from the words themselves too: a spelling fix may have turned
+        "difference between" into something the intent rules call an explain question.
+        """
+        if intent not in ("explain", "compare") and not _DEFINE.search(_plain(text)):
+            return []
+        if intent == "compare" or _COMPARISON.search(_plain(text)):
+            pair = self._pair(text)
+            if pair or intent == "compare":
+                return pair
+        named = self.named_in(text)
+        if named:
+            return named[:1]
+        near = self.nearest(text)
+        return [near[0]] if near and near[1] >= MIN_SIMILARITY else []
+
+    def _pair(self, text: str) -> list[Concept]:
+        named = self.named_in(text)
+        plain = _plain(text)
+        after = _AFTER.search(plain)
+        parts = _SPLIT.split(plain[after.end() :] if after else plain, maxsplit=1)
+        if len(parts) == 2:
+            a, b = _LEAD.sub("", parts[0]).strip(), _TAIL.sub("", parts[1]).strip()
+            found = [self.named_in(side) for side in _distribute(a, b)]
+            if all(found) and found[0][0] != found[1][0]:
+                return [found[0][0], found[1][0]]
+        return named[:2] if len(named) >= 2 else []
+
+
+def _distribute(a: str, b: str) -> tuple[str, str]:
+    """'batch' and 'online inference' -> 'batch inference' and 'online inference'."""
+    a_words, b_words = a.split(), b.split()
+    if 0 < len(a_words) < len(b_words) and a_words[-1] != b_words[-1]:
+        return f"{a} {b_words[-1]}", b
+    return a, b
+
+
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return float(sum(x * y for x, y in zip(a, b, strict=True)))  # unit vectors: cosine

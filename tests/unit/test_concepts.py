@@ -1,0 +1,123 @@
+"""The concept glossary: the real file validates and covers the core concepts; bad entries fail
+with a message naming file, entry and field; questions find their concepts."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assistant.concepts import ConceptIndex
+from ingest.catalog import Catalog, load_catalog
+from ingest.concepts import ConceptError, load_concepts
+from ingest.embedding import Embedder
+
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(CORPUS)
+
+
+@pytest.fixture(scope="module")
+def index(catalog: Catalog, embedder: Embedder) -> ConceptIndex:
+    return ConceptIndex(load_concepts(CORPUS, catalog), embedder)
+
+
+def test_the_glossary_covers_the_core_concepts(catalog: Catalog) -> None:
+    concepts = load_concepts(CORPUS, catalog)
+    assert len(concepts) >= 60
+    for wanted in (
+        "feature-store", "training-serving-skew", "data-drift", "concept-drift",
+        "point-in-time-correctness", "batch-inference", "online-inference", "model-registry",
+        "shadow-deployment", "canary-deployment", "continual-learning", "feedback-loop",
+        "technical-debt", "rag", "paged-attention", "quantization",
+    ):  # fmt: skip
+        assert wanted in concepts, wanted
+    for concept in concepts.values():
+        sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z(\"])", concept.definition.strip())
+        assert 2 <= len(sentences) <= 4, concept.id
+        assert concept.resources and concept.why
+
+
+def test_no_two_concepts_share_a_name(catalog: Catalog) -> None:
+    seen: dict[str, str] = {}
+    for concept in load_concepts(CORPUS, catalog).values():
+        for name in concept.names:
+            key = name.casefold()
+            assert seen.setdefault(key, concept.id) == concept.id, f"{name}: {seen[key]}"
+
+
+def _corpus_with(tmp_path: Path, edit: object) -> Path:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    data = yaml.safe_load((corpus / "concepts.yaml").read_text(encoding="utf-8"))
+    edit(data["concepts"])  # type: ignore[operator]
+    (corpus / "concepts.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    return corpus
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c[0].update(resources=["no-such-book"]),
+         r"#1 \(id 'feature-store'\): field 'resources': unknown resource id.*no-such-book"),
+        (lambda c: c[1].update(related=["no-such-concept"]),
+         r"entry #2 .*field 'related': unknown concept id\(s\) \['no-such-concept'\]"),
+        (lambda c: c[0].update(definition="A store for features used by models in production, "
+                                           "offline and online, shared by every team there."),
+         r"field 'definition': .*2 to 4 sentences, this one has 1"),
+        (lambda c: c.append(dict(c[0])), r"field 'id': duplicate"),
+        (lambda c: c[0].pop("resources"), r"entry #1 .*field 'resources': Field required"),
+    ],
+)  # fmt: skip
+def test_a_bad_entry_fails_naming_file_entry_and_field(
+    tmp_path: Path, catalog: Catalog, edit: object, message: str
+) -> None:
+    corpus = _corpus_with(tmp_path, edit)
+    with pytest.raises(ConceptError, match=message) as raised:
+        load_concepts(corpus, load_catalog(corpus))
+    assert "concepts.yaml" in str(raised.value)
+
+
+def test_broken_yaml_fails_in_one_line(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "concepts.yaml").write_text("concepts:\n  - id: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConceptError, match=r"concepts.yaml: not valid YAML at line \d+"):
+        load_concepts(corpus, load_catalog(corpus))
+
+
+def test_a_corpus_without_a_glossary_has_no_concepts(tmp_path: Path, fixture_corpus: Path) -> None:
+    assert load_concepts(fixture_corpus, load_catalog(fixture_corpus)) == {}
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "expected"),
+    [
+        ("what is a feature store and why would I need one?", "explain", ["feature-store"]),
+        ("what is training-serving skew?", "explain", ["training-serving-skew"]),
+        ("Explain PagedAttention", "explain", ["paged-attention"]),
+        ("what are SLOs?", "explain", ["slo"]),
+        ("what's the difference between batch and online inference?", "compare",
+         ["batch-inference", "online-inference"]),
+        ("shadow vs canary deployment", "compare", ["shadow-deployment", "canary-deployment"]),
+        ("difference between data and concept drift", "explain", ["data-drift", "concept-drift"]),
+        ("what should I read for feature stores?", "recommend", []),
+        ("what is a good sourdough recipe?", "explain", []),
+    ],
+)  # fmt: skip
+def test_questions_find_their_concepts(
+    index: ConceptIndex, question: str, intent: str, expected: list[str]
+) -> None:
+    assert [c.id for c in index.for_question(question, intent)] == expected
+
+
+def test_a_paraphrase_finds_its_concept_by_meaning(index: ConceptIndex) -> None:
+    assert not index.named_in("what is a place to version trained models?")
+    found = index.for_question("what is a place to version trained models?", "explain")
+    assert [c.id for c in found] == ["model-registry"]

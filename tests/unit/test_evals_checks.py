@@ -1,0 +1,76 @@
+"""The issue-13 answer checks in `mlsd eval`: definition first, reading first, no padding, links."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.compose import Answer, Citation, Recommendation
+from evals.checks import mentor_checks, opens_with_definition, padding, tools_on_top
+from evals.suites import mentor_summary
+from ingest.catalog import Catalog, load_catalog
+from ingest.concepts import load_concepts
+
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(CORPUS)
+
+
+def _answer(catalog: Catalog, ids: list[str], text: str, **fields: object) -> Answer:
+    items = [
+        Recommendation(catalog.resources[i], 1.0, "why", n + 1, "passage")
+        for n, i in enumerate(ids)
+    ]
+    citations = [Citation(n + 1, f"c{n}", "Guide", "seed", "", "passage") for n in range(len(ids))]
+    return Answer(text=text, items=items, citations=citations, **fields)  # type: ignore[arg-type]
+
+
+def test_an_explain_answer_must_open_with_its_definition_and_cite(catalog: Catalog) -> None:
+    skew = load_concepts(CORPUS, catalog)["training-serving-skew"]
+    good = _answer(
+        catalog,
+        ["designing-machine-learning-systems"],
+        f"**Training-serving skew**: {skew.definition}\n\nWhat to read next:\n1. DMLS [1]",
+        intent="explain",
+        query_used={},
+        concepts=[skew],
+    )
+    assert opens_with_definition(good)
+    fragments = _answer(
+        catalog,
+        ["designing-machine-learning-systems"],
+        "What the sources say about serving:\n- Articles like ... [1]",
+        intent="explain",
+        query_used={},
+    )
+    assert not opens_with_definition(fragments)
+    uncited = _answer(
+        catalog, [], f"**Training-serving skew**: {skew.definition}", intent="explain",
+        query_used={}, concepts=[skew],
+    )  # fmt: skip
+    assert not opens_with_definition(uncited)
+
+
+def test_tools_padding_and_links_are_counted(catalog: Catalog) -> None:
+    answer = _answer(
+        catalog,
+        ["feast", "tecton", "designing-machine-learning-systems", "attention-is-all-you-need"],
+        "Here are 4 resources for feature stores [1] [2] [3] [4]",
+        intent="recommend",
+        query_used={"topics": ["feature-stores"]},
+    )
+    assert tools_on_top(answer) == 2
+    # DMLS and the transformer paper carry no feature-stores tag and were not named.
+    assert padding(answer) == ["designing-machine-learning-systems", "attention-is-all-you-need"]
+    row = {"id": "q", "got": [i.resource.id for i in answer.items]}
+    row |= mentor_checks(answer, "what should I read for feature stores?")
+    assert row["read_question"] and row["tools_top5"] == 2
+    summary = mentor_summary([row])
+    assert summary["read_tool_rate"] == 0.0 and summary["read_tool_failures"] == ["q"]
+    assert summary["padding_rate"] == 0.5
+    linked = sum(1 for i in answer.items if i.resource.url)
+    assert summary["link_coverage"] == round(linked / 4, 4)
