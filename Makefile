@@ -72,7 +72,7 @@ test-unit: dev ## Unit and data tests only (fast)
 test-integration: dev ## Integration tests (real Chroma server, whole corpus)
 	$(BIN)/pytest -q -m integration
 
-bench: install ## Benchmarks: cold and no-op ingest (median of 5), search and answer latency
+bench: install ## Benchmarks: ingest, search/answer latency, encoders, serve ready + RSS, CLI with/without server
 	$(PY) -m evals.bench
 
 lint: dev ## ruff and mypy
