@@ -425,7 +425,12 @@ def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings) -> FastAPI:
     The UI is laid out in the background once the server is up (issue 16): importing Gradio
     alone takes seconds the API does not need. A request for the UI waits until it is ready.
     """
-    lazy = LazyUI(lambda: gradio_app(assistant, settings))
+    return mount_lazily(app, lambda: gradio_app(assistant, settings))
+
+
+def mount_lazily(app: FastAPI, build: Callable[[], FastAPI]) -> FastAPI:
+    """Mount at `/` the app `build()` returns, built in a worker thread once `app` starts."""
+    lazy = LazyUI(build)
     inner_lifespan = app.router.lifespan_context
 
     @asynccontextmanager
