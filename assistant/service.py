@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -25,6 +25,10 @@ from ingest.store import VectorStore, open_store
 
 Pipeline = Literal["bm25", "dense", "hybrid", "full"]
 MAX_K = 50
+# Issue 15: earlier messages a client sends with a question (OpenAI-style `messages`) are
+# replayed, one retrieval each; this bounds the work one request can cause. A follow-up reads
+# only the latest turn it refers to, so older turns rarely change the answer.
+MAX_REPLAYED_TURNS = 10
 
 
 class UnknownSessionError(InvalidInput):
@@ -307,6 +311,43 @@ class Assistant:
                 topic_text=str(answer.query_used.get("topic_text", "")),
             ),
         )
+        return answer
+
+    def ask_in_context(
+        self,
+        history: Sequence[str],
+        message: str,
+        user_id: str | None = None,
+        k: int = 5,
+        token: str | None = None,
+    ) -> Answer:
+        """One turn after earlier messages the client kept itself (an OpenAI `messages` list).
+
+        The earlier messages (at most the latest `MAX_REPLAYED_TURNS`) are resolved in order,
+        as a stored session would have resolved them, so "any of those free?" refers to the
+        answer before it. Nothing is stored: the client holds the conversation.
+        """
+        text = self._check_message(message)
+        earlier = [self._check_message(said) for said in history][-MAX_REPLAYED_TURNS:]
+        self._check_k(k)
+        learner = self.learner(user_id, token) if user_id else None
+        session = Session(id="", user_id=user_id)
+        answer: Answer | None = None
+        for said in (*earlier, text):
+            answer = self.chain.invoke(
+                {"message": said, "previous": session.context, "k": k, "learner": learner}
+            )
+            session.turns.append(
+                Turn(
+                    message=said,
+                    query_used=answer.query_used,
+                    resource_ids=tuple(item.resource.id for item in answer.items),
+                    answer=answer.text,
+                    intent=answer.intent,
+                    topic_text=str(answer.query_used.get("topic_text", "")),
+                )
+            )
+        assert answer is not None  # the loop ran at least once, for `text`
         return answer
 
 

@@ -400,6 +400,11 @@ def create_app(
         )
         return schemas.FeedbackOut(id=feedback_id)
 
+    # Issue 15: OpenAI-compatible routes; imported here because they build on this module.
+    from ui.openai_api import build_router
+
+    app.include_router(build_router())
+
     if not ui:
         return app
     if runtime.assistant is None:

@@ -371,6 +371,46 @@ def serve(
 
 
 @app.command()
+def mcp(
+    transport: Annotated[
+        str, typer.Option(help="stdio (an MCP client starts this process) or http.")
+    ] = "stdio",
+    host: Annotated[
+        str | None, typer.Option(help="http: address to listen on (default MLSD_HOST).")
+    ] = None,
+    port: Annotated[
+        int,
+        typer.Option(min=0, max=65535, help="http: port (0 picks a free one)."),
+    ] = 7861,  # the one after `mlsd serve`'s default, so both run side by side
+    token: TokenOption = None,
+) -> None:
+    """MCP server: the assistant's tools and the catalog as resources, over stdio or HTTP (/mcp)."""
+    if transport not in ("stdio", "http"):
+        fail(f"--transport must be stdio or http, not '{transport}'")
+    _offline_env()
+    import socket
+
+    settings = _settings()
+    listener = None
+    if transport == "http":  # bind first, so a busy port fails before the model loads
+        host = host or settings.host
+        listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((host, port))
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port")
+    from ui.mcp_server import build_server, serve_http
+
+    server = build_server(_assistant(), token)
+    if listener is None:
+        server.run("stdio")  # stdout carries the protocol: everything else goes to stderr
+        return
+    url = f"http://{host}:{listener.getsockname()[1]}/mcp"
+    serve_http(server, listener, lambda: typer.echo(f"MLSD MCP server at {url}"))
+
+
+@app.command()
 def recommend(
     user: UserOption = None,
     token: TokenOption = None,

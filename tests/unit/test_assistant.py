@@ -301,3 +301,20 @@ def test_a_session_naming_a_resource_no_longer_in_the_catalog_still_answers(
     assistant.storage.append_turn(session, stale)
     answer = assistant.ask("anything similar to the first one?", session_id=first.session_id)
     assert answer.items and all(i.resource.id in assistant.catalog.resources for i in answer.items)
+
+
+def test_a_replayed_conversation_answers_as_the_stored_session(assistant: Assistant) -> None:
+    # Issue 15: OpenAI clients send the whole conversation; replaying it must give what the
+    # stored session gives, and store nothing.
+    said = ["tools for monitoring models in production", "show me more", "which are free?"]
+    stored = assistant.ask(said[0])
+    for message in said[1:]:
+        stored = assistant.ask(message, session_id=stored.session_id)
+    replayed = assistant.ask_in_context(said[:-1], said[-1])
+    assert stored.query_used["follow_up"] == "narrow"
+    assert _ids_of(replayed) == _ids_of(stored) and replayed.text == stored.text
+    assert replayed.session_id is None
+    fresh = assistant.ask_in_context([], said[-1])  # without the history it is another answer
+    assert _ids_of(fresh) != _ids_of(stored)
+    with pytest.raises(InvalidInput, match="the limit is"):
+        assistant.ask_in_context(["x" * 5000], "mlops")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -153,3 +154,22 @@ def test_a_bad_message_is_refused_before_anything_loads(
     )
     assert_one_line_error(result, fragment)
     assert not (tmp_path / "data" / "chroma").exists()  # nothing was opened or created
+
+
+def test_mcp_refuses_a_bad_transport_a_busy_port_and_a_missing_index(
+    fixture_corpus: Path, tmp_path: Path
+) -> None:
+    # Issue 15: `mlsd mcp` says what is wrong in one line instead of hanging a client.
+    data = tmp_path / "data"
+    bad = run_mlsd("mcp", "--transport", "sse", corpus=fixture_corpus, data=data)
+    assert_one_line_error(bad, "--transport must be stdio or http, not 'sse'")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        taken = run_mlsd(
+            "mcp", "--transport", "http", "--port", port, corpus=fixture_corpus, data=data
+        )
+    assert_one_line_error(taken, f"cannot listen on 127.0.0.1:{port}")
+    empty = run_mlsd("mcp", corpus=fixture_corpus, data=data)  # stdio, but no index yet
+    assert_one_line_error(empty, "mlsd ingest")
