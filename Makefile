@@ -82,7 +82,7 @@ gate: dev ## Quality gate: the dev split against evals/thresholds.yaml, and the 
 intents: install ## Retrain the intent classifier on evals/datasets/intents.yaml (dev split)
 	$(BIN)/mlsd intents
 
-bench: install ## Benchmarks: cold and no-op ingest (median of 5), search and answer latency
+bench: install ## Benchmarks: ingest, search/answer latency, encoders, serve ready + RSS, CLI with/without server
 	$(PY) -m evals.bench
 
 train-ranker: install ## Retrain the learned ranker on the dev split (assistant/models/ranker.txt)

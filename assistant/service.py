@@ -550,7 +550,9 @@ def build_assistant(
     by default `MLSD_DATA_DIR/assistant.sqlite3`)."""
     catalog = load_catalog(settings.corpus_dir)
     store = open_store(settings)
-    embedder = embedder or make_embedder(settings.embedding_model, settings.embed_batch_size)
+    embedder = embedder or make_embedder(
+        settings.embedding_model, settings.embed_batch_size, settings.query_encoder
+    )
     storage = storage or Storage(settings.data_dir / "assistant.sqlite3")
     concepts = load_concepts(settings.corpus_dir, catalog)
     assistant = Assistant(

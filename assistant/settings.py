@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     # while a new ingest shows within a couple of seconds.
     index_check_s: float = Field(default=2.0, ge=0, le=3600)
 
+    # Issue 16: what answers a query. The query encoder runs the index's model: "onnx" (its int8
+    # export, no torch: fast to load and per query) or "sentence-transformers" (what ingest uses).
+    query_encoder: Literal["onnx", "sentence-transformers"] = "onnx"
+    # `mlsd ask/search/recommend/chat` answer through a running server when one answers /readyz:
+    # this URL, else MLSD_HOST:MLSD_PORT if it serves this index; MLSD_USE_SERVER=false never does.
+    server_url: str | None = None
+    use_server: bool = True
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         if self.chunk_overlap >= self.chunk_size:

@@ -303,9 +303,14 @@ def main(split: str, out_dir: Path, gate: bool, as_json: bool) -> int:
     from ingest.embedding import make_embedder
 
     settings = get_settings()
+    # The assistant answers with the product's query encoder (issue 16); the baseline embeds the
+    # raw files as ingest does, with sentence-transformers.
+    query_embedder = make_embedder(
+        settings.embedding_model, settings.embed_batch_size, settings.query_encoder
+    )
     embedder = make_embedder(settings.embedding_model, settings.embed_batch_size)
     with tempfile.TemporaryDirectory(prefix="mlsd-eval-") as scratch:
-        assistant = eval_assistant(settings, embedder, Path(scratch))
+        assistant = eval_assistant(settings, query_embedder, Path(scratch))
         files = document_files(load_document_cases())
         documents = with_documents(settings, embedder, Path(scratch) / "documents", files)
         results = run_evals(

@@ -330,6 +330,14 @@ class ChromaStore:
         return version
 
 
+def store_location(settings: Settings) -> str:
+    """What `describe()` says for the configured store, without opening it (or importing
+    chromadb): the CLI compares it with a running server's /readyz to use only one on its index."""
+    if settings.chroma_host:
+        return f"Chroma server {settings.chroma_host}:{settings.chroma_port}"
+    return f"Chroma at {settings.chroma_dir}"
+
+
 def open_store(settings: Settings, rebuild: bool = False) -> ChromaStore:
     """The configured store: a Chroma server when `MLSD_CHROMA_HOST` is set, else embedded."""
     spec = model_spec(settings.embedding_model)

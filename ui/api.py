@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -229,8 +231,8 @@ def create_app(
     """The API app, with the Gradio UI at `/` unless `ui=False`.
 
     The assistant is built here, once (unless one is passed in), not in a lifespan hook: the
-    Gradio UI is laid out from it (the catalog fills the Browse tab), and
-    `gradio.mount_gradio_app` must run before the server starts, since it wraps the lifespan.
+    Gradio UI is laid out from it (the catalog fills the Browse tab), in the background once
+    the server is up (see `mount_ui`).
     """
     runtime = Runtime(settings, assistant)
     app = FastAPI(
@@ -508,7 +510,35 @@ def _with_headers(response: HTMLResponse, headers: dict[str, str]) -> HTMLRespon
 
 
 def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings) -> FastAPI:
-    """Mount the Gradio UI at `/`, behind the API routes (they are matched first)."""
+    """Mount the Gradio UI at `/`, behind the API routes (they are matched first).
+
+    The UI is laid out in the background once the server is up (issue 16): importing Gradio
+    alone takes seconds the API does not need. A request for the UI waits until it is ready.
+    """
+    return mount_lazily(app, lambda: gradio_app(assistant, settings))
+
+
+def mount_lazily(app: FastAPI, build: Callable[[], FastAPI]) -> FastAPI:
+    """Mount at `/` the app `build()` returns, built in a worker thread once `app` starts."""
+    lazy = LazyUI(build)
+    inner_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        async with inner_lifespan(app) as state:
+            lazy.start()
+            try:
+                yield state
+            finally:
+                await lazy.stop()
+
+    app.router.lifespan_context = lifespan
+    app.mount("/", lazy)
+    return app
+
+
+def gradio_app(assistant: Assistant, settings: Settings) -> FastAPI:
+    """The Gradio UI as an ASGI app of its own (Gradio's start-up events in its lifespan)."""
     # Gradio reads this when imported; the CLI sets it too, but not every caller is the CLI.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio
@@ -516,5 +546,52 @@ def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings) -> FastAPI:
     from ui.web import build_ui
 
     return gradio.mount_gradio_app(
-        app, build_ui(assistant, settings), path="/", ssr_mode=False, mcp_server=False
+        FastAPI(), build_ui(assistant, settings), path="/", ssr_mode=False, mcp_server=False
     )
+
+
+class LazyUI:
+    """An ASGI app that builds another in a worker thread, runs its lifespan, then serves it;
+    requests that come earlier wait for it (a 503 with the reason if the build failed)."""
+
+    def __init__(self, build: Callable[[], FastAPI]) -> None:
+        self._build = build
+        self._app: FastAPI | None = None
+        self._error: str | None = None
+        self._ready = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start building (once), in the running event loop."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            built = await asyncio.to_thread(self._build)
+            # Entered and left in this one task, as Gradio's lifespan requires.
+            async with built.router.lifespan_context(built):
+                self._app = built
+                self._ready.set()
+                await self._stop.wait()
+        except Exception as exc:  # the API keeps serving; `/` says what broke
+            self._error = f"the web UI failed to start ({type(exc).__name__}: {exc})"
+            print(f"error: {self._error}", file=sys.stderr, flush=True)
+        finally:
+            self._ready.set()
+
+    async def stop(self) -> None:
+        """End the inner app's lifespan (at server shutdown)."""
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.start()  # a server run without lifespan events still gets its UI
+        await self._ready.wait()
+        if self._app is None:
+            detail = self._error or "the web UI stopped"
+            await JSONResponse({"detail": detail}, status_code=503)(scope, receive, send)
+            return
+        await self._app(scope, receive, send)

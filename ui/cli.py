@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -164,6 +165,48 @@ def _read_profile(path: Path) -> dict[str, Any]:
     return data
 
 
+def _server() -> Any:
+    """A running server to answer through (`ui.remote.find_server`), or None."""
+    from ui.remote import find_server
+
+    server, why_not = find_server(_settings())
+    if why_not:
+        typer.secho(f"note: {why_not}; answering in-process", err=True, fg=typer.colors.YELLOW)
+    return server
+
+
+def _answered_by(where: str) -> None:
+    """Say on stderr what answered: a server (its URL) or this process (and its encoder)."""
+    said = where if where != "in-process" else f"this process ({_settings().query_encoder} encoder)"
+    typer.secho(f"(answered by {said})", err=True, fg=typer.colors.BRIGHT_BLACK)
+
+
+def _answer(
+    remote: Callable[[Any], dict[str, Any]],
+    local: Callable[[Any], dict[str, Any]],
+    before_load: Callable[[], None] | None = None,
+) -> tuple[dict[str, Any], str]:
+    """`remote(server)` when a server is running, else `local(assistant)` in this process;
+    returns the view and what answered ("in-process" or the server's URL)."""
+    from ui.remote import ServerError, ServerGone
+
+    server = _server()
+    if server is not None:
+        try:
+            return remote(server), server.url
+        except ServerGone as exc:
+            typer.secho(f"note: {exc}; answering in-process", err=True, fg=typer.colors.YELLOW)
+        except ServerError as exc:
+            fail(str(exc))
+    if before_load is not None:
+        before_load()
+    assistant = _assistant()
+    try:
+        return local(assistant), "in-process"
+    except _user_errors() as exc:
+        fail(str(exc))
+
+
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="What you are looking for, in plain language.")],
@@ -175,34 +218,37 @@ def search(
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Ranked resources for a query."""
-    from ui.views import hit_view
+    """Ranked resources for a query (through a running server when there is one)."""
+
+    def local(assistant: Any) -> dict[str, Any]:
+        from ui.views import hit_view
+
+        result = assistant.search(query, k=k, kinds=tuple(kind or ()), user_id=user, token=token)
+        return {
+            "query_used": result.parsed.to_dict(),
+            "results": [hit_view(h) for h in result.hits],
+        }
 
     _check_message(query)
-    assistant = _assistant()
-    try:
-        result = assistant.search(query, k=k, kinds=tuple(kind or ()), user_id=user, token=token)
-    except _user_errors() as exc:
-        fail(str(exc))
+    view, where = _answer(lambda server: server.search(query, k, kind or [], user, token), local)
+    _answered_by(where)
     if as_json:
-        emit_json(
-            {"query_used": result.parsed.to_dict(), "results": [hit_view(h) for h in result.hits]}
-        )
+        emit_json(view | {"answered_by": where})
         return
-    if not result.hits:
+    if not view["results"]:
         typer.echo(
             "Nothing found: "
             + (
                 "not covered here."
-                if result.parsed.intent == "out_of_scope"
+                if view["query_used"].get("intent") == "out_of_scope"
                 else "no resource meets every constraint."
             )
         )
-    for n, hit in enumerate(result.hits, start=1):
-        r = hit.resource
-        typer.echo(f"{n:>2}. {r.title} ({r.kind}, {r.level}) {hit.score:.3f}  [{r.id}]")
-        if hit.evidence is not None:
-            typer.echo(f"    {hit.snippet}  -- {hit.evidence.source_title}")
+    for n, hit in enumerate(view["results"], start=1):
+        where = f"({hit['kind']}, {hit['level']}) {hit['score']:.3f}  [{hit['id']}]"
+        typer.echo(f"{n:>2}. {hit['title']} {where}")
+        if hit["source"] is not None:
+            typer.echo(f"    {hit['snippet']}  -- {hit['source']['title']}")
 
 
 @app.command()
@@ -214,30 +260,46 @@ def ask(
     as_json: JsonOption = False,
 ) -> None:
     """One conversational turn; pass --session to follow up on an earlier answer."""
-    from ui.views import answer_view
+
+    def local(assistant: Any) -> dict[str, Any]:
+        from ui.views import answer_view
+
+        return answer_view(assistant.ask(question, session_id=session, user_id=user, token=token))
 
     _check_message(question)
-    assistant = _assistant()
-    try:
-        answer = assistant.ask(question, session_id=session, user_id=user, token=token)
-    except _user_errors() as exc:
-        fail(str(exc))
+    view, where = _answer(lambda server: server.ask(question, session, user, token), local)
+    _answered_by(where)
     if as_json:
-        emit_json(answer_view(answer))
+        emit_json(view | {"answered_by": where})
         return
-    typer.echo(answer.text)
-    typer.secho(f"\n(session {answer.session_id})", fg=typer.colors.BRIGHT_BLACK)
+    typer.echo(view["answer"])
+    typer.secho(f"\n(session {view['session_id']})", fg=typer.colors.BRIGHT_BLACK)
 
 
 @app.command()
 def chat(user: UserOption = None, token: TokenOption = None) -> None:
     """Chat in the terminal; follow-ups refer to earlier answers. Empty line or Ctrl-D quits."""
-    assistant = _assistant()
-    if user:
-        try:
-            assistant.learner(user, token)  # a wrong user or token fails now, not mid-chat
-        except _user_errors() as exc:
+    from ui.remote import ServerError, ServerGone
+
+    server = _server()
+    if server is not None and user:
+        try:  # a wrong user or token fails now, not mid-chat
+            server.check_user(user, token)
+        except ServerError as exc:
             fail(str(exc))
+        except ServerGone as exc:
+            typer.secho(f"note: {exc}; answering in-process", err=True, fg=typer.colors.YELLOW)
+            server = None
+    assistant: Any = None
+    if server is None:
+        assistant = _assistant()
+        if user:
+            try:
+                assistant.learner(user, token)
+            except _user_errors() as exc:
+                fail(str(exc))
+    _answered_by(server.url if server is not None else "in-process")
+    errors: tuple[type[Exception], ...] = (ServerError, *_user_errors())
     session_id: str | None = None
     typer.echo("MLSD Assistant. Ask about ML system design resources; empty line to quit.")
     while True:
@@ -248,12 +310,20 @@ def chat(user: UserOption = None, token: TokenOption = None) -> None:
         if not message:
             break
         try:
-            answer = assistant.ask(message, session_id=session_id, user_id=user, token=token)
-        except _user_errors() as exc:
+            if server is not None:
+                try:
+                    reply = server.ask(message, session_id, user, token)
+                    session_id, text = reply["session_id"], reply["answer"]
+                except ServerGone as exc:  # same data dir: the session goes on in-process
+                    typer.secho(f"note: {exc}; answering in-process", err=True)
+                    server, assistant = None, _assistant()
+            if server is None:
+                answer = assistant.ask(message, session_id=session_id, user_id=user, token=token)
+                session_id, text = answer.session_id, answer.text
+        except errors as exc:
             typer.secho(f"error: {exc!s}", fg=typer.colors.RED)
             continue
-        session_id = answer.session_id
-        typer.echo(answer.text)
+        typer.echo(text)
 
 
 @app.command()
@@ -354,27 +424,35 @@ def recommend(
     as_json: JsonOption = False,
 ) -> None:
     """Personalized recommendations, or an ordered learning path when no topic is given."""
-    from ui.views import answer_view
-
     if user and profile:
         fail("give --user or --profile, not both")
     inline = _read_profile(profile) if profile else None
-    try:  # a bad profile, user or token fails before the model loads
-        if user:
-            _users().learner(user, token)
-        else:
-            _users().check_profile(inline)
-    except _user_errors() as exc:
-        fail(str(exc))
-    assistant = _assistant()
-    try:
-        answer = assistant.recommend(profile=inline, topic=topic, k=k, user_id=user, token=token)
-    except _user_errors() as exc:
-        fail(str(exc))
+
+    def check() -> None:  # in-process, a bad profile, user or token fails before the model loads
+        try:
+            if user:
+                _users().learner(user, token)
+            else:
+                _users().check_profile(inline)
+        except _user_errors() as exc:
+            fail(str(exc))
+
+    def local(assistant: Any) -> dict[str, Any]:
+        from ui.views import answer_view
+
+        view = answer_view(
+            assistant.recommend(profile=inline, topic=topic, k=k, user_id=user, token=token)
+        )
+        return {"items": view["sources"]} | view
+
+    view, where = _answer(
+        lambda server: server.recommend(inline, topic, k, user, token), local, before_load=check
+    )
+    _answered_by(where)
     if as_json:
-        emit_json({"items": answer_view(answer)["sources"]} | answer_view(answer))
+        emit_json(view | {"answered_by": where})
         return
-    typer.echo(answer.text)
+    typer.echo(view["answer"])
 
 
 user_app = typer.Typer(help="Users and their profiles (kept under MLSD_DATA_DIR).")
