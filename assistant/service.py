@@ -17,7 +17,7 @@ from assistant.profiles import Forbidden, NewUser, Profile
 from assistant.query import ParsedQuery, QueryParser
 from assistant.ranking import out_of_scope, rank
 from assistant.settings import Settings
-from assistant.storage import Storage, UnknownSession
+from assistant.storage import Storage, UnknownSession, open_storage
 from assistant.users import Learner, Users
 from ingest.catalog import KINDS, Catalog, load_catalog
 from ingest.embedding import Embedder, make_embedder
@@ -314,11 +314,11 @@ def build_assistant(
     settings: Settings, embedder: Embedder | None = None, storage: Storage | None = None
 ) -> Assistant:
     """Wire the assistant from settings: catalog, store, embedder, storage (sessions and users,
-    by default `MLSD_DATA_DIR/assistant.sqlite3`)."""
+    `MLSD_DATABASE_URL`, by default `MLSD_DATA_DIR/assistant.sqlite3`)."""
     catalog = load_catalog(settings.corpus_dir)
     store = open_store(settings)
     embedder = embedder or make_embedder(settings.embedding_model, settings.embed_batch_size)
-    storage = storage or Storage(settings.data_dir / "assistant.sqlite3")
+    storage = storage or open_storage(settings)
     assistant = Assistant(settings, catalog, store, embedder, storage, make_generator(settings))
     assistant.warm_up()
     return assistant

@@ -49,6 +49,20 @@ class Settings(BaseSettings):
     # A server that starts before its Chroma server (or an index) is ready keeps trying.
     ready_retry_s: float = Field(default=10.0, gt=0, le=3600)
 
+    # Team service (issue 14): shared state, limits, logs.
+    # Unset: a SQLite file in data_dir. For a team: postgresql://user:password@host:5432/mlsd.
+    database_url: str | None = Field(default=None, description="Sessions, users and feedback.")
+    # 1 MB: a 2,000-character message with a full profile is under 10 KB; 100x leaves room.
+    max_body_bytes: int = Field(default=1_000_000, ge=1_000)
+    # 16 KB: the header limit most proxies use (nginx large_client_header_buffers: 4 x 8 KB).
+    max_header_bytes: int = Field(default=16_384, ge=1_024)
+    # Per client address on the API routes; the format is the limits library's ("60/minute").
+    rate_limit: str = "120/minute"
+    # How long a client waits before trying again when the store or database is down.
+    retry_after_s: int = Field(default=10, ge=1, le=3600)
+    access_log: bool = False  # uvicorn's line per request; off: the metrics count requests
+    json_logs: bool = False
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         if self.chunk_overlap >= self.chunk_size:

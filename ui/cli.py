@@ -132,16 +132,14 @@ def _check_message(message: str) -> None:
 
 def _users() -> Any:
     """Users and profiles without the model or the index: the `user` commands stay fast."""
-    from assistant.storage import Storage
+    from assistant.storage import StorageUnavailable, open_storage
     from assistant.users import Users
     from ingest.catalog import CatalogError, load_catalog
 
     settings = _settings()
     try:
-        return Users(
-            load_catalog(settings.corpus_dir), Storage(settings.data_dir / "assistant.sqlite3")
-        )
-    except CatalogError as exc:
+        return Users(load_catalog(settings.corpus_dir), open_storage(settings))
+    except (CatalogError, StorageUnavailable) as exc:
         fail(str(exc))
 
 
