@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -11,19 +12,26 @@ import time
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from slowapi import Limiter
+from slowapi.errors import RateLimitExceeded
+from slowapi.middleware import SlowAPIASGIMiddleware
+from slowapi.util import get_remote_address
 
 from assistant.errors import InvalidInput
 from assistant.profiles import Forbidden, Profile, UnknownUser
 from assistant.service import Assistant, IndexNotReady, UnknownSessionError, build_assistant
 from assistant.settings import Settings
+from assistant.storage import StorageUnavailable
 from ingest.catalog import TOPICS, CatalogError, Cost, Kind, Level, Resource
 from ingest.embedding import EmbedderError
 from ingest.store import StoreError
 from ui import schemas
+from ui.guards import RequestGuard
+from ui.observability import instrument
 from ui.views import answer_view, hit_view, recommendation_view, resource_detail_view
 
 
@@ -53,7 +61,7 @@ class Runtime:
     def _build(self) -> None:
         try:
             assistant = build_assistant(self.settings)
-        except (IndexNotReady, StoreError, CatalogError, EmbedderError) as exc:
+        except (IndexNotReady, StoreError, CatalogError, EmbedderError, StorageUnavailable) as exc:
             # Recorded, not raised: the server still runs and /readyz says what is wrong.
             self.error = str(exc)
         else:
@@ -124,7 +132,24 @@ _ERROR_STATUS: dict[type[Exception], int] = {
     IndexNotReady: 503,
     StoreError: 503,
     NotReady: 503,
+    StorageUnavailable: 503,
 }
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: an error that quotes what a client sent (a lone surrogate
+    included) still renders, where the UTF-8 encoding of the default would fail."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode()
+
+
+def unavailable(request: Request, detail: str, **extra: str) -> SafeJSONResponse:
+    """503 with the reason and when to try again (`MLSD_RETRY_AFTER_S`)."""
+    retry = str(request.app.state.runtime.settings.retry_after_s)
+    return SafeJSONResponse(
+        {**extra, "detail": detail}, status_code=503, headers={"Retry-After": retry}
+    )
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -154,13 +179,15 @@ def describe_error(error: Any) -> str:
     if kind == "literal_error":
         return f"{where}: {error.get('input')!r} is not allowed; use {ctx.get('expected')}"
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    return f"{where or 'request'}: {message[:1].lower()}{message[1:]}"
+    message = f"{message[:1].lower()}{message[1:]}"
+    # A whole-body check names its field in the message itself.
+    return f"{where}: {message}" if where else message
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
-    return JSONResponse(
+    return SafeJSONResponse(
         status_code=422,
         content={
             "detail": "; ".join(describe_error(e) for e in errors),
@@ -169,18 +196,26 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    # Still JSON for clients; Starlette logs the traceback after this response is sent.
-    return JSONResponse(
-        status_code=500,
-        content={"detail": f"internal error ({type(exc).__name__}); see the server log"},
-    )
-
-
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     # The most specific class wins: an unknown session is an InvalidInput, but a 404.
     status = next(_ERROR_STATUS[cls] for cls in type(exc).__mro__ if cls in _ERROR_STATUS)
-    return JSONResponse(status_code=status, content={"detail": str(exc)})
+    if status == 503:
+        return unavailable(request, str(exc))
+    return SafeJSONResponse(status_code=status, content={"detail": str(exc)})
+
+
+async def _rate_limited(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RateLimitExceeded)
+    detail = f"too many requests: the limit is {exc.detail} per client (MLSD_RATE_LIMIT)"
+    # When the window that was hit frees a request (slowapi would add Retry-After to every
+    # response, so its headers stay off and this one is computed here).
+    limiter: Limiter = request.app.state.limiter
+    limit, key = request.state.view_rate_limit
+    reset_at, _ = limiter.limiter.get_window_stats(limit, *key)
+    retry = max(1, math.ceil(reset_at - time.time()))
+    return SafeJSONResponse(
+        {"detail": detail}, status_code=429, headers={"Retry-After": str(retry)}
+    )
 
 
 # -- the app -----------------------------------------------------------------------------------
@@ -208,8 +243,11 @@ def _matches(resource: Resource, words: list[str]) -> bool:
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": schemas.Problem} for code in (400, 401, 403, 404, 422, 503)
+    code: {"model": schemas.Problem} for code in (400, 401, 403, 404, 413, 422, 429, 503)
 }
+# Routes where a token is optional: anonymous use works, a token personalizes. OpenAPI lists
+# "no security" next to the bearer scheme (FastAPI appends this to the scheme it adds).
+OPTIONAL_TOKEN: dict[str, Any] = {"security": [{}]}
 
 
 def create_app(
@@ -231,31 +269,62 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     for error in _ERROR_STATUS:
         app.add_exception_handler(error, _domain_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    # Per client address, over all API routes together; /healthz, /readyz, /metrics and the
+    # UI are exempt (the UI calls the assistant in-process, not through these routes).
+    limiter = Limiter(
+        key_func=get_remote_address,
+        application_limits=[settings.rate_limit],
+    )
+    app.state.limiter = limiter
+    app.add_exception_handler(RateLimitExceeded, _rate_limited)
+    # Middleware runs outermost-last-added: metrics see every answer, the guard's included.
+    app.add_middleware(SlowAPIASGIMiddleware)
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        routes=app.router.routes,
+    )
+
+    def index_size() -> int:
+        return len(runtime.assistant.retriever.chunks) if runtime.assistant else 0
+
+    def catalog_size() -> int:
+        return len(runtime.assistant.catalog.resources) if runtime.assistant else 0
+
+    instrument(app, index_size, catalog_size)
 
     @app.get("/healthz", response_model=schemas.Health, tags=["ops"])
+    @limiter.exempt
     def healthz() -> schemas.Health:
         """Liveness: the process answers."""
         return schemas.Health()
 
     @app.get("/readyz", response_model=schemas.Ready, responses=ERRORS, tags=["ops"])
-    def readyz() -> schemas.Ready | JSONResponse:
-        """Readiness: the index is loaded and the store answers (503 with the reason if not)."""
+    @limiter.exempt
+    def readyz(request: Request) -> schemas.Ready | JSONResponse:
+        """Readiness: the index is loaded and the store and database answer (503 if not)."""
         try:
             ready = runtime.require()
             # Only the Chroma adapter can ping; a store without `ping` is in-process.
             ping = getattr(ready.store, "ping", None)
             if ping is not None:
                 ping()
-        except (NotReady, StoreError) as exc:
-            return JSONResponse({"status": "not ready", "detail": str(exc)}, status_code=503)
+            ready.storage.ping()
+        except (NotReady, StoreError, StorageUnavailable) as exc:
+            return unavailable(request, str(exc), status="not ready")
         return schemas.Ready(
             store=ready.store.describe(),
             chunks=len(ready.retriever.chunks),
             resources=len(ready.catalog.resources),
         )
 
-    @app.post("/api/search", response_model=schemas.SearchResponse, responses=ERRORS)
+    @app.post(
+        "/api/search",
+        response_model=schemas.SearchResponse,
+        responses=ERRORS,
+        openapi_extra=OPTIONAL_TOKEN,
+    )
     def search(
         body: schemas.SearchRequest, assistant: AssistantDep, token: TokenDep
     ) -> dict[str, Any]:
@@ -276,7 +345,12 @@ def create_app(
         )
         return answer_view(answer)
 
-    @app.post("/api/chat", response_model=schemas.ChatResponse, responses=ERRORS)
+    @app.post(
+        "/api/chat",
+        response_model=schemas.ChatResponse,
+        responses=ERRORS,
+        openapi_extra=OPTIONAL_TOKEN,
+    )
     def chat(body: schemas.ChatRequest, assistant: AssistantDep, token: TokenDep) -> dict[str, Any]:
         """One conversational turn; send the returned session_id back to follow up."""
         return ask(body, assistant, token)
@@ -292,6 +366,7 @@ def create_app(
             },
             **ERRORS,
         },
+        openapi_extra=OPTIONAL_TOKEN,
     )
     def chat_stream(
         body: schemas.ChatRequest, assistant: AssistantDep, token: TokenDep
@@ -304,7 +379,12 @@ def create_app(
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
-    @app.post("/api/recommend", response_model=schemas.RecommendResponse, responses=ERRORS)
+    @app.post(
+        "/api/recommend",
+        response_model=schemas.RecommendResponse,
+        responses=ERRORS,
+        openapi_extra=OPTIONAL_TOKEN,
+    )
     def recommend(
         body: schemas.RecommendRequest, assistant: AssistantDep, token: TokenDep
     ) -> dict[str, Any]:
@@ -375,14 +455,18 @@ def create_app(
 
     @app.put("/api/users/{user_id}/profile", response_model=Profile, responses=ERRORS)
     def put_profile(
-        user_id: str, profile: Profile, assistant: AssistantDep, token: TokenDep
+        user_id: str, profile: schemas.ProfileIn, assistant: AssistantDep, token: TokenDep
     ) -> Profile:
         """Replace a user's profile (their token only)."""
         require_token(user_id, token)
         return assistant.set_profile(user_id, token, profile)
 
     @app.post(
-        "/api/feedback", response_model=schemas.FeedbackOut, status_code=201, responses=ERRORS
+        "/api/feedback",
+        response_model=schemas.FeedbackOut,
+        status_code=201,
+        responses=ERRORS,
+        openapi_extra=OPTIONAL_TOKEN,
     )
     def feedback(
         body: schemas.FeedbackRequest, assistant: AssistantDep, token: TokenDep

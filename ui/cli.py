@@ -295,7 +295,18 @@ def serve(
                     typer.secho(f"not ready: {error}", err=True, fg=typer.colors.YELLOW)
                 typer.echo(f"MLSD Assistant at {url} (API docs {url}docs)")
 
-    Server(uvicorn.Config(application, log_level="info")).run(sockets=[listener])
+    from ui.observability import log_config
+
+    config = uvicorn.Config(
+        application,
+        log_level="info",
+        log_config=log_config(settings),
+        access_log=settings.access_log,
+        # h11 answers headers past this size with an error before reading on (httptools,
+        # when installed, has no such limit: the API's guard then answers 431).
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+    )
+    Server(config).run(sockets=[listener])
 
 
 @app.command()
