@@ -107,7 +107,7 @@ def load_file(path: Path, max_bytes: int) -> RawDocument:
         doc_id=user_doc_id(path),
         title=path.name,
         text=text,
-        origin=str(path.resolve()),
+        origin=path.name,  # citations name the file, never a path on the server
         format=fmt,
         trust="user",
     )

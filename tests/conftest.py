@@ -122,6 +122,20 @@ def start_chroma(tmp_path: Path) -> Iterator[Callable[[int], tuple[str, int]]]:
         yield start
 
 
+@pytest.fixture
+def stoppable_chroma(tmp_path: Path) -> Iterator[Callable[[int], Callable[[], None]]]:
+    """`stop = stoppable_chroma(port)`: a `chroma run` this test can stop midway (an outage)."""
+    with ExitStack() as stack:
+
+        def start(port: int) -> Callable[[], None]:
+            inner = ExitStack()
+            inner.enter_context(chroma_process(tmp_path / f"chroma-{port}", port))
+            stack.callback(inner.close)
+            return inner.close
+
+        yield start
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The real bundled embedding model, loaded once for the whole session."""

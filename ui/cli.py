@@ -70,6 +70,10 @@ def ingest(
         list[Path] | None,
         typer.Option("--add", help="Your own txt/md/html/pdf files to index (repeatable)."),
     ] = None,
+    follow_symlinks: Annotated[
+        bool,
+        typer.Option(help="Let an --add symlink lead to a file outside its own folder."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Build or update the index: embeds only what changed since the last run."""
@@ -82,11 +86,21 @@ def ingest(
 
     settings = _settings()
     try:
-        report = run_ingest(settings, rebuild=rebuild, add=add or (), progress=not as_json)
+        report = run_ingest(
+            settings,
+            rebuild=rebuild,
+            add=add or (),
+            follow_symlinks=follow_symlinks,
+            progress=not as_json,
+        )
     except (CatalogError, StoreError, EmbedderError, SkippedFile) as exc:
         fail(str(exc))
+    # --add that added nothing failed, whatever else the run did: scripts must see it.
+    nothing_added = bool(add) and not report.added
     if as_json:
         emit_json(report.to_dict())
+        if nothing_added:
+            raise typer.Exit(2)  # what `fail` exits with
         return
     typer.echo(
         f"Index: {report.store} ({report.model})\n"
@@ -97,6 +111,8 @@ def ingest(
         typer.echo(f"  added {path}")
     for skipped in report.skipped:
         typer.secho(f"  skipped {skipped['reason']}", fg=typer.colors.YELLOW)
+    if nothing_added:
+        fail("none of the --add files was added (see the reasons above)")
 
 
 def _assistant() -> Any:

@@ -5,6 +5,8 @@
   a chunked body is counted as it arrives and cut off at the limit).
 - 405 with `Allow` for a known API path asked with the wrong method (the Gradio app mounted at
   `/` would otherwise answer 404), and a JSON 404 for unknown `/api/` paths.
+- Gradio's upload route is closed: the UI has no file input, and Gradio would otherwise store
+  any anonymous upload on disk.
 - A last resort for exceptions nothing else handled: a JSON 500, sent as a normal response, so
   the client's keep-alive connection survives (an exception that escapes to the server makes
   uvicorn close the connection, failing unrelated requests queued on it).
@@ -24,6 +26,8 @@ log = logging.getLogger("mlsd.api")
 # Paths the API owns; everything else belongs to the Gradio UI mounted at `/`.
 API_PREFIXES = ("/api/", "/v1/")
 OPS_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc")
+# Gradio's file upload (and its progress stream): nothing in this UI takes a file.
+CLOSED_PATHS = ("/gradio_api/upload", "/gradio_api/upload_progress")
 
 
 class BodyTooLarge(Exception):
@@ -68,6 +72,9 @@ class RequestGuard:
         length = _content_length(scope)
         if length is not None and length > self.max_body:
             await send_json(send, 413, {"detail": self._too_big("body", length)})
+            return
+        if scope["path"].rstrip("/") in CLOSED_PATHS:
+            await send_json(send, 404, {"detail": "this server takes no uploads"})
             return
         if is_api_path(scope["path"]) and await self._method_or_path(scope, send):
             return

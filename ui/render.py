@@ -6,6 +6,8 @@ import html
 import re
 from collections.abc import Iterator, Sequence
 
+import nh3
+
 from assistant.compose import Citation, Recommendation
 from ingest.catalog import Resource
 
@@ -109,6 +111,22 @@ def describe_query(query_used: dict[str, object]) -> str:
         parts.append("personalized to your profile")
     searched = query_used.get("topic_text") or query_used.get("text")
     return f"**Understood:** {' · '.join(parts)}. **Searched for:** “{searched}”"
+
+
+def safe_markdown(text: str) -> str:
+    """Answer text for a Markdown view with any HTML in it made harmless (nh3: scripts, event
+    handlers, iframes and javascript: links go; plain text and Markdown stay as they are).
+    Answers quote users' own documents, so this runs on the server, not only in the browser."""
+    cleaned = nh3.clean(text, tags=SAFE_TAGS, url_schemes={"http", "https", "mailto"})
+    return _UNSAFE_MD_LINK.sub(r"\1", cleaned)  # [text](javascript:...) keeps only the text
+
+
+# A Markdown link whose target is not web or mail (javascript:, data:, ...).
+_UNSAFE_MD_LINK = re.compile(r"\[([^\]]*)\]\(\s*(?!https?:|mailto:)[^)]*\)", re.IGNORECASE)
+
+
+# What a Markdown renderer itself produces; anything else in a document is dropped.
+SAFE_TAGS = {"a", "b", "strong", "i", "em", "code", "pre", "p", "br", "ul", "ol", "li", "q"}
 
 
 def stream_chunks(text: str, words: int = STREAM_WORDS) -> Iterator[str]:

@@ -16,7 +16,14 @@ from assistant.profiles import GOALS, Forbidden, UnknownUser
 from assistant.service import Assistant, InvalidInput
 from assistant.settings import Settings
 from ingest.catalog import AUDIENCES, COSTS, KINDS, LEVELS, TOPICS, Catalog
-from ui.render import CARD_CSS, describe_query, render_cards, render_citations, stream_chunks
+from ui.render import (
+    CARD_CSS,
+    describe_query,
+    render_cards,
+    render_citations,
+    safe_markdown,
+    stream_chunks,
+)
 from ui.tables import ANY, TABLE_COLUMNS, catalog_frame, catalog_rows, eval_dir, load_eval
 
 EXAMPLES = (
@@ -95,7 +102,7 @@ def _chat_tab(assistant: Assistant, user_state: gr.BrowserState) -> None:
             history[-1] = {"role": "assistant", "content": f"⚠️ {exc}"}
             yield history, "", *unchanged, session_id
             return
-        for partial in stream_chunks(answer.text):
+        for partial in stream_chunks(safe_markdown(answer.text)):
             history[-1] = {"role": "assistant", "content": partial}
             yield history, "", *unchanged, answer.session_id
             time.sleep(STREAM_PAUSE_S)
@@ -249,7 +256,8 @@ def _profile_tab(assistant: Assistant, user_state: gr.BrowserState, demo: gr.Blo
         except (InvalidInput, UnknownUser, Forbidden) as exc:
             return f"⚠️ {exc}", render_cards([]), ""
         # The cards and citations carry the list; the text's first paragraph says what it is.
-        lead = answer.text.split("\n\n", 1)[0] if answer.items else answer.text
+        text = safe_markdown(answer.text)
+        lead = text.split("\n\n", 1)[0] if answer.items else text
         return lead, render_cards(answer.items), render_citations(answer.citations)
 
     gr.Markdown(
