@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# Whole-corpus ingests or `mlsd` subprocesses: minutes, so not in the unit layer.
+pytestmark = pytest.mark.integration
+
 MLSD = Path(sys.executable).parent / "mlsd"
 
 
