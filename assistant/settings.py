@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The repository root when running from a checkout or an editable install; the corpus lives there.
@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     retry_after_s: int = Field(default=10, ge=1, le=3600)
     access_log: bool = False  # uvicorn's line per request; off: the metrics count requests
     json_logs: bool = False
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        from limits import parse  # what slowapi parses it with
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a rate; write it like '120/minute'") from None
+        return value
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:

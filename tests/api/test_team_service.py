@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import sqlite3
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from assistant.settings import Settings
 from ingest.embedding import Embedder
@@ -23,6 +23,16 @@ pytestmark = [pytest.mark.integration, pytest.mark.api]
 
 REAL_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 OVERLAPPING = 8  # follow-ups sent at once on one session (a double submit is two)
+
+
+def query(url: str, sql: str, **params: object) -> list[tuple]:
+    """Rows from the server's own database (SQLite or PostgreSQL)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sa.text(sql), params)]
+    finally:
+        engine.dispose()
 
 
 def overlapping_follow_ups(*urls: str) -> tuple[str, list[httpx.Response]]:
@@ -44,18 +54,13 @@ def overlapping_follow_ups(*urls: str) -> tuple[str, list[httpx.Response]]:
 def test_overlapping_turns_on_one_session_all_answer_and_are_kept(api_server) -> None:
     session, responses = overlapping_follow_ups(api_server.url)
     assert [r.status_code for r in responses] == [200] * OVERLAPPING, responses[0].text
-    database = api_server.log.parent / "assistant.sqlite3"
-    with sqlite3.connect(database) as db:
-        rows = db.execute("SELECT idx FROM turns WHERE session_id = ?", (session,)).fetchall()
+    rows = query(api_server.database_url, "SELECT idx FROM turns WHERE session_id = :s", s=session)
     assert sorted(idx for (idx,) in rows) == list(range(OVERLAPPING + 1))
 
 
 def test_failed_turns_leave_no_empty_sessions(client: httpx.Client, api_server) -> None:
-    database = api_server.log.parent / "assistant.sqlite3"
-
     def sessions() -> int:
-        with sqlite3.connect(database) as db:
-            return int(db.execute("SELECT count(*) FROM sessions").fetchone()[0])
+        return int(query(api_server.database_url, "SELECT count(*) FROM sessions")[0][0])
 
     before = sessions()
     bodies = ['{"message": "\\udc00 mlops"}', '{"message": "\\u200b"}', '{"message": "x", "k": 0}']
@@ -248,15 +253,8 @@ def test_two_servers_on_one_chroma_and_one_postgres_share_sessions(
     # Overlapping follow-ups on one session, half on each server, all land.
     session, responses = overlapping_follow_ups(one.url, other.url)
     assert [r.status_code for r in responses] == [200] * OVERLAPPING
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(postgres_url)
-    with engine.connect() as conn:
-        stored = conn.execute(
-            sa.text("SELECT count(*) FROM turns WHERE session_id = :s"), {"s": session}
-        ).scalar_one()
-    engine.dispose()
-    assert stored == OVERLAPPING + 1
+    stored = query(postgres_url, "SELECT count(*) FROM turns WHERE session_id = :s", s=session)
+    assert stored == [(OVERLAPPING + 1,)]
     with capsys.disabled():  # the figures the closing note reports
         print(
             f"\ntwo servers on PostgreSQL: {len(latencies)} chats, {len(errors)} errors, "
