@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from slowapi import Limiter
 from slowapi.errors import RateLimitExceeded
-from slowapi.middleware import SlowAPIASGIMiddleware
+from slowapi.middleware import SlowAPIMiddleware
 from slowapi.util import get_remote_address
 
 from assistant.errors import InvalidInput
@@ -204,7 +204,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     return SafeJSONResponse(status_code=status, content={"detail": str(exc)})
 
 
-async def _rate_limited(request: Request, exc: Exception) -> Response:
+def _rate_limited(request: Request, exc: Exception) -> Response:
+    # Synchronous: SlowAPIMiddleware calls only a sync handler (else it uses its own).
     assert isinstance(exc, RateLimitExceeded)
     detail = f"too many requests: the limit is {exc.detail} per client (MLSD_RATE_LIMIT)"
     # When the window that was hit frees a request (slowapi would add Retry-After to every
@@ -278,7 +279,9 @@ def create_app(
     app.state.limiter = limiter
     app.add_exception_handler(RateLimitExceeded, _rate_limited)
     # Middleware runs outermost-last-added: metrics see every answer, the guard's included.
-    app.add_middleware(SlowAPIASGIMiddleware)
+    # The BaseHTTPMiddleware variant: slowapi's pure-ASGI one (0.1.10) sends the response
+    # start again before every body chunk, which breaks streamed answers.
+    app.add_middleware(SlowAPIMiddleware)
     app.add_middleware(
         RequestGuard,
         max_body_bytes=settings.max_body_bytes,
