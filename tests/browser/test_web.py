@@ -95,11 +95,14 @@ def test_question_shows_cards_citations_and_query(page: Any, live_app: Any) -> N
 
 
 def test_answer_text_streams_in(page: Any) -> None:
-    # Record the length of the answer bubble's text at every change the page sees.
-    page.evaluate(
-        """() => {
+    # Record the length of the answer bubble's text at every change the page sees. The chat is
+    # waited for first: on a loaded machine the page can still be rendering it, and observing
+    # a missing node is a MutationObserver error.
+    chat = page.locator("#chatbot")
+    chat.wait_for(state="attached")
+    chat.evaluate(
+        """(chat) => {
             window.mlsdLengths = [];
-            const chat = document.querySelector('#chatbot');
             new MutationObserver(() => {
                 const bots = chat.querySelectorAll('[data-testid="bot"]');
                 if (bots.length) window.mlsdLengths.push(bots[bots.length - 1].innerText.length);
