@@ -26,7 +26,7 @@ from assistant.profiles import Forbidden, Profile, UnknownUser
 from assistant.service import Assistant, IndexNotReady, UnknownSessionError, build_assistant
 from assistant.settings import Settings
 from assistant.storage import StorageUnavailable
-from ingest.catalog import TOPICS, CatalogError, Cost, Kind, Level, Resource
+from ingest.catalog import KINDS, TOPICS, CatalogError, Cost, Kind, Level, Resource
 from ingest.embedding import EmbedderError
 from ingest.store import StoreError
 from ui import schemas
@@ -409,7 +409,9 @@ def create_app(
     @app.get("/api/resources", response_model=schemas.ResourceList, responses=ERRORS)
     def resources(
         assistant: AssistantDep,
-        kind: Annotated[list[Kind] | None, Query(description="Only these kinds.")] = None,
+        kind: Annotated[
+            list[Kind] | None, Query(max_length=len(KINDS), description="Only these kinds.")
+        ] = None,
         topic: Annotated[str | None, Query(description="Only resources on this topic.")] = None,
         level: Level | None = None,
         cost: Cost | None = None,

@@ -100,6 +100,8 @@ def test_openapi_states_the_constraints_and_which_routes_need_a_token(client) ->
     # ... but not on a user's profile.
     assert paths["/api/users/{user_id}/profile"]["get"]["security"] == [{"HTTPBearer": []}]
     assert "security" not in paths["/api/resources"]["get"]
+    (kind,) = [p for p in paths["/api/resources"]["get"]["parameters"] if p["name"] == "kind"]
+    assert kind["schema"]["anyOf"][0]["maxItems"] == 10
 
 
 def test_size_limits_answer_before_the_body_is_sent(api_server) -> None:
