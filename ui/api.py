@@ -286,7 +286,7 @@ def create_app(
         RequestGuard,
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
-        routes=app.router.routes,
+        api=app,
     )
 
     def index_size() -> int:

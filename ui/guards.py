@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+import re
+from typing import Any, Protocol
 
-from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("mlsd.api")
@@ -28,6 +28,18 @@ API_PREFIXES = ("/api/", "/v1/")
 OPS_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc")
 # Gradio's file upload (and its progress stream): nothing in this UI takes a file.
 CLOSED_PATHS = ("/gradio_api/upload", "/gradio_api/upload_progress")
+
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+class DescribedApi(Protocol):
+    """What the guard needs of the app: its OpenAPI document (every API route and method,
+    those of included routers too)."""
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI document."""
+        ...
 
 
 class BodyTooLarge(Exception):
@@ -54,12 +66,28 @@ class RequestGuard:
     """Size limits, 405s and the last-resort 500 (see the module docstring)."""
 
     def __init__(
-        self, app: ASGIApp, max_body_bytes: int, max_header_bytes: int, routes: list[BaseRoute]
+        self, app: ASGIApp, max_body_bytes: int, max_header_bytes: int, api: DescribedApi
     ) -> None:
         self.app = app
         self.max_body = max_body_bytes
         self.max_headers = max_header_bytes
-        self.routes = routes  # the API's own routes (matched for 405s), not the mounted UI
+        self.api = api
+        self._methods: list[tuple[re.Pattern[str], set[str]]] | None = None
+
+    def _allowed(self, path: str) -> set[str] | None:
+        """The methods an API path takes (None: no such path), from the OpenAPI document,
+        read once, on the first request (all routes exist by then)."""
+        if self._methods is None:
+            table = []
+            for template, operations in self.api.openapi().get("paths", {}).items():
+                pattern = re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(template))
+                methods = {m.upper() for m in operations if m in HTTP_METHODS}
+                if "GET" in methods:
+                    methods.add("HEAD")  # Starlette answers HEAD wherever GET is
+                table.append((re.compile(f"^{pattern}$"), methods))
+            self._methods = table
+        found = [methods for pattern, methods in self._methods if pattern.match(path)]
+        return set().union(*found) if found else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,17 +115,11 @@ class RequestGuard:
 
     async def _method_or_path(self, scope: Scope, send: Send) -> bool:
         """Answer a wrong method (405) or an unknown API path (404); False to go on."""
-        allowed: set[str] = set()
-        for route in self.routes:
-            if not getattr(route, "methods", None):
-                continue  # the UI mounted at `/` matches every path; it is not an API route
-            match, _ = route.matches(scope)
-            if match == Match.FULL:
-                return False
-            if match == Match.PARTIAL:
-                allowed |= set(getattr(route, "methods", None) or ())
+        allowed = self._allowed(scope["path"])
+        if allowed is not None and scope["method"] in allowed:
+            return False
         if allowed:
-            methods = ", ".join(sorted(allowed))
+            methods = ", ".join(sorted(allowed - {"HEAD"}))
             detail = f"{scope['method']} is not allowed on {scope['path']}; use {methods}"
             await send_json(send, 405, {"detail": detail}, {"Allow": methods})
             return True

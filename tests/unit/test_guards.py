@@ -6,8 +6,6 @@ import asyncio
 import json
 from typing import Any
 
-from starlette.routing import Route
-
 from ui.guards import RequestGuard
 
 LIMIT = 1_000
@@ -24,13 +22,20 @@ async def _broken(scope: Any, receive: Any, send: Any) -> None:
     raise RuntimeError("a bug")
 
 
+class Described:
+    """An app's OpenAPI document, as much of it as the guard reads."""
+
+    def openapi(self) -> dict[str, Any]:
+        return {"paths": {"/api/search": {"post": {}}, "/api/users/{user_id}": {"get": {}}}}
+
+
 def call(app: Any, method: str = "POST", path: str = "/api/search", headers=(), chunks=(b"",)):
     """Run one request through the guard; (status, headers, body, chunks the app asked for)."""
     guard = RequestGuard(
         app,
         max_body_bytes=LIMIT,
         max_header_bytes=LIMIT,
-        routes=[Route("/api/search", _ok, methods=["POST"])],
+        api=Described(),
     )
     sent: list[dict[str, Any]] = []
     pending = [
@@ -80,8 +85,12 @@ def test_a_wrong_method_on_an_api_path_is_405_with_allow() -> None:
     for method in ("TRACE", "DELETE", "GET"):
         status, headers, _, _ = call(_ok, method=method)
         assert status == 405 and headers[b"allow"] == b"POST"
+    status, headers, _, _ = call(_ok, method="POST", path="/api/users/u1")
+    assert status == 405 and headers[b"allow"] == b"GET"  # a templated path
     status, _, _, _ = call(_ok, path="/api/nothing-here")
     assert status == 404
+    status, _, body, _ = call(_ok, path="/gradio_api/info")  # the UI's own paths pass
+    assert (status, body) == (200, b"ok")
 
 
 def test_gradio_uploads_are_closed() -> None:
