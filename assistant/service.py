@@ -32,7 +32,7 @@ from assistant.query import ParsedQuery, QueryParser
 from assistant.ranker import LightGbmRanker, Ranker, feature_row
 from assistant.ranking import DOCUMENT_SIMILARITY, out_of_scope, passes, rank
 from assistant.settings import Settings
-from assistant.storage import Storage, UnknownSession
+from assistant.storage import Storage, UnknownSession, open_storage
 from assistant.trust import prefer_verified
 from assistant.users import Learner, Users
 from ingest.catalog import KINDS, Catalog, Resource, load_catalog
@@ -547,13 +547,13 @@ def build_assistant(
     ranker: Ranker | None = None,
 ) -> Assistant:
     """Wire the assistant from settings: catalog, store, embedder, storage (sessions and users,
-    by default `MLSD_DATA_DIR/assistant.sqlite3`)."""
+    `MLSD_DATABASE_URL`, by default `MLSD_DATA_DIR/assistant.sqlite3`)."""
     catalog = load_catalog(settings.corpus_dir)
     store = open_store(settings)
     embedder = embedder or make_embedder(
         settings.embedding_model, settings.embed_batch_size, settings.query_encoder
     )
-    storage = storage or Storage(settings.data_dir / "assistant.sqlite3")
+    storage = storage or open_storage(settings)
     concepts = load_concepts(settings.corpus_dir, catalog)
     assistant = Assistant(
         settings, catalog, store, embedder, storage, make_generator(settings), ranker, concepts

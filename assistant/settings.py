@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The repository root when running from a checkout or an editable install; the corpus lives there.
@@ -61,6 +61,31 @@ class Settings(BaseSettings):
     # this URL, else MLSD_HOST:MLSD_PORT if it serves this index; MLSD_USE_SERVER=false never does.
     server_url: str | None = None
     use_server: bool = True
+
+    # Team service (issue 14): shared state, limits, logs.
+    # Unset: a SQLite file in data_dir. For a team: postgresql://user:password@host:5432/mlsd.
+    database_url: str | None = Field(default=None, description="Sessions, users and feedback.")
+    # 1 MB: a 2,000-character message with a full profile is under 10 KB; 100x leaves room.
+    max_body_bytes: int = Field(default=1_000_000, ge=1_000)
+    # 16 KB: the header limit most proxies use (nginx large_client_header_buffers: 4 x 8 KB).
+    max_header_bytes: int = Field(default=16_384, ge=1_024)
+    # Per client address on the API routes; the format is the limits library's ("60/minute").
+    rate_limit: str = "120/minute"
+    # How long a client waits before trying again when the store or database is down.
+    retry_after_s: int = Field(default=10, ge=1, le=3600)
+    access_log: bool = False  # uvicorn's line per request; off: the metrics count requests
+    json_logs: bool = False
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        from limits import parse  # what slowapi parses it with
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a rate; write it like '120/minute'") from None
+        return value
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:

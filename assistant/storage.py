@@ -1,4 +1,6 @@
-"""Assistant stage: SQLite storage (SQLAlchemy Core) for sessions, users and feedback."""
+"""Assistant stage: sessions, users and feedback in SQL (SQLAlchemy Core): a SQLite file by
+default, PostgreSQL for a team. The tables below are the one schema source; Alembic migrations
+(assistant/migrations) bring any database up to them at start-up."""
 
 from __future__ import annotations
 
@@ -6,16 +8,20 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from assistant.conversation import Session, Turn
 from assistant.profiles import Forbidden, NewUser, Profile, UnknownUser
+from assistant.settings import Settings
 
 metadata = sa.MetaData()
 sessions = sa.Table(
@@ -29,7 +35,7 @@ turns = sa.Table(
     "turns",
     metadata,
     sa.Column("session_id", sa.String, sa.ForeignKey("sessions.id"), primary_key=True),
-    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("query_used", sa.Text, nullable=False),
     sa.Column("resource_ids", sa.Text, nullable=False),
@@ -57,32 +63,37 @@ feedback = sa.Table(
     sa.Column("resource_id", sa.String, nullable=True),
     sa.Column("rating", sa.Integer, nullable=False),
     sa.Column("created", sa.Float, nullable=False),
+    sa.CheckConstraint("rating IN (-1, 1)", name="ck_feedback_rating"),
+    sqlite_autoincrement=True,
 )
 
-# Ordered schema migrations; the database's PRAGMA user_version says how many have run.
-MIGRATIONS: list[str] = [
-    """CREATE TABLE IF NOT EXISTS sessions (
-        id TEXT PRIMARY KEY, user_id TEXT, created REAL NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS ix_sessions_user_id ON sessions (user_id)",
-    """CREATE TABLE IF NOT EXISTS turns (
-        session_id TEXT NOT NULL REFERENCES sessions(id), idx INTEGER NOT NULL,
-        message TEXT NOT NULL, query_used TEXT NOT NULL, resource_ids TEXT NOT NULL,
-        answer TEXT NOT NULL, intent TEXT NOT NULL, topic_text TEXT NOT NULL,
-        created REAL NOT NULL, PRIMARY KEY (session_id, idx))""",
-    # v4: users with a hashed token and a JSON profile; feedback on answers and resources.
-    """CREATE TABLE IF NOT EXISTS users (
-        id TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL, profile TEXT NOT NULL,
-        created REAL NOT NULL, updated REAL NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS feedback (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL REFERENCES sessions(id),
-        turn_idx INTEGER, user_id TEXT REFERENCES users(id), resource_id TEXT,
-        rating INTEGER NOT NULL CHECK (rating IN (-1, 1)), created REAL NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS ix_feedback_user_id ON feedback (user_id)",
-]
+# Writers on one session queue on its row lock, so a conflict on the next index should not
+# happen; if one does (a database without row locks), the loser tries again, at most this often.
+TURN_WRITE_ATTEMPTS = 5
+
+
+class StorageUnavailable(RuntimeError):
+    """The database cannot be reached (a PostgreSQL server down, a SQLite file locked too long)."""
+
+
+def database_url(target: str | Path) -> str:
+    """A SQLAlchemy URL: a path means a SQLite file, a string is taken as a URL.
+
+    `postgresql://` URLs get the psycopg 3 driver, the one this project installs.
+    """
+    if isinstance(target, Path):
+        return f"sqlite:///{target}"
+    if target.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + target.split("://", 1)[1]
+    return target
 
 
 class UnknownSession(KeyError):
     """No session with that id."""
+
+
+def _first_line(error: Exception) -> str:
+    return str(getattr(error, "orig", None) or error).strip().splitlines()[0][:200]
 
 
 def _token_hash(token: str) -> str:
@@ -90,38 +101,62 @@ def _token_hash(token: str) -> str:
 
 
 class Storage:
-    """One SQLite file under MLSD_DATA_DIR; safe to share between threads of one process."""
+    """Sessions, users and feedback in one database; safe to share between threads and between
+    processes (several `mlsd serve` on one PostgreSQL)."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._engine = sa.create_engine(
-            f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30}
-        )
-        self._lock = threading.Lock()
+    def __init__(self, target: str | Path) -> None:
+        self.url = database_url(target)
+        self.path: Path | None = target if isinstance(target, Path) else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        url = sa.make_url(self.url)
+        if url.get_backend_name() == "sqlite":
+            # Threads of one server share the engine; 30 s: how long a writer waits for the lock.
+            options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        else:
+            # pre_ping: a pooled connection a database restart cut is replaced, not handed out.
+            options = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
+        self._engine = sa.create_engine(url, **options)
+        self._insert = sqlite_insert if url.get_backend_name() == "sqlite" else pg_insert
         self.migrate()
 
-    def migrate(self) -> int:
-        """Run the migrations this database has not seen yet; returns the schema version."""
-        with self._engine.begin() as conn:
-            version = int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0)
-            for statement in MIGRATIONS[version:]:
-                conn.exec_driver_sql(statement)
-            conn.exec_driver_sql(f"PRAGMA user_version = {len(MIGRATIONS)}")
-        return len(MIGRATIONS)
+    def describe(self) -> str:
+        """Where the data lives, without a password."""
+        return sa.make_url(self.url).render_as_string(hide_password=True)
+
+    def migrate(self) -> str:
+        """Bring the database to the newest schema (Alembic); returns its revision."""
+        from assistant.migrations import upgrade
+
+        with self._connect(begin=False) as conn:
+            return upgrade(conn)
+
+    @contextmanager
+    def _connect(self, begin: bool = True) -> Iterator[sa.Connection]:
+        """A connection (in a transaction unless `begin=False`); an unreachable database
+        becomes `StorageUnavailable` so callers can say "try again" instead of failing."""
+        try:
+            with self._engine.connect() as conn:
+                if begin:
+                    with conn.begin():
+                        yield conn
+                else:
+                    yield conn
+        except sa.exc.OperationalError as exc:
+            raise StorageUnavailable(f"the database is unavailable ({_first_line(exc)})") from exc
+
+    def ping(self) -> None:
+        """Raise `StorageUnavailable` unless the database answers."""
+        with self._connect(begin=False) as conn:
+            conn.execute(sa.text("SELECT 1"))
 
     def new_session(self, user_id: str | None = None) -> Session:
-        """Create an empty session."""
-        session = Session(id=uuid.uuid4().hex, user_id=user_id)
-        with self._engine.begin() as conn:
-            conn.execute(
-                sessions.insert().values(id=session.id, user_id=user_id, created=time.time())
-            )
-        return session
+        """A new, empty session; stored with its first turn, so a failed turn leaves nothing."""
+        return Session(id=uuid.uuid4().hex, user_id=user_id)
 
     def load_session(self, session_id: str) -> Session:
         """A stored session with its turns; `UnknownSession` if there is none."""
-        with self._engine.connect() as conn:
+        with self._connect(begin=False) as conn:
             row = conn.execute(sa.select(sessions).where(sessions.c.id == session_id)).first()
             if row is None:
                 raise UnknownSession(session_id)
@@ -144,11 +179,16 @@ class Storage:
             ],
         )
 
-    def append_turn(self, session: Session, turn: Turn) -> None:
-        """Store a turn at the end of a session (one transaction: all or nothing)."""
+    def append_turn(self, session: Session, turn: Turn) -> int:
+        """Store a turn after the session's last stored one; returns its index.
+
+        The database picks the index (one past the highest stored, in the INSERT itself) while
+        the writer holds the session's row lock, so overlapping turns on one session (a double
+        submit, two tabs, two servers) each get their own; should two still collide, the loser
+        tries again. The session row is written with its first turn, in the same transaction.
+        """
         values: dict[str, Any] = {
             "session_id": session.id,
-            "idx": len(session.turns),
             "message": turn.message,
             "query_used": json.dumps(turn.query_used),
             "resource_ids": json.dumps(list(turn.resource_ids)),
@@ -157,9 +197,34 @@ class Storage:
             "topic_text": turn.topic_text,
             "created": time.time(),
         }
-        with self._lock, self._engine.begin() as conn:
-            conn.execute(turns.insert().values(**values))
+        next_idx = (
+            sa.select(sa.func.coalesce(sa.func.max(turns.c.idx) + 1, 0))
+            .where(turns.c.session_id == session.id)
+            .scalar_subquery()
+        )
+        columns = ["idx", *values]
+        select = sa.select(next_idx, *(sa.literal(v) for v in values.values()))
+        insert = turns.insert().from_select(columns, select).returning(turns.c.idx)
+        new_session = (
+            self._insert(sessions)
+            .values(id=session.id, user_id=session.user_id, created=time.time())
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        # PostgreSQL: writers on one session queue on its row, so each reads the index the one
+        # before it wrote (SQLite has one writer at a time anyway; FOR UPDATE is not rendered).
+        lock_session = sa.select(sessions.c.id).where(sessions.c.id == session.id).with_for_update()
+        for attempt in range(TURN_WRITE_ATTEMPTS):
+            try:
+                with self._connect() as conn:
+                    conn.execute(new_session)
+                    conn.execute(lock_session)
+                    idx = int(conn.execute(insert).scalar_one())
+                break
+            except sa.exc.IntegrityError:
+                if attempt == TURN_WRITE_ATTEMPTS - 1:
+                    raise
         session.turns.append(turn)
+        return idx
 
     # -- users ------------------------------------------------------------------------------
 
@@ -167,7 +232,7 @@ class Storage:
         """A new user with its profile; the token is returned once, only its hash is kept."""
         user = NewUser(user_id=uuid.uuid4().hex, token=secrets.token_urlsafe(32))
         now = time.time()
-        with self._engine.begin() as conn:
+        with self._connect() as conn:
             conn.execute(
                 users.insert().values(
                     id=user.user_id,
@@ -181,7 +246,7 @@ class Storage:
 
     def authorize(self, user_id: str, token: str | None) -> None:
         """Pass when `token` is this user's; `UnknownUser` or `Forbidden` otherwise."""
-        with self._engine.connect() as conn:
+        with self._connect(begin=False) as conn:
             stored = conn.execute(
                 sa.select(users.c.token_sha256).where(users.c.id == user_id)
             ).scalar()
@@ -195,7 +260,7 @@ class Storage:
 
     def load_profile(self, user_id: str) -> Profile:
         """A user's stored profile (call `authorize` first)."""
-        with self._engine.connect() as conn:
+        with self._connect(begin=False) as conn:
             raw = conn.execute(sa.select(users.c.profile).where(users.c.id == user_id)).scalar()
         if raw is None:
             raise UnknownUser(user_id)
@@ -203,7 +268,7 @@ class Storage:
 
     def save_profile(self, user_id: str, profile: Profile) -> None:
         """Replace a user's profile (call `authorize` first)."""
-        with self._lock, self._engine.begin() as conn:
+        with self._connect() as conn:
             done = conn.execute(
                 users.update()
                 .where(users.c.id == user_id)
@@ -230,13 +295,13 @@ class Storage:
             "rating": rating,
             "created": time.time(),
         }
-        with self._lock, self._engine.begin() as conn:
+        with self._connect() as conn:
             new_id = conn.execute(feedback.insert().values(**values).returning(feedback.c.id))
             return int(new_id.scalar_one())
 
     def feedback_rows(self, session_id: str) -> list[dict[str, Any]]:
         """Every feedback row stored for a session, oldest first."""
-        with self._engine.connect() as conn:
+        with self._connect(begin=False) as conn:
             rows = conn.execute(
                 sa.select(feedback)
                 .where(feedback.c.session_id == session_id)
@@ -251,5 +316,10 @@ class Storage:
             .where(feedback.c.user_id == user_id, feedback.c.resource_id.is_not(None))
             .group_by(feedback.c.resource_id)
         )
-        with self._engine.connect() as conn:
+        with self._connect(begin=False) as conn:
             return {str(rid): int(total) for rid, total in conn.execute(query).all()}
+
+
+def open_storage(settings: Settings) -> Storage:
+    """The configured storage: `MLSD_DATABASE_URL`, or `MLSD_DATA_DIR/assistant.sqlite3`."""
+    return Storage(settings.database_url or settings.data_dir / "assistant.sqlite3")

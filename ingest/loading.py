@@ -142,7 +142,7 @@ def load_file(
         doc_id=user_doc_id(path),
         title=first_heading(text) or path.name,
         text=text,
-        origin=path.name,
+        origin=path.name,  # citations name the file, never a path on the server
         format=fmt,
         trust="user",
         sha256=digest,

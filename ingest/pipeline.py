@@ -44,24 +44,53 @@ class IngestReport:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class UserFile:
+    """A file the user added: the path as they gave it (absolute, a symlink left a symlink, so
+    the link is what is remembered) and whether a link may lead out of its folder."""
+
+    path: Path
+    follow_symlinks: bool = False
+
+    def check_link(self) -> None:
+        """`SkippedFile` when the path leads (through a symlink) out of the folder it names,
+        unless that was allowed: a link must not reach files the user could not name."""
+        folder = self.path.parent.resolve()
+        target = self.path.resolve()
+        if not self.follow_symlinks and not target.is_relative_to(folder):
+            raise SkippedFile(
+                f"{self.path}: a symlink to {target}, outside {folder}; add the file itself, "
+                "or pass --follow-symlinks to allow it"
+            )
+
+
 class UserFiles:
     """The user's own files added with `--add`, remembered so later runs keep them indexed."""
 
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / "user_files.json"
 
-    def load(self) -> list[Path]:
-        """The remembered paths."""
+    def load(self) -> list[UserFile]:
+        """The remembered files (older lists hold bare paths)."""
         if not self.path.exists():
             return []
-        return [Path(p) for p in json.loads(self.path.read_text(encoding="utf-8"))]
+        entries = json.loads(self.path.read_text(encoding="utf-8"))
+        return [
+            UserFile(Path(e))
+            if isinstance(e, str)
+            else UserFile(Path(e["path"]), bool(e.get("follow_symlinks", False)))
+            for e in entries
+        ]
 
-    def save(self, paths: Iterable[Path]) -> None:
+    def save(self, files: Iterable[UserFile]) -> None:
         """Atomically replace the list (write, then rename), so a crash never truncates it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        unique = sorted({str(p.resolve()) for p in paths})
+        unique = {str(f.path): f for f in files}
+        entries = [
+            {"path": key, "follow_symlinks": unique[key].follow_symlinks} for key in sorted(unique)
+        ]
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(unique, indent=1), encoding="utf-8")
+        tmp.write_text(json.dumps(entries, indent=1), encoding="utf-8")
         os.replace(tmp, self.path)
 
 
@@ -70,28 +99,33 @@ def _user_documents(
     add: Sequence[Path],
     report: IngestReport,
     unchanged: Callable[[str, str], bool] | None = None,
+    follow_symlinks: bool = False,
 ) -> list[RawDocument]:
     files = UserFiles(settings.data_dir)
     remembered = files.load()
     documents: list[RawDocument] = []
-    keep: list[Path] = []
+    keep: list[UserFile] = []
     kept: set[Path] = set()  # resolved paths of `keep`, so a file listed twice is read once
-    new = {p.resolve() for p in add}
-    for path in [*remembered, *add]:
-        if path.resolve() in kept:
+    # abspath, not resolve: the path the user gave, made independent of the working directory.
+    added = [UserFile(Path(os.path.abspath(p)), follow_symlinks) for p in add]
+    new = {f.path.resolve() for f in added}
+    for file in [*remembered, *added]:
+        target = file.path.resolve()
+        if target in kept:
             continue
         try:
-            doc_id = user_doc_id(path)
+            file.check_link()
+            doc_id = user_doc_id(file.path)
             same = (lambda sha, d=doc_id: unchanged(d, sha)) if unchanged else None
-            documents.append(load_file(path, settings.max_file_bytes, same))
+            documents.append(load_file(file.path, settings.max_file_bytes, same))
         except SkippedFile as exc:
             # A remembered file that vanished is forgotten, and its chunks go with it.
-            report.skipped.append({"path": str(path), "reason": str(exc)})
+            report.skipped.append({"path": str(file.path), "reason": str(exc)})
             continue
-        keep.append(path)
-        kept.add(path.resolve())
-        if path.resolve() in new:
-            report.added.append(str(path))
+        keep.append(file)
+        kept.add(target)
+        if target in new:
+            report.added.append(str(file.path))
     # Record intent before touching the store: a crash after this point is finished next run.
     files.save(keep)
     return documents
@@ -148,6 +182,7 @@ def run_ingest(
     *,
     rebuild: bool = False,
     add: Sequence[Path] = (),
+    follow_symlinks: bool = False,
     store: VectorStore | None = None,
     embedder: Embedder | None = None,
     progress: bool | None = None,
@@ -178,7 +213,7 @@ def run_ingest(
         return bool(stored and stored.fingerprints == {expected})
 
     documents = corpus_documents(settings, catalog, unchanged) + _user_documents(
-        settings, add, report, unchanged
+        settings, add, report, unchanged, follow_symlinks
     )
     report.skipped_unchanged = sum(d.unchanged for d in documents)
     planned = plan_chunks(settings, catalog, documents)

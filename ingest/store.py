@@ -262,11 +262,14 @@ class ChromaStore:
 
     def query(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
         """Nearest chunks with cosine similarity (1 - cosine distance)."""
-        found = self._collection.query(
-            query_embeddings=[list(vector)],  # type: ignore[arg-type]
-            n_results=k,
-            include=["distances"],
-        )
+        try:
+            found = self._collection.query(
+                query_embeddings=[list(vector)],  # type: ignore[arg-type]
+                n_results=k,
+                include=["distances"],
+            )
+        except Exception as exc:  # a server that went away: callers answer 503, not 500
+            raise StoreUnavailable(f"{self._where} stopped answering ({exc})") from exc
         distances = (found["distances"] or [[]])[0]
         return [(i, 1.0 - float(d)) for i, d in zip(found["ids"][0], distances, strict=True)]
 

@@ -10,9 +10,14 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +25,9 @@ import httpx
 import pytest
 import yaml
 
+from assistant.conversation import Turn
 from assistant.settings import Settings
+from assistant.storage import Storage
 from ingest.embedding import Embedder, make_embedder
 
 # Nothing in a test run may reach a model hub or an analytics endpoint. The modules above import
@@ -115,6 +122,20 @@ def start_chroma(tmp_path: Path) -> Iterator[Callable[[int], tuple[str, int]]]:
         yield start
 
 
+@pytest.fixture
+def stoppable_chroma(tmp_path: Path) -> Iterator[Callable[[int], Callable[[], None]]]:
+    """`stop = stoppable_chroma(port)`: a `chroma run` this test can stop midway (an outage)."""
+    with ExitStack() as stack:
+
+        def start(port: int) -> Callable[[], None]:
+            inner = ExitStack()
+            inner.enter_context(chroma_process(tmp_path / f"chroma-{port}", port))
+            stack.callback(inner.close)
+            return inner.close
+
+        yield start
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The real bundled embedding model, loaded once for the whole session."""
@@ -172,3 +193,124 @@ def write_source(corpus_dir: Path, file: str, text: str) -> None:
 def update_source() -> Callable[[Path, str, str], None]:
     """`update_source(corpus_dir, file, text)`: edit a source and keep sources.yaml consistent."""
     return write_source
+
+
+# -- PostgreSQL (issue 14): a real server in a temp dir, for the shared-state tests ------------
+
+POSTGRES_STARTUP_LIMIT_S = 60.0
+# Debian keeps the server binaries out of PATH, in /usr/lib/postgresql/<major>/bin.
+POSTGRES_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+
+
+def postgres_tool(name: str) -> str:
+    """The path of a PostgreSQL server program (`initdb`, `pg_ctl`); fails with the fix."""
+    found = shutil.which(name) or next(
+        (str(d / name) for d in POSTGRES_BIN_DIRS if (d / name).is_file()), None
+    )
+    if found is None:
+        pytest.fail(f"{name} not found: `make test` installs Debian's postgresql package")
+    return found
+
+
+@dataclass(frozen=True)
+class Postgres:
+    """A running PostgreSQL server; `database()` makes a fresh database on it."""
+
+    host: str
+    port: int
+    user: str
+
+    def url(self, database: str = "postgres") -> str:
+        """A SQLAlchemy URL (psycopg 3) for a database on this server."""
+        return f"postgresql+psycopg://{self.user}@{self.host}:{self.port}/{database}"
+
+    def database(self) -> str:
+        """A new empty database; returns its URL."""
+        import sqlalchemy as sa
+
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        engine = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        return self.url(name)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A real PostgreSQL server (initdb + pg_ctl in a temp dir) for this test session.
+
+    initdb refuses to run as root, so as root the cluster belongs to the `postgres` system
+    user that Debian's package creates; otherwise to whoever runs the tests.
+    """
+    root = Path(tempfile.mkdtemp(prefix="mlsd-pg-"))
+    as_root = os.geteuid() == 0
+    prefix: list[str] = []
+    if as_root:
+        import pwd
+
+        owner = pwd.getpwnam("postgres")
+        os.chown(root, owner.pw_uid, owner.pw_gid)
+        prefix = ["runuser", "-u", "postgres", "--"]
+    data, log, port = root / "data", root / "server.log", free_port()
+
+    def run(*command: str) -> None:
+        done = subprocess.run([*prefix, *command], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            log_text = log.read_text() if log.exists() else ""
+            pytest.fail(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}{log_text}")
+
+    run(postgres_tool("initdb"), "-D", str(data), "-U", "mlsd", "--auth=trust", "-E", "UTF8")
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+    run(postgres_tool("pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w",
+        "-t", str(int(POSTGRES_STARTUP_LIMIT_S)), "start")  # fmt: skip
+    try:
+        yield Postgres("127.0.0.1", port, "mlsd")
+    finally:
+        subprocess.run(
+            [*prefix, postgres_tool("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres: Postgres) -> str:
+    """The URL of a new, empty database on the session's PostgreSQL server."""
+    return postgres.database()
+
+
+# -- overlapping turn writes (issue 14), for every storage backend ------------------------------
+
+OVERLAPPING_TURNS = 16  # the issue's trial count: 16 overlapping turns on one session
+
+
+@pytest.fixture
+def overlapping_turns() -> Callable[[Storage], None]:
+    """`overlapping_turns(storage)`: 16 threads add a turn to one session at the same moment;
+    asserts every turn is stored, each at its own index."""
+
+    def run(storage: Storage) -> None:
+        session = storage.new_session()
+        storage.append_turn(session, _turn("first"))
+        start = threading.Barrier(OVERLAPPING_TURNS)
+
+        def write(n: int) -> int:
+            mine = storage.load_session(session.id)  # each request loads the session it continues
+            start.wait()
+            return storage.append_turn(mine, _turn(f"turn {n}"))
+
+        with ThreadPoolExecutor(OVERLAPPING_TURNS) as pool:
+            indexes = list(pool.map(write, range(OVERLAPPING_TURNS)))
+        assert sorted(indexes) == list(range(1, OVERLAPPING_TURNS + 1))
+        stored = storage.load_session(session.id).turns
+        assert len(stored) == OVERLAPPING_TURNS + 1
+        wanted = sorted(f"turn {n}" for n in range(OVERLAPPING_TURNS))
+        assert sorted(t.message for t in stored[1:]) == wanted
+
+    return run
+
+
+def _turn(text: str) -> Turn:
+    return Turn(message=text, query_used={"q": text}, resource_ids=("r1",), answer=f"re: {text}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import re
 import sys
@@ -13,20 +14,27 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from slowapi import Limiter
+from slowapi.errors import RateLimitExceeded
+from slowapi.middleware import SlowAPIMiddleware
+from slowapi.util import get_remote_address
 
 from assistant.compose import Answer
 from assistant.errors import InvalidInput
 from assistant.profiles import Forbidden, Profile, UnknownUser
 from assistant.service import Assistant, IndexNotReady, UnknownSessionError, build_assistant
 from assistant.settings import Settings
-from ingest.catalog import TOPICS, CatalogError, Cost, Kind, Level, Resource
+from assistant.storage import StorageUnavailable
+from ingest.catalog import KINDS, TOPICS, CatalogError, Cost, Kind, Level, Resource
 from ingest.embedding import EmbedderError
 from ingest.store import StoreError
 from ui import schemas
+from ui.guards import RequestGuard
+from ui.observability import instrument
 from ui.views import answer_view, hit_view, recommendation_view, resource_detail_view
 
 
@@ -56,7 +64,7 @@ class Runtime:
     def _build(self) -> None:
         try:
             assistant = build_assistant(self.settings)
-        except (IndexNotReady, StoreError, CatalogError, EmbedderError) as exc:
+        except (IndexNotReady, StoreError, CatalogError, EmbedderError, StorageUnavailable) as exc:
             # Recorded, not raised: the server still runs and /readyz says what is wrong.
             self.error = str(exc)
         else:
@@ -127,7 +135,24 @@ _ERROR_STATUS: dict[type[Exception], int] = {
     IndexNotReady: 503,
     StoreError: 503,
     NotReady: 503,
+    StorageUnavailable: 503,
 }
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: an error that quotes what a client sent (a lone surrogate
+    included) still renders, where the UTF-8 encoding of the default would fail."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode()
+
+
+def unavailable(request: Request, detail: str, **extra: str) -> SafeJSONResponse:
+    """503 with the reason and when to try again (`MLSD_RETRY_AFTER_S`)."""
+    retry = str(request.app.state.runtime.settings.retry_after_s)
+    return SafeJSONResponse(
+        {**extra, "detail": detail}, status_code=503, headers={"Retry-After": retry}
+    )
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -157,13 +182,15 @@ def describe_error(error: Any) -> str:
     if kind == "literal_error":
         return f"{where}: {error.get('input')!r} is not allowed; use {ctx.get('expected')}"
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    return f"{where or 'request'}: {message[:1].lower()}{message[1:]}"
+    message = f"{message[:1].lower()}{message[1:]}"
+    # A whole-body check names its field in the message itself.
+    return f"{where}: {message}" if where else message
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
-    return JSONResponse(
+    return SafeJSONResponse(
         status_code=422,
         content={
             "detail": "; ".join(describe_error(e) for e in errors),
@@ -172,18 +199,27 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    # Still JSON for clients; Starlette logs the traceback after this response is sent.
-    return JSONResponse(
-        status_code=500,
-        content={"detail": f"internal error ({type(exc).__name__}); see the server log"},
-    )
-
-
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     # The most specific class wins: an unknown session is an InvalidInput, but a 404.
     status = next(_ERROR_STATUS[cls] for cls in type(exc).__mro__ if cls in _ERROR_STATUS)
-    return JSONResponse(status_code=status, content={"detail": str(exc)})
+    if status == 503:
+        return unavailable(request, str(exc))
+    return SafeJSONResponse(status_code=status, content={"detail": str(exc)})
+
+
+def _rate_limited(request: Request, exc: Exception) -> Response:
+    # Synchronous: SlowAPIMiddleware calls only a sync handler (else it uses its own).
+    assert isinstance(exc, RateLimitExceeded)
+    detail = f"too many requests: the limit is {exc.detail} per client (MLSD_RATE_LIMIT)"
+    # When the window that was hit frees a request (slowapi would add Retry-After to every
+    # response, so its headers stay off and this one is computed here).
+    limiter: Limiter = request.app.state.limiter
+    limit, key = request.state.view_rate_limit
+    reset_at, _ = limiter.limiter.get_window_stats(limit, *key)
+    retry = max(1, math.ceil(reset_at - time.time()))
+    return SafeJSONResponse(
+        {"detail": detail}, status_code=429, headers={"Retry-After": str(retry)}
+    )
 
 
 # -- the app -----------------------------------------------------------------------------------
@@ -221,8 +257,11 @@ def _matches(resource: Resource, words: list[str]) -> bool:
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": schemas.Problem} for code in (400, 401, 403, 404, 422, 503)
+    code: {"model": schemas.Problem} for code in (400, 401, 403, 404, 413, 422, 429, 503)
 }
+# Routes where a token is optional: anonymous use works, a token personalizes. OpenAPI lists
+# "no security" next to the bearer scheme (FastAPI appends this to the scheme it adds).
+OPTIONAL_TOKEN: dict[str, Any] = {"security": [{}]}
 
 
 def create_app(
@@ -247,16 +286,43 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     for error in _ERROR_STATUS:
         app.add_exception_handler(error, _domain_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    # Per client address, over all API routes together; /healthz, /readyz, /metrics and the
+    # UI are exempt (the UI calls the assistant in-process, not through these routes).
+    limiter = Limiter(
+        key_func=get_remote_address,
+        application_limits=[settings.rate_limit],
+    )
+    app.state.limiter = limiter
+    app.add_exception_handler(RateLimitExceeded, _rate_limited)
+    # Middleware runs outermost-last-added: metrics see every answer, the guard's included.
+    # The BaseHTTPMiddleware variant: slowapi's pure-ASGI one (0.1.10) sends the response
+    # start again before every body chunk, which breaks streamed answers.
+    app.add_middleware(SlowAPIMiddleware)
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        api=app,
+    )
+
+    def index_size() -> int:
+        return len(runtime.assistant.retriever.chunks) if runtime.assistant else 0
+
+    def catalog_size() -> int:
+        return len(runtime.assistant.catalog.resources) if runtime.assistant else 0
+
+    instrument(app, index_size, catalog_size)
 
     @app.get("/healthz", response_model=schemas.Health, tags=["ops"])
+    @limiter.exempt
     def healthz() -> schemas.Health:
         """Liveness: the process answers."""
         return schemas.Health()
 
     @app.get("/readyz", response_model=schemas.Ready, responses=ERRORS, tags=["ops"])
-    def readyz() -> schemas.Ready | JSONResponse:
-        """Readiness: the index is loaded and the store answers (503 with the reason if not)."""
+    @limiter.exempt
+    def readyz(request: Request) -> schemas.Ready | JSONResponse:
+        """Readiness: the index is loaded and the store and database answer (503 if not)."""
         try:
             ready = runtime.require()
             ready.refresh()  # readiness reports the index version being served
@@ -264,8 +330,9 @@ def create_app(
             ping = getattr(ready.store, "ping", None)
             if ping is not None:
                 ping()
-        except (NotReady, StoreError) as exc:
-            return JSONResponse({"status": "not ready", "detail": str(exc)}, status_code=503)
+            ready.storage.ping()
+        except (NotReady, StoreError, StorageUnavailable) as exc:
+            return unavailable(request, str(exc), status="not ready")
         return schemas.Ready(
             store=ready.store.describe(),
             chunks=ready.retriever.size,
@@ -274,7 +341,12 @@ def create_app(
             index_version=ready.index_version,
         )
 
-    @app.post("/api/search", response_model=schemas.SearchResponse, responses=ERRORS)
+    @app.post(
+        "/api/search",
+        response_model=schemas.SearchResponse,
+        responses=ERRORS,
+        openapi_extra=OPTIONAL_TOKEN,
+    )
     def search(
         body: schemas.SearchRequest, assistant: AssistantDep, token: TokenDep
     ) -> dict[str, Any]:
@@ -295,7 +367,12 @@ def create_app(
         )
         return answer_view(answer)
 
-    @app.post("/api/chat", response_model=schemas.ChatResponse, responses=ERRORS)
+    @app.post(
+        "/api/chat",
+        response_model=schemas.ChatResponse,
+        responses=ERRORS,
+        openapi_extra=OPTIONAL_TOKEN,
+    )
     def chat(body: schemas.ChatRequest, assistant: AssistantDep, token: TokenDep) -> dict[str, Any]:
         """One conversational turn; send the returned session_id back to follow up."""
         return ask(body, assistant, token)
@@ -311,6 +388,7 @@ def create_app(
             },
             **ERRORS,
         },
+        openapi_extra=OPTIONAL_TOKEN,
     )
     def chat_stream(
         body: schemas.ChatRequest, assistant: AssistantDep, token: TokenDep
@@ -326,7 +404,12 @@ def create_app(
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
-    @app.post("/api/recommend", response_model=schemas.RecommendResponse, responses=ERRORS)
+    @app.post(
+        "/api/recommend",
+        response_model=schemas.RecommendResponse,
+        responses=ERRORS,
+        openapi_extra=OPTIONAL_TOKEN,
+    )
     def recommend(
         body: schemas.RecommendRequest, assistant: AssistantDep, token: TokenDep
     ) -> dict[str, Any]:
@@ -348,7 +431,9 @@ def create_app(
     @app.get("/api/resources", response_model=schemas.ResourceList, responses=ERRORS)
     def resources(
         assistant: AssistantDep,
-        kind: Annotated[list[Kind] | None, Query(description="Only these kinds.")] = None,
+        kind: Annotated[
+            list[Kind] | None, Query(max_length=len(KINDS), description="Only these kinds.")
+        ] = None,
         topic: Annotated[str | None, Query(description="Only resources on this topic.")] = None,
         level: Level | None = None,
         cost: Cost | None = None,
@@ -397,14 +482,18 @@ def create_app(
 
     @app.put("/api/users/{user_id}/profile", response_model=Profile, responses=ERRORS)
     def put_profile(
-        user_id: str, profile: Profile, assistant: AssistantDep, token: TokenDep
+        user_id: str, profile: schemas.ProfileIn, assistant: AssistantDep, token: TokenDep
     ) -> Profile:
         """Replace a user's profile (their token only)."""
         require_token(user_id, token)
         return assistant.set_profile(user_id, token, profile)
 
     @app.post(
-        "/api/feedback", response_model=schemas.FeedbackOut, status_code=201, responses=ERRORS
+        "/api/feedback",
+        response_model=schemas.FeedbackOut,
+        status_code=201,
+        responses=ERRORS,
+        openapi_extra=OPTIONAL_TOKEN,
     )
     def feedback(
         body: schemas.FeedbackRequest, assistant: AssistantDep, token: TokenDep

@@ -71,6 +71,10 @@ def ingest(
         list[Path] | None,
         typer.Option("--add", help="Your own txt/md/html/pdf files to index (repeatable)."),
     ] = None,
+    follow_symlinks: Annotated[
+        bool,
+        typer.Option(help="Let an --add symlink lead to a file outside its own folder."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Build or update the index: embeds only what changed since the last run."""
@@ -83,11 +87,21 @@ def ingest(
 
     settings = _settings()
     try:
-        report = run_ingest(settings, rebuild=rebuild, add=add or (), progress=not as_json)
+        report = run_ingest(
+            settings,
+            rebuild=rebuild,
+            add=add or (),
+            follow_symlinks=follow_symlinks,
+            progress=not as_json,
+        )
     except (CatalogError, StoreError, EmbedderError, SkippedFile) as exc:
         fail(str(exc))
+    # --add that added nothing failed, whatever else the run did: scripts must see it.
+    nothing_added = bool(add) and not report.added
     if as_json:
         emit_json(report.to_dict())
+        if nothing_added:
+            raise typer.Exit(2)  # what `fail` exits with
         return
     typer.echo(
         f"Index: {report.store} ({report.model})\n"
@@ -98,6 +112,8 @@ def ingest(
         typer.echo(f"  added {path}")
     for skipped in report.skipped:
         typer.secho(f"  skipped {skipped['reason']}", fg=typer.colors.YELLOW)
+    if nothing_added:
+        fail("none of the --add files was added (see the reasons above)")
 
 
 def _assistant() -> Any:
@@ -133,16 +149,14 @@ def _check_message(message: str) -> None:
 
 def _users() -> Any:
     """Users and profiles without the model or the index: the `user` commands stay fast."""
-    from assistant.storage import Storage
+    from assistant.storage import StorageUnavailable, open_storage
     from assistant.users import Users
     from ingest.catalog import CatalogError, load_catalog
 
     settings = _settings()
     try:
-        return Users(
-            load_catalog(settings.corpus_dir), Storage(settings.data_dir / "assistant.sqlite3")
-        )
-    except CatalogError as exc:
+        return Users(load_catalog(settings.corpus_dir), open_storage(settings))
+    except (CatalogError, StorageUnavailable) as exc:
         fail(str(exc))
 
 
@@ -367,7 +381,18 @@ def serve(
                     typer.secho(f"not ready: {error}", err=True, fg=typer.colors.YELLOW)
                 typer.echo(f"MLSD Assistant at {url} (API docs {url}docs)")
 
-    Server(uvicorn.Config(application, log_level="info")).run(sockets=[listener])
+    from ui.observability import log_config
+
+    config = uvicorn.Config(
+        application,
+        log_level="info",
+        log_config=log_config(settings),
+        access_log=settings.access_log,
+        # h11 answers headers past this size with an error before reading on (httptools,
+        # when installed, has no such limit: the API's guard then answers 431).
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+    )
+    Server(config).run(sockets=[listener])
 
 
 @app.command()

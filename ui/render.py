@@ -6,6 +6,8 @@ import html
 import re
 from collections.abc import Sequence
 
+import nh3
+
 from assistant.compose import Citation, Recommendation, caveats
 from ingest.catalog import Resource, Source
 
@@ -150,3 +152,19 @@ def resource_detail(resource: Resource, sources: dict[str, Source]) -> str:
     link = f"[{resource.url}]({resource.url})" if resource.url else "no public link in the catalog"
     lines.append(f"- **Link:** {link}")
     return "\n".join(lines)
+
+
+def safe_markdown(text: str) -> str:
+    """Answer text for a Markdown view with any HTML in it made harmless (nh3: scripts, event
+    handlers, iframes and javascript: links go; plain text and Markdown stay as they are).
+    Answers quote users' own documents, so this runs on the server, not only in the browser."""
+    cleaned = nh3.clean(text, tags=SAFE_TAGS, url_schemes={"http", "https", "mailto"})
+    return _UNSAFE_MD_LINK.sub(r"\1", cleaned)  # [text](javascript:...) keeps only the text
+
+
+# A Markdown link whose target is not web or mail (javascript:, data:, ...).
+_UNSAFE_MD_LINK = re.compile(r"\[([^\]]*)\]\(\s*(?!https?:|mailto:)[^)]*\)", re.IGNORECASE)
+
+
+# What a Markdown renderer itself produces; anything else in a document is dropped.
+SAFE_TAGS = {"a", "b", "strong", "i", "em", "code", "pre", "p", "br", "ul", "ol", "li", "q"}

@@ -2,13 +2,85 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from assistant.profiles import Profile
 from assistant.service import MAX_K
-from ingest.vocabulary import Cost, Kind, Level
+from assistant.settings import Settings
+from ingest.vocabulary import KINDS, TOPICS, Cost, Kind, Level
+
+# Shown in OpenAPI; the server enforces its own MLSD_MAX_MESSAGE_CHARS (this is its default).
+MESSAGE_CHARS = Settings.model_fields["max_message_chars"].default
+# Characters kept although Unicode calls them control characters: line breaks and tabs.
+_KEPT_CONTROLS = frozenset("\t\n\r")
+
+
+def clean_text(value: object) -> object:
+    """Text as a person meant it: NFC-normalized, invisible characters (zero-width spaces,
+    direction marks, control characters) removed; a lone surrogate (not text at all) is
+    refused. Runs before the length checks, so they count what is left."""
+    if not isinstance(value, str):
+        return value
+    bad = next((c for c in value if unicodedata.category(c) == "Cs"), None)
+    if bad is not None:
+        raise ValueError(
+            f"contains an unpaired surrogate (U+{ord(bad):04X}), which is not text; "
+            "send valid Unicode"
+        )
+    return "".join(
+        c
+        for c in unicodedata.normalize("NFC", value)
+        if unicodedata.category(c) not in ("Cf", "Cc") or c in _KEPT_CONTROLS
+    )
+
+
+def _no_surrogates(value: object, where: str = "") -> object:
+    """Refuse a lone surrogate anywhere in a JSON value, before any other check runs (one that
+    quoted it in its message would fail to encode that message)."""
+    if isinstance(value, str):
+        try:
+            clean_text(value)
+        except ValueError as exc:
+            raise ValueError(f"{where or 'text'} {exc}") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_surrogates(key, f"{where}.{key}".strip(".") if isinstance(key, str) else where)
+            _no_surrogates(item, f"{where}.{key}".strip("."))
+    elif isinstance(value, list | tuple):
+        for n, item in enumerate(value):
+            _no_surrogates(item, f"{where}[{n}]")
+    return value
+
+
+# A profile as a request body (or inside one): the profile's own checks, surrogates refused.
+ProfileIn = Annotated[Profile, BeforeValidator(_no_surrogates)]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("is empty (once invisible characters are removed); write some words")
+    return value
+
+
+def _no_bool(value: object) -> object:
+    # JSON true is not the number 1 (pydantic's Literal[1] would take it).
+    if isinstance(value, bool):
+        raise ValueError(f"must be 1 or -1, not {str(value).lower()}")
+    return value
+
+
+# Free text from a person: cleaned, then it must say something.
+Text = Annotated[str, BeforeValidator(clean_text), AfterValidator(_not_blank)]
 
 
 def _between(low: int, high: int) -> AfterValidator:
@@ -24,9 +96,15 @@ def _between(low: int, high: int) -> AfterValidator:
 K = Annotated[
     int,
     _between(1, MAX_K),
-    Field(json_schema_extra={"minimum": 1, "maximum": MAX_K}, description="How many results."),
+    # strict: `true` is not 1 and "5" is not 5.
+    Field(
+        strict=True,
+        json_schema_extra={"minimum": 1, "maximum": MAX_K},
+        description="How many results.",
+    ),
 ]
-Id = Annotated[str, Field(min_length=1, max_length=200)]
+# Session and user ids are hex; resource ids are slugs. Nothing else is ever an id.
+Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
 
 class Request(BaseModel):
@@ -34,20 +112,36 @@ class Request(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _text_only(cls, data: object) -> object:
+        return _no_surrogates(data)
+
 
 class SearchRequest(Request):
     """One-off search."""
 
-    query: str = Field(description="What you are looking for, in plain language.")
+    query: Text = Field(
+        json_schema_extra={"maxLength": MESSAGE_CHARS},
+        description="What you are looking for, in plain language (the message limit applies).",
+    )
     k: K = 10
-    kinds: list[Kind] = Field(default=[], description="Only these kinds of resource.")
+    kinds: list[Kind] = Field(
+        default=[], max_length=len(KINDS), description="Only these kinds of resource."
+    )
     user_id: Id | None = Field(default=None, description="Personalize for this user (token).")
 
 
 class ChatRequest(Request):
     """One conversational turn."""
 
-    message: str = Field(description="Your question or follow-up.")
+    # The limit is the server's setting, enforced with a 400 that names it; OpenAPI shows
+    # the default.
+    message: Text = Field(
+        json_schema_extra={"maxLength": MESSAGE_CHARS},
+        description=f"Your question or follow-up (at most MLSD_MAX_MESSAGE_CHARS characters, "
+        f"{MESSAGE_CHARS} by default).",
+    )
     session_id: Id | None = Field(default=None, description="Continue this session.")
     user_id: Id | None = Field(default=None, description="Answer for this user (token).")
     k: K = 5
@@ -57,22 +151,28 @@ class RecommendRequest(Request):
     """A personalized list, for a stored user or for a profile given inline."""
 
     user_id: Id | None = None
-    profile: Profile | None = None
-    topic: str | None = Field(default=None, max_length=200)
+    profile: ProfileIn | None = None
+    topic: Text | None = Field(
+        default=None,
+        max_length=200,
+        description=f"What to learn about, in your words (catalog topics: {', '.join(TOPICS)}).",
+    )
     k: K = 5
 
 
 class NewUserRequest(Request):
     """A new user, optionally with a profile."""
 
-    profile: Profile | None = None
+    profile: ProfileIn | None = None
 
 
 class FeedbackRequest(Request):
     """Thumbs up or down on a session's latest answer, or on one resource in it."""
 
     session_id: Id
-    rating: Literal[1, -1]
+    rating: Annotated[Literal[1, -1], BeforeValidator(_no_bool)] = Field(
+        description="1: thumbs up, -1: thumbs down."
+    )
     resource_id: Id | None = None
     user_id: Id | None = None
 

@@ -25,6 +25,7 @@ from ui.render import (
     render_cards,
     render_citations,
     resource_detail,
+    safe_markdown,
 )
 from ui.tables import ANY, TABLE_COLUMNS, catalog_frame, catalog_rows, eval_dir, load_eval
 
@@ -109,12 +110,12 @@ def _chat_tab(assistant: Assistant, user_state: gr.BrowserState) -> None:
         for event in events:
             if isinstance(event, str):  # an LLM token, shown as it arrives
                 written += event
-                history[-1] = {"role": "assistant", "content": written}
+                history[-1] = {"role": "assistant", "content": safe_markdown(written)}
                 yield history, "", *unchanged, session_id
                 continue
             answer = event
         # The answer once: the bubble keeps the text; the cards and the panel the rest.
-        history[-1] = {"role": "assistant", "content": chat_text(answer.text)}
+        history[-1] = {"role": "assistant", "content": safe_markdown(chat_text(answer.text))}
         yield (
             history,
             "",
@@ -321,7 +322,8 @@ def _profile_tab(assistant: Assistant, user_state: gr.BrowserState, demo: gr.Blo
         except (InvalidInput, UnknownUser, Forbidden) as exc:
             return f"⚠️ {exc}", render_cards([]), ""
         # The cards and citations carry the list; the text's first paragraph says what it is.
-        lead = answer.text.split("\n\n", 1)[0] if answer.items else answer.text
+        text = safe_markdown(answer.text)
+        lead = text.split("\n\n", 1)[0] if answer.items else text
         return lead, render_cards(answer.items), render_citations(answer.citations)
 
     gr.Markdown(

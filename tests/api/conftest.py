@@ -33,6 +33,7 @@ class Served:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+    database_url: str = ""  # where its sessions and users live
 
     def stop(self) -> None:
         """SIGTERM (uvicorn shuts down cleanly), SIGKILL if it hangs."""
@@ -52,12 +53,22 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(data_dir: Path, **env: str) -> Served:
-    """Start `mlsd serve --port 0` and wait for the URL it prints once it is listening."""
+def serve(data_dir: Path, log_dir: Path | None = None, **env: str) -> Served:
+    """Start `mlsd serve --port 0` and wait for the URL it prints once it is listening.
+
+    Its output goes to `log_dir` (default `data_dir`)."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = log_dir or data_dir
+    log_dir.mkdir(parents=True, exist_ok=True)
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MLSD_")}
-    environment.update(MLSD_DATA_DIR=str(data_dir), MLSD_CORPUS_DIR=str(REAL_CORPUS), **env)
-    out, log = data_dir / "serve.out", data_dir / "serve.log"
+    # The suite sends far more than a person would; the rate-limit test sets its own limit.
+    environment.update(
+        MLSD_DATA_DIR=str(data_dir),
+        MLSD_CORPUS_DIR=str(REAL_CORPUS),
+        MLSD_RATE_LIMIT="100000/minute",
+    )
+    environment.update(env)
+    out, log = log_dir / "serve.out", log_dir / "serve.log"
     with out.open("wb") as stdout, log.open("wb") as stderr:
         process = subprocess.Popen(
             [str(MLSD), "serve", "--port", "0"],
@@ -68,7 +79,8 @@ def serve(data_dir: Path, **env: str) -> Served:
             env=environment,
             start_new_session=True,  # its own process group, so teardown ends all of it
         )
-    served = Served("", process, log)
+    database = env.get("MLSD_DATABASE_URL") or f"sqlite:///{data_dir / 'assistant.sqlite3'}"
+    served = Served("", process, log, database)
     deadline = time.monotonic() + STARTUP_LIMIT_S
     while True:
         found = URL.search(out.read_text(encoding="utf-8", errors="replace"))
@@ -84,14 +96,25 @@ def serve(data_dir: Path, **env: str) -> Served:
 
 
 @pytest.fixture(scope="session")
-def api_server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Served]:
-    """One server for the API tests, over an index of the whole real corpus."""
+def api_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """A data dir with an index of the whole real corpus, built once with the loaded model."""
     data_dir = tmp_path_factory.mktemp("api") / "data"
-    # The index is built here with the already-loaded model; the server only reads it.
     run_ingest(
         Settings(data_dir=data_dir, corpus_dir=REAL_CORPUS), embedder=embedder, progress=False
     )
-    served = serve(data_dir)
+    return data_dir
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def api_server(
+    request: pytest.FixtureRequest, api_index: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """The server the API tests run against, once per database: SQLite (the default) and a
+    real PostgreSQL. One at a time (pytest ends one before the next), on the same index."""
+    env: dict[str, str] = {}
+    if request.param == "postgresql":
+        env["MLSD_DATABASE_URL"] = request.getfixturevalue("postgres").database()
+    served = serve(api_index, log_dir=tmp_path_factory.mktemp(f"api-{request.param}"), **env)
     try:
         yield served
     finally:

@@ -6,11 +6,13 @@ It proves the path (the server is called, the answer is checked); it does not ju
 from __future__ import annotations
 
 import importlib.util
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -43,17 +45,43 @@ def smollm2_gguf() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+@dataclass
+class LlmServer:
+    """The llama.cpp server process, its URL and its log."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def why_down(self) -> str:
+        """How the server ended (a signal is a crash in llama.cpp) and the end of its log."""
+        code = self.process.poll()
+        how = "still running" if code is None else f"exited with {code}"
+        if code is not None and code < 0:
+            how = f"killed by {signal.Signals(-code).name}"
+        return f"llama.cpp server {how}:\n{self.log.read_text()[-3000:]}"
+
+
+# n_ctx: the prompt (evidence + resource list) is about 1,300 tokens, plus 400 to answer.
+# Conservative for a shared 2-core machine: one thread for prompt and generation (no workers
+# spinning against the test process) and 256-token batches. The 135M model needs no more.
+SERVER_OPTIONS = [
+    "--n_ctx", "2048", "--n_batch", "256", "--n_threads", "1", "--n_threads_batch", "1",
+]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
-def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlmServer]:
     port = free_port()
     log = tmp_path_factory.mktemp("llm") / "server.log"
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf()),
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
+             "--host", "127.0.0.1", "--port", str(port), *SERVER_OPTIONS],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}/v1"
+    server = LlmServer(url, process, log)
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -63,9 +91,9 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"llama.cpp server did not start:\n{log.read_text()[-3000:]}")
+                pytest.fail(f"did not start: {server.why_down()}")
             time.sleep(0.5)
-        yield url
+        yield server
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -73,19 +101,21 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def assistant_with_llm(
-    llm_server: str, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+    llm_server: LlmServer, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
 ) -> Assistant:
     settings = make_settings(
         tmp_path_factory.mktemp("llm-index"),
         llm_provider="openai",
-        llm_base_url=llm_server,
+        llm_base_url=llm_server.url,
         llm_model="smollm2",
     )
     run_ingest(settings, embedder=embedder, progress=False)
     return build_assistant(settings, embedder=embedder)
 
 
-def test_the_server_is_called_and_its_answer_is_checked(assistant_with_llm: Assistant) -> None:
+def test_the_server_is_called_and_its_answer_is_checked(
+    assistant_with_llm: Assistant, llm_server: LlmServer
+) -> None:
     calls: list[str] = []
     real = assistant_with_llm.generator
     assert real is not None
@@ -100,6 +130,7 @@ def test_the_server_is_called_and_its_answer_is_checked(assistant_with_llm: Assi
 
     assistant_with_llm.generator = Recording()
     answer = assistant_with_llm.ask("what should I read about feature stores?")
+    assert calls, f"no answer from the model ({answer.notes}); {llm_server.why_down()}"
     assert len(calls) == 1 and calls[0].strip()  # the real model answered
     check = assistant_with_llm.checker.check(answer.text, len(answer.citations))
     if answer.generator == "openai:smollm2":

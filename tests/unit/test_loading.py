@@ -35,7 +35,7 @@ def test_loads_plain_text(tmp_path: Path) -> None:
     assert doc.text == "Feature stores serve features online.\nAnd offline, too.\n"
     assert doc.format == "text"
     assert doc.title == "notes.txt"
-    assert doc.origin == "notes.txt"  # a file name: citations never show server paths
+    assert doc.origin == "notes.txt"  # citations name the file, never a server path
     assert doc.trust == "user"
     assert doc.doc_id == user_doc_id(path)
     assert doc.doc_id.startswith("user:notes-")

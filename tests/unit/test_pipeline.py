@@ -261,7 +261,7 @@ def test_mixed_add_list_keeps_good_files_and_reports_bad_ones(
     assert [doc.split(":")[1].split("-")[0] for doc in user_docs] == ["good", "good"]
     assert report.embedded == len(all_ids(after)) - len(corpus_ids)
     remembered = json.loads((settings.data_dir / "user_files.json").read_text(encoding="utf-8"))
-    assert sorted(Path(p).name for p in remembered) == ["good.md", "good.txt"]
+    assert sorted(Path(e["path"]).name for e in remembered) == ["good.md", "good.txt"]
 
 
 # --- crash safety ---------------------------------------------------------------------------------

@@ -16,6 +16,9 @@ from assistant.settings import Settings
 from ingest.embedding import Embedder
 from ingest.pipeline import run_ingest
 
+# Whole-corpus ingests or `mlsd` subprocesses: minutes, so not in the unit layer.
+pytestmark = pytest.mark.integration
+
 REAL_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
 

@@ -16,6 +16,9 @@ from ingest.catalog import LEVELS
 from ingest.embedding import Embedder
 from ingest.pipeline import run_ingest
 
+# Whole-corpus ingests or `mlsd` subprocesses: minutes, so not in the unit layer.
+pytestmark = pytest.mark.integration
+
 REAL_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 QUESTION = "what should I read to learn ML system design?"
 

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# Whole-corpus ingests or `mlsd` subprocesses: minutes, so not in the unit layer.
+pytestmark = pytest.mark.integration
+
 MLSD = Path(sys.executable).parent / "mlsd"
 
 
@@ -52,7 +55,7 @@ def test_ingest_json_then_no_op_then_bad_add(fixture_corpus: Path, tmp_path: Pat
     binary = tmp_path / "photo.txt"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
     second = run_mlsd("ingest", "--json", "--add", str(binary), corpus=fixture_corpus, data=data)
-    assert second.returncode == 0, second.stderr
+    assert second.returncode == 2, second.stderr  # --add added nothing: a failure for scripts
     report = json.loads(second.stdout)
     assert (report["embedded"], report["deleted"], report["unchanged"]) == (0, 0, 9)
     assert report["added"] == []
