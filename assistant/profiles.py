@@ -42,9 +42,26 @@ class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     level: Level | None = None
-    role: str | None = None
-    goals: tuple[str, ...] = Field(default=(), max_length=len(GOALS))
-    formats: tuple[str, ...] = Field(default=(), max_length=len(KINDS))
+    # The vocabulary goes into the schema (OpenAPI, MCP) as examples, not an enum: the fields
+    # also take the usual spellings and aliases ("Site reliability engineer", "interview prep").
+    role: str | None = Field(
+        default=None,
+        max_length=100,
+        description=f"One of: {', '.join(AUDIENCES)} (common spellings and aliases accepted).",
+        examples=list(AUDIENCES),
+    )
+    goals: tuple[str, ...] = Field(
+        default=(),
+        max_length=len(GOALS),
+        description=f"Any of: {', '.join(GOALS)}.",
+        examples=[list(GOALS[:2])],
+    )
+    formats: tuple[str, ...] = Field(
+        default=(),
+        max_length=len(KINDS),
+        description=f"Preferred kinds, any of: {', '.join(KINDS)}.",
+        examples=[list(KINDS[:2])],
+    )
     budget: Literal["free", "any"] = "any"
     already_read: tuple[str, ...] = Field(default=(), max_length=MAX_LIST)
 
