@@ -57,6 +57,13 @@ def _picked(parsed: ParsedMessage, previous: Turn | None) -> str:
     return previous.resource_ids[index] if index < len(previous.resource_ids) else ""
 
 
+def _on_topic(intent: str) -> str:
+    """A follow-up that keeps the last answer's topic asks about that topic: read alone,
+    "something more beginner friendly?" sounds like "where do I start?" (a learning path), but
+    after an answer on feature stores it asks for easier feature-store resources."""
+    return "recommend" if intent == "learning_path" else intent
+
+
 def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]:
     """Combine a message with the previous turn; returns the request and its topic text.
 
@@ -99,7 +106,7 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
         again = Request.of(
             parsed,
             follow_up="more",
-            intent=previous.intent if previous.intent != "learning_path" else "recommend",
+            intent=_on_topic(previous.intent),
             topics=parsed.topics or last_topics,
             kinds=parsed.kinds or _as_tuple(used.get("kinds")),
             similar_to=str(used.get("similar_to") or ""),
@@ -119,6 +126,7 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
             parsed,
             restrict_to=previous.resource_ids,
             follow_up="narrow",
+            intent=_on_topic(parsed.intent),
             topics=parsed.topics or last_topics,
             kinds=parsed.kinds,
             free_only=carried["free_only"],
@@ -129,6 +137,7 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
         kept = Request.of(
             parsed,
             follow_up="same-topic",
+            intent=_on_topic(parsed.intent),
             topics=parsed.topics or last_topics,
             kinds=parsed.kinds or (_as_tuple(used.get("kinds")) if level_only else ()),
             **_carried(parsed, used),

@@ -490,17 +490,7 @@ class Assistant:
         yield answer
 
     def _remember(self, session: Session, text: str, answer: Answer) -> None:
-        self.storage.append_turn(
-            session,
-            Turn(
-                message=text,
-                query_used=answer.query_used,
-                resource_ids=tuple(item.resource.id for item in answer.items),
-                answer=answer.text,
-                intent=answer.intent,
-                topic_text=str(answer.query_used.get("topic_text", "")),
-            ),
-        )
+        self.storage.append_turn(session, _turn(text, answer))
 
     def ask_in_context(
         self,
@@ -526,18 +516,21 @@ class Assistant:
             answer = self.chain.invoke(
                 {"message": said, "previous": session.context, "k": k, "learner": learner}
             )
-            session.turns.append(
-                Turn(
-                    message=said,
-                    query_used=answer.query_used,
-                    resource_ids=tuple(item.resource.id for item in answer.items),
-                    answer=answer.text,
-                    intent=answer.intent,
-                    topic_text=str(answer.query_used.get("topic_text", "")),
-                )
-            )
+            session.turns.append(_turn(said, answer))
         assert answer is not None  # the loop ran at least once, for `text`
         return answer
+
+
+def _turn(text: str, answer: Answer) -> Turn:
+    """What a session remembers of one answered message (stored, or replayed in memory)."""
+    return Turn(
+        message=text,
+        query_used=answer.query_used,
+        resource_ids=tuple(item.resource.id for item in answer.items),
+        answer=answer.text,
+        intent=answer.intent,
+        topic_text=str(answer.query_used.get("topic_text", "")),
+    )
 
 
 def build_assistant(
