@@ -110,7 +110,7 @@ class HybridRetriever:
         vectors = store.vectors([c.id for c in cards])
         self._card_vectors = np.array(
             [vectors.get(c.id, [0.0] * embedder.dimension) for c in cards], dtype=np.float32
-        ).reshape(len(cards), -1)
+        ).reshape(len(cards), embedder.dimension)  # (0, d) for an empty index, not an error
         self._rrf_k = rrf_k
         self._card_weight = card_weight
         self._passage_weight = passage_weight

@@ -249,7 +249,7 @@ class Assistant:
                 k,
                 level_from_query=bool(parsed.level),
             )
-            ranked = sorted([*personal.ranked, *documents], key=lambda p: -p[1])[:k]
+            ranked = _with_documents(personal.ranked, documents)[:k]
         ranked = prefer_verified(ranked, self.catalog, named=parsed.mentioned)  # issue 13
         scored = {i: (learned.get(i, 0.0), signals.evidence.get(i)) for i, _ in ranked}
         return SearchResult(found.retriever.hits(scored, ranked), parsed, topic_text, personal)
@@ -519,6 +519,18 @@ class Assistant:
             session.turns.append(_turn(said, answer))
         assert answer is not None  # the loop ran at least once, for `text`
         return answer
+
+
+def _with_documents(
+    ranked: Sequence[tuple[str, float]], documents: Sequence[tuple[str, float]]
+) -> list[tuple[str, float]]:
+    """The personalizer's list in its own order (formats lead, feedback, diversity), with the
+    user's documents placed by score: sorting the whole list by score would undo that order."""
+    out = list(ranked)
+    for doc, score in sorted(documents, key=lambda p: -p[1]):
+        at = next((n for n, (_, s) in enumerate(out) if s < score), len(out))
+        out.insert(at, (doc, score))
+    return out
 
 
 def _turn(text: str, answer: Answer) -> Turn:
