@@ -34,6 +34,7 @@ class Served:
     process: subprocess.Popen[bytes]
     log: Path
     database_url: str = ""  # where its sessions and users live
+    data_dir: Path | None = None  # its MLSD_DATA_DIR (the index); logs may live elsewhere
 
     def stop(self) -> None:
         """SIGTERM (uvicorn shuts down cleanly), SIGKILL if it hangs."""
@@ -80,7 +81,7 @@ def serve(data_dir: Path, log_dir: Path | None = None, **env: str) -> Served:
             start_new_session=True,  # its own process group, so teardown ends all of it
         )
     database = env.get("MLSD_DATABASE_URL") or f"sqlite:///{data_dir / 'assistant.sqlite3'}"
-    served = Served("", process, log, database)
+    served = Served("", process, log, database, data_dir)
     deadline = time.monotonic() + STARTUP_LIMIT_S
     while True:
         found = URL.search(out.read_text(encoding="utf-8", errors="replace"))

@@ -27,7 +27,8 @@ def run_mlsd(*args: str, data: Path, **env: str) -> subprocess.CompletedProcess[
 
 
 def data_dir(server: Any) -> Path:
-    return server.log.parent
+    assert server.data_dir is not None
+    return Path(server.data_dir)
 
 
 def port(server: Any) -> str:
