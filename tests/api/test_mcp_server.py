@@ -43,7 +43,7 @@ def mcp_data(api_server: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple
     one embedded Chroma directory must not be opened by two processes.
     """
     data_dir = tmp_path_factory.mktemp("mcp") / "data"
-    shutil.copytree(Path(api_server.log).parent / "chroma", data_dir / "chroma")
+    shutil.copytree(Path(api_server.data_dir) / "chroma", data_dir / "chroma")
     users = Users(load_catalog(REAL_CORPUS), Storage(data_dir / "assistant.sqlite3"))
     user = users.create({"already_read": ["feast"], "level": "beginner"})
     return data_dir, user.user_id, user.token

@@ -43,7 +43,8 @@ def test_completion_carries_sources_and_citations(sdk: openai.OpenAI) -> None:
     content = completion.choices[0].message.content or ""
     sources, citations = completion.model_extra["sources"], completion.model_extra["citations"]
     assert completion.choices[0].finish_reason == "stop"
-    assert sources[0]["id"] == "feast" and sources[0]["title"] in content
+    # Reading material leads a "what should I read" answer (issue 13); the tool is still there.
+    assert "feast" in [source["id"] for source in sources]
     assert all(source["title"] in content for source in sources)
     assert citations and all(f"[{c['number']}]" in content for c in citations)
     linked = [s for s in sources if s["url"]]
