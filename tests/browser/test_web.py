@@ -257,7 +257,11 @@ def test_profile_changes_the_recommendations(page: Any, live_app: Any) -> None:
 
     assert [c["id"] for c in after] != [c["id"] for c in before]
     assert any(c["kind"] != "course" for c in before)
-    assert all(c["kind"] == "course" for c in after)
+    # Preferred formats lead; when fewer than three fit the other constraints, other kinds
+    # fill in after them (README, Personalization).
+    assert after[0]["kind"] == "course"
+    courses = [n for n, c in enumerate(after) if c["kind"] == "course"]
+    assert courses == list(range(len(courses)))
     assert not any(c["cost"] == "paid" for c in after)
     expect(page.locator("#query-used")).to_contain_text("personalized to your profile")
 
