@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from assistant.query import ParsedQuery
 from ingest.catalog import Resource
+from ingest.vocabulary import LEVELS
 
 # In a follow-up that filters (a kind, free, open source, "more"), a candidate below this share
 # of the best retrieval evidence that shares no asked-for topic and is not named is not an
@@ -113,3 +114,21 @@ def rank(
         ranked.append((rid, score))
     ranked.sort(key=lambda pair: (-pair[1], pair[0]))
     return ranked[:k]
+
+
+def far_levels_last(
+    ranked: list[tuple[str, float]], resources: Mapping[str, Resource], level: str | None
+) -> list[tuple[str, float]]:
+    """With a level asked for, what is two levels away goes after everything else, in order.
+
+    The learned ranker sees the level match as one feature among 27 and can still lead with an
+    advanced tool for "nothing too advanced"; the personalizer applies the same rule to a
+    profile's level (two levels away: out of the top five)."""
+    if level not in LEVELS:
+        return ranked
+
+    def far(rid: str) -> bool:
+        other = getattr(resources.get(rid), "level", None)
+        return other in LEVELS and abs(LEVELS.index(other) - LEVELS.index(level)) == 2
+
+    return [p for p in ranked if not far(p[0])] + [p for p in ranked if far(p[0])]

@@ -30,7 +30,7 @@ from assistant.personalize import Personalized, Personalizer, is_generic
 from assistant.profiles import Forbidden, NewUser, Profile
 from assistant.query import ParsedQuery, QueryParser
 from assistant.ranker import LightGbmRanker, Ranker, feature_row
-from assistant.ranking import DOCUMENT_SIMILARITY, out_of_scope, passes, rank
+from assistant.ranking import DOCUMENT_SIMILARITY, far_levels_last, out_of_scope, passes, rank
 from assistant.settings import Settings
 from assistant.storage import Storage, UnknownSession, open_storage
 from assistant.trust import prefer_verified
@@ -236,6 +236,7 @@ class Assistant:
         support.update(dict.fromkeys(answering, 1.0))
         ranked = rank(candidates, learned, parsed, depth, support)
         ranked += self._taught(parsed, ranked, learned)
+        ranked = far_levels_last(ranked, candidates, parsed.level)
         if not ranked and parsed.restrict_to:  # none of those fit: widen to the same topic
             parsed = replace(parsed, restrict_to=(), follow_up="same-topic")
             ranked = rank(candidates, learned, parsed, depth, support)

