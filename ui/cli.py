@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket  # stdlib and light: binding ports before slow start-ups
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +41,17 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error to stderr and exit with `code`."""
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket bound before any slow start-up, so a busy port fails at once."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port")
+    return listener
 
 
 def emit_json(payload: Any) -> None:
@@ -352,7 +364,6 @@ def serve(
 ) -> None:
     """Serve the HTTP API and the Gradio UI on one server; prints the URL when ready."""
     _offline_env()
-    import socket
 
     import uvicorn
 
@@ -363,12 +374,7 @@ def serve(
     port = settings.port if port is None else port
     # Bind before the seconds-long model load, so a busy port fails at once; port 0 then
     # tells us which port the OS picked.
-    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((host, port))
-    except OSError as exc:
-        fail(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port")
+    listener = _bind(host, port)
     url = f"http://{host}:{listener.getsockname()[1]}/"
     application = create_app(settings)
 
@@ -413,18 +419,11 @@ def mcp(
     if transport not in ("stdio", "http"):
         fail(f"--transport must be stdio or http, not '{transport}'")
     _offline_env()
-    import socket
-
     settings = _settings()
     listener = None
     if transport == "http":  # bind first, so a busy port fails before the model loads
         host = host or settings.host
-        listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            listener.bind((host, port))
-        except OSError as exc:
-            fail(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port")
+        listener = _bind(host, port)
     from ui.mcp_server import build_server, serve_http
 
     server = build_server(_assistant(), token)
