@@ -444,13 +444,8 @@ class Assistant:
         token: str | None = None,
     ) -> Answer:
         """One conversational turn: understand, retrieve, personalize, compose, remember."""
-        text = self._check_message(message)
-        self._check_k(k)
-        session = self.session(session_id, user_id, token)
-        learner = self.learner(user_id, token) if user_id else None
-        answer: Answer = self.chain.invoke(
-            {"message": text, "previous": session.context, "k": k, "learner": learner}
-        )
+        text, session, inputs = self._turn_inputs(message, session_id, user_id, k, token)
+        answer: Answer = self.chain.invoke(inputs)
         answer.session_id = session.id
         self._remember(session, text, answer)
         return answer
@@ -466,14 +461,25 @@ class Assistant:
         """`ask`, with the LLM's text yielded token by token as it arrives, then the checked
         `Answer` (the composed one if the LLM's fails the checks). Without an LLM, only the
         `Answer`. Bad input raises here, before anything is yielded."""
+        text, session, inputs = self._turn_inputs(message, session_id, user_id, k, token)
+        composed: Answer = self.compose_chain.invoke(inputs)
+        return self._stream(session, text, composed)
+
+    def _turn_inputs(
+        self,
+        message: str,
+        session_id: str | None,
+        user_id: str | None,
+        k: int,
+        token: str | None,
+    ) -> tuple[str, Session, dict[str, Any]]:
+        """Checked input of one turn: the message, its session and the chain's inputs."""
         text = self._check_message(message)
         self._check_k(k)
         session = self.session(session_id, user_id, token)
         learner = self.learner(user_id, token) if user_id else None
-        composed: Answer = self.compose_chain.invoke(
-            {"message": text, "previous": session.context, "k": k, "learner": learner}
-        )
-        return self._stream(session, text, composed)
+        return text, session, {"message": text, "previous": session.context, "k": k,
+                               "learner": learner}  # fmt: skip
 
     def _stream(self, session: Session, text: str, answer: Answer) -> Iterator[str | Answer]:
         if self.generator is not None and needs_llm(answer):
