@@ -99,7 +99,10 @@ class RequestGuard:
             return
         length = _content_length(scope)
         if length is not None and length > self.max_body:
-            await send_json(send, 413, {"detail": self._too_big("body", length)})
+            # The announced body stays unread, so this connection can't carry another request.
+            await send_json(
+                send, 413, {"detail": self._too_big("body", length)}, {"Connection": "close"}
+            )
             return
         if scope["path"].rstrip("/") in CLOSED_PATHS:
             await send_json(send, 404, {"detail": "this server takes no uploads"})
