@@ -181,6 +181,8 @@ class Composer:
         if parsed.intent == "smalltalk":
             return self.smalltalk(parsed)
         concepts = self.concepts.for_question(parsed.original, parsed.intent)
+        if self._describes_resource(parsed) and not self.concepts.named_in(parsed.original):
+            concepts = []  # "what's MLflow?": MLflow itself, not the concept nearest to it
         if not hits and not concepts:
             return self.nothing_fits(parsed, topic_text)
         hits = self._select(parsed, hits, concepts, limit)
@@ -238,8 +240,9 @@ class Composer:
         questions, a concept's own resources first, never a vendor's product first."""
         if parsed.intent == "learning_path":
             return _path_order(hits)[:limit]
-        if self._is_detail(parsed):
-            return hits[:1]
+        if self._is_detail(parsed, concepts):
+            named = [h for h in hits if h.resource.id in (*parsed.restrict_to, *parsed.mentioned)]
+            return (named or hits)[:1]
         taught = [rid for c in concepts for rid in c.resources]
         keep_all = parsed.restrict_to or parsed.mentioned  # the person named what to look at
         top = max((h.score for h in hits), default=0.0)
@@ -288,9 +291,16 @@ class Composer:
         return _no_vendor_first(chosen)
 
     @staticmethod
-    def _is_detail(parsed: ParsedQuery) -> bool:
+    def _is_detail(parsed: ParsedQuery, concepts: Sequence[Concept] = ()) -> bool:
+        """ "Tell me more about X", or "what is X?" for one named resource and no concept."""
         one = len(parsed.restrict_to) == 1 or (len(parsed.mentioned) == 1 and not parsed.kinds)
-        return one and bool(_DETAIL.search(parsed.text))
+        explained = Composer._describes_resource(parsed) and not concepts
+        return one and (bool(_DETAIL.search(parsed.text)) or explained)
+
+    @staticmethod
+    def _describes_resource(parsed: ParsedQuery) -> bool:
+        """An explain question about exactly one catalog resource ("what is Feast used for?")."""
+        return parsed.intent == "explain" and len(parsed.mentioned) == 1 and not parsed.kinds
 
     # -- fixed answers ----------------------------------------------------------------------
 
@@ -403,7 +413,7 @@ class Composer:
         kinds = " or ".join(plural(k) for k in parsed.kinds) or "resources"
         about = _topic_phrase(parsed.topics) or topic_text or parsed.text
         lines: list[str]
-        if self._is_detail(parsed) and items:
+        if self._is_detail(parsed, concepts) and items:
             lines = self._detail(items[0], citations)
             return "\n".join(lines)
         if len(concepts) >= 2:
@@ -435,7 +445,11 @@ class Composer:
             lines = [f"{lead}, in study order (foundations first):", ""]
             lines += [self._line(n, item) for n, item in enumerate(items, start=1)]
         elif parsed.intent == "explain":
-            lines = [f"What the sources say about {about}:", ""]
+            # No glossary entry fits: say so, rather than echo the question's words as a topic.
+            lead = "The glossary has no entry for that; here is what the sources say:"
+            if parsed.topics:
+                lead = f"What the sources say about {about}:"
+            lines = [lead, ""]
             for citation in citations[:3]:
                 lines.append(f"- {citation.snippet} [{citation.number}]")
             lines += ["", "To go deeper:"]
@@ -466,6 +480,9 @@ class Composer:
         personal: Personalized | None = None,
     ) -> str:
         """The header of a list; it claims only constraints every listed item meets."""
+        on, for_ = f"on {about}", f"for {about}"
+        if not parsed.topics:  # the question's leftover words would read as broken English
+            on = for_ = f"by {', '.join(parsed.authors)}" if parsed.authors else "for that"
         constraints = []
         if parsed.free_only:
             constraints.append("free")
@@ -490,7 +507,7 @@ class Composer:
             like = self.titles.get(parsed.similar_to, parsed.similar_to)
             return f"{what}{qualifier} like *{like}*:{level_note}"
         if parsed.follow_up == "more":
-            return f"{len(items)} more {kinds}{qualifier} for {about}:{level_note}"
+            return f"{len(items)} more {kinds}{qualifier} {for_}:{level_note}"
         if limit is not None and len(items) < limit:
             # Honest about a short list: the floor left only these.
             n = _NUMBERS[len(items)] if len(items) < len(_NUMBERS) else str(len(items))
@@ -500,9 +517,9 @@ class Composer:
                 else ("resource" if len(items) == 1 else "resources")
             )
             if personal is not None and personal.profile is not None:
-                return f"{n.capitalize()} {noun}{qualifier} on {about} fit your profile:"
-            return f"The catalog has {n} {noun}{qualifier} on {about}:{level_note}"
-        return f"Here are {what}{qualifier} for {about}, in study order:{level_note}"
+                return f"{n.capitalize()} {noun}{qualifier} {on} fit your profile:"
+            return f"The catalog has {n} {noun}{qualifier} {on}:{level_note}"
+        return f"Here are {what}{qualifier} {for_}, in study order:{level_note}"
 
 
 def _no_vendor_first(items: list[Hit]) -> list[Hit]:

@@ -335,6 +335,10 @@ class QueryParser:
             intent = "recommend"
         if len(mentioned) >= 2 and re.search(r"\b(or|vs\.?|versus)\b", text):
             intent = "compare"  # two named resources set against each other
+        elif intent in ("explain", "compare") and authors and len(authors) + len(mentioned) < 2:
+            # A person is not a concept, nor one side of a comparison: "Alex Xu", "who is
+            # Chip Huyen?" ask for what they wrote.
+            intent = "recommend"
         smalltalk = ""
         if intent == "smalltalk":
             thanks = "thanks" if _THANKS.search(text) else "greeting"

@@ -222,9 +222,8 @@ class Assistant:
             return self.learning_path(parsed, topic_text, k, learner)
         found = self.candidates(parsed, topic_text, learner)
         parsed, answering = found.parsed, found.documents
-        # A question naming a glossary concept ("point-in-time correctness") is in scope; a
-        # one-word name ("caching") is not evidence enough, it means other things elsewhere.
-        if found.out_of_scope and not self.concepts.named_in(parsed.original, min_words=2):
+        # A question about a glossary concept is in scope, by its name or by its meaning.
+        if found.out_of_scope and not self.concepts.in_scope(parsed.original):
             return SearchResult([], replace(parsed, intent="out_of_scope"), topic_text)
         candidates, signals = found.resources, found.signals
         learned = dict(zip(found.ids, self.ranker.score(found.rows), strict=True))

@@ -44,14 +44,20 @@ def answer_checks(answer: Answer, known_ids: Collection[str]) -> dict[str, list[
 
 
 def opens_with_definition(answer: Answer) -> bool:
-    """An explain/compare answer starts by defining its concept(s) and cites a source."""
+    """An explain/compare answer starts by defining its concept(s), or the one resource it was
+    asked about ("what's MLflow?": its title and summary), and cites a source."""
+    cites = bool(CITATION.search(answer.text)) and not dangling_citations(answer)
     if not answer.concepts:
-        return False
+        named = list(answer.query_used.get("mentioned") or ())  # type: ignore[call-overload]
+        if len(named) != 1 or len(answer.items) != 1 or answer.items[0].resource.id != named[0]:
+            return False
+        resource = answer.items[0].resource
+        starts = answer.text.startswith(f"**{resource.title}**")
+        return starts and resource.summary.strip() in answer.text and cites
     head = answer.text.split("What to read next:", 1)[0]
     defined = all(c.definition.strip() in head for c in answer.concepts)
     first = answer.concepts[0]
     starts = answer.text.lower().startswith(f"**{first.name.lower()}**")
-    cites = bool(CITATION.search(answer.text)) and not dangling_citations(answer)
     return defined and starts and cites
 
 

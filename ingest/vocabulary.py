@@ -116,7 +116,7 @@ TOPIC_PHRASES: dict[str, tuple[str, ...]] = {
                    "accuracy drop", "performance drop"),
     "experiment-tracking": ("experiment tracking", "track experiments", "tracking experiments",
                             "log metrics", "hyperparameter", "compare runs", "model registry",
-                            "experiments", "runs"),
+                            "experiments", "training runs", "experiment runs"),
     "orchestration": ("orchestration", "orchestrate", "orchestrator", "workflow", "workflows",
                       "dag", "dags", "scheduler", "schedule", "scheduling", "retries", "pipelines"),
     "interviews": ("interview", "interviews", "interviewing", "hiring loop", "onsite", "faang",

@@ -101,3 +101,44 @@ def test_corrections_are_shown_and_english_is_left_alone(assistant: Assistant) -
     }
     plain = assistant.ask("the difference between batch and online serving, there is a last week")
     assert "corrections" not in plain.query_used
+
+
+@pytest.mark.parametrize(
+    ("message", "author"),
+    [("Martin Kleppmann", "Martin Kleppmann"), ("who is Chip Huyen?", "Chip Huyen"),
+     ("emmanuel ameisen", "Emmanuel Ameisen")],
+)  # fmt: skip
+def test_a_person_is_asked_for_what_they_wrote(
+    assistant: Assistant, message: str, author: str
+) -> None:
+    answer = assistant.ask(message)
+    assert answer.intent == "recommend" and not answer.concepts
+    assert answer.items and author in answer.items[0].resource.authors
+    assert f"by {author}" in answer.text.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("message", "resource_id"),
+    [("what is Evidently used for?", "evidently-ai"), ("what's Apache Airflow?", "apache-airflow")],
+)
+def test_what_is_a_named_resource_describes_it(
+    assistant: Assistant, message: str, resource_id: str
+) -> None:
+    answer = assistant.ask(message)
+    resource = assistant.catalog.resources[resource_id]
+    assert [i.resource.id for i in answer.items] == [resource_id]
+    assert answer.text.startswith(f"**{resource.title}**")
+    assert resource.summary.strip() in answer.text
+
+
+def test_a_described_concept_is_defined_first(assistant: Assistant) -> None:
+    answer = assistant.ask("what do you call it when a model is kept up to date by retraining on "
+                           "fresh data every week?")  # fmt: skip
+    assert [c.id for c in answer.concepts] == ["continual-learning"]
+    assert answer.text.startswith("**Continual learning**")
+
+
+def test_a_verb_is_not_a_topic(assistant: Assistant) -> None:
+    # "runs faster" is not about experiment runs.
+    parsed, _ = assistant.understand("my batch job runs slowly, how do I speed up inference?")
+    assert "experiment-tracking" not in parsed.topics

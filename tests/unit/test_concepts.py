@@ -121,3 +121,41 @@ def test_a_paraphrase_finds_its_concept_by_meaning(index: ConceptIndex) -> None:
     assert not index.named_in("what is a place to version trained models?")
     found = index.for_question("what is a place to version trained models?", "explain")
     assert [c.id for c in found] == ["model-registry"]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # Described, not named: matched by the definition's meaning.
+        ("what is the system that serves the most recent feature values to models at low "
+         "latency and keeps history for training?", "feature-store"),
+        ("how do I split one big training job over several machines with GPUs?",
+         "distributed-training"),
+        ("why would you keep a snapshot of the weights during a long training job?",
+         "checkpointing"),
+        ("what does it mean to store numbers in fewer bits so a model needs less memory?",
+         "quantization"),
+        # A one-word name inside a more specific question gives way to the closer concept.
+        ("how does keeping the keys and values of earlier tokens in a cache speed up text "
+         "generation?", "kv-cache"),
+    ],
+)  # fmt: skip
+def test_a_description_finds_its_concept(index: ConceptIndex, question: str, expected: str) -> None:
+    assert [c.id for c in index.for_question(question, "explain")] == [expected]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["how does gradient boosting build its trees?", "what is a linked list?",
+     "how do hash maps work?", "what is photosynthesis?"],
+)  # fmt: skip
+def test_no_glossary_entry_gives_no_definition(index: ConceptIndex, question: str) -> None:
+    # A wrong definition is worse than none: outside the glossary the answer is a reading list.
+    assert index.for_question(question, "explain") == []
+
+
+def test_scope_by_meaning(index: ConceptIndex) -> None:
+    assert index.in_scope("how do I make my model smaller and faster?")
+    assert index.in_scope("what is point-in-time correctness?")  # named, two words
+    assert not index.in_scope("which graphics card should I buy to play games?")
+    assert not index.in_scope("how do I keep my bread from going stale?")

@@ -55,6 +55,19 @@ def test_an_explain_answer_must_open_with_its_definition_and_cite(catalog: Catal
     assert not opens_with_definition(uncited)
 
 
+def test_what_is_a_named_resource_is_answered_by_describing_it(catalog: Catalog) -> None:
+    feast = catalog.resources["feast"]
+    text = f"**{feast.title}** (tool)\n\n{feast.summary}\n\nWhat the sources say:\n- x [1]"
+    asked = {"mentioned": ["feast"]}
+    good = _answer(catalog, ["feast"], text, intent="explain", query_used=asked)
+    assert opens_with_definition(good)
+    other = _answer(catalog, ["tecton"], text, intent="explain", query_used=asked)
+    assert not opens_with_definition(other)  # describes something else than was asked
+    listing = _answer(catalog, ["feast", "tecton"], f"Here are 2 tools [1] [2]\n{text}",
+                      intent="explain", query_used=asked)  # fmt: skip
+    assert not opens_with_definition(listing)
+
+
 def test_tools_padding_and_links_are_counted(catalog: Catalog) -> None:
     answer = _answer(
         catalog,
