@@ -16,6 +16,9 @@ from ingest.vocabulary import KINDS as KINDS
 from ingest.vocabulary import LEVELS as LEVELS
 
 Trust = Literal["high", "medium", "low"]
+# A public page: https only (every verified url is), so a link never downgrades to http; a host
+# with a dot (no localhost) and no spaces.
+URL_PATTERN = r"^https://[^/\s]+\.[^/\s]+(/\S*)?$"
 
 
 class CatalogError(ValueError):
@@ -32,8 +35,7 @@ class Resource(BaseModel):
     kind: Kind
     authors: tuple[str, ...] = ()
     year: int | None = Field(default=None, ge=1950, le=2030)
-    # The public home; https only (every verified url is), so a link never downgrades to http.
-    url: str | None = Field(default=None, pattern=r"^https://[^/\s]+\.[^/\s]+(/\S*)?$")
+    url: str | None = Field(default=None, pattern=URL_PATTERN)  # the public home
     publisher: str | None = Field(default=None, min_length=2)
     aliases: tuple[str, ...] = ()
     topics: tuple[str, ...] = Field(min_length=1)
@@ -93,6 +95,8 @@ class Source(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     origin: str
     notes: str = ""
+    # The public page the document was taken from, where one was found; citations link to it.
+    url: str | None = Field(default=None, pattern=URL_PATTERN)
 
 
 @dataclass(frozen=True)

@@ -259,6 +259,7 @@ class CitationOut(BaseModel):
     origin: str
     heading: str
     snippet: str
+    url: str | None = Field(default=None, description="The source's public page, where it has one.")
 
 
 class ChatResponse(BaseModel):

@@ -65,6 +65,7 @@ def citation_view(citation: Citation) -> dict[str, Any]:
         "origin": citation.origin,
         "heading": citation.heading,
         "snippet": citation.snippet,
+        "url": citation.url,
     }
 
 

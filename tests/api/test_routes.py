@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 pytestmark = [pytest.mark.integration, pytest.mark.api]
 
 RESOURCE_FIELDS = {"id", "title", "kind", "url", "authors"}
+REAL_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
 
 def parse_sse(text: str) -> list[tuple[str, dict]]:
@@ -226,3 +229,18 @@ def test_api_docs_load_from_local_assets(client: httpx.Client) -> None:
         assert "cdn." not in html.text and "fonts.googleapis" not in html.text  # nothing remote
         script = client.get(f"/docs-assets/{asset}")
         assert script.status_code == 200 and len(script.content) > 100_000
+
+
+def test_chat_citations_link_to_their_source_pages(client: httpx.Client) -> None:
+    pages = {
+        s["title"]: s.get("url")
+        for s in yaml.safe_load((REAL_CORPUS / "sources.yaml").read_text(encoding="utf-8"))[
+            "sources"
+        ]
+    }
+    answer = client.post("/api/chat", json={"message": "books on ML system design"}).json()
+    cited = [c for c in answer["citations"] if c["source_title"] in pages]
+    assert cited
+    for citation in cited:
+        assert citation["url"] == pages[citation["source_title"]]
+        assert citation["url"].startswith("https://")

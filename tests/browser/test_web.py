@@ -107,6 +107,14 @@ def test_question_shows_cards_citations_and_query(page: Any, live_app: Any) -> N
         target = link.get_attribute("href")
         expect(page.locator(target)).to_be_visible()
     expect(citations.first).to_contain_text("Awesome Machine Learning System Design")
+    # Each passage's source title links to the page it came from (sources.yaml's url).
+    pages = {s.title: s.url for s in live_app.assistant.catalog.sources.values() if s.url}
+    titles = page.locator("#citations li > a")  # the passage's own links sit inside its <q>
+    assert titles.count() >= 1 and titles.count() == sum(
+        any(title in row.inner_text() for title in pages) for row in citations.all()
+    )
+    for title in titles.all():
+        expect(title).to_have_attribute("href", pages[title.inner_text()])
     expect(page.locator("#query-used")).to_contain_text("topics: feature-stores")
     # The answer is shown once: the bubble has the text with citation numbers, not the
     # passages (the citations panel has them) nor the reasons (the cards have them).

@@ -326,3 +326,31 @@ def test_recommend_rejects_ambiguous_or_out_of_range_requests(assistant: Assista
 )
 def test_generic_requests_are_told_apart_from_topics(text: str, generic: bool) -> None:
     assert is_generic(text) is generic
+
+
+# -- learning-path facts from the catalog (issue 13): prerequisites and stated effort -----------
+
+
+def test_a_path_puts_a_stated_prerequisite_before_the_resource_that_needs_it(
+    assistant: Assistant,
+) -> None:
+    answer = assistant.ask("I'm an SRE, where do I start?")
+    assert answer.intent == "learning_path"
+    ids = [item.resource.id for item in answer.items]
+    catalog = assistant.catalog.resources
+    # The workbook's entry names the SRE book as its prerequisite; both are on an SRE's path.
+    assert catalog["site-reliability-workbook"].prerequisites == ("site-reliability-engineering",)
+    assert ids.index("site-reliability-engineering") < ids.index("site-reliability-workbook")
+    for n, rid in enumerate(ids):
+        assert not set(catalog[rid].prerequisites) & set(ids[n + 1 :]), rid
+
+
+def test_a_path_shows_each_steps_stated_effort(assistant: Assistant) -> None:
+    answer = assistant.recommend(profile={"formats": ["course"], "level": "intermediate"}, k=5)
+    assert answer.intent == "learning_path"
+    with_effort = [item.resource for item in answer.items if item.resource.effort]
+    assert len(with_effort) >= 2  # the course pages state the length of CS329S and FSDL
+    lines = answer.text.splitlines()
+    for resource in with_effort:
+        line = next(line for line in lines if resource.title in line)
+        assert resource.effort in line, line

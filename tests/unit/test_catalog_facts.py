@@ -161,3 +161,37 @@ def test_unknown_or_circular_prerequisites_are_refused(fixture_corpus: Path) -> 
         load_catalog(fixture_corpus)
     _edit(fixture_corpus, 1, prerequisites=[])  # a chain without a loop loads
     assert load_catalog(fixture_corpus).resources[first].prerequisites == (second,)
+
+
+# --- source pages (the citations panel links a passage to the page it came from) ---------------
+
+SOURCES = CORPUS / "sources.yaml"
+
+
+def test_every_source_url_is_well_formed_https_and_each_source_without_one_says_why(
+    catalog: Catalog,
+) -> None:
+    text = SOURCES.read_text(encoding="utf-8")
+    entries = re.split(r"^  - id: ", text, flags=re.MULTILINE)[1:]
+    blocks = {entry.split("\n", 1)[0].strip(): entry for entry in entries}
+    assert blocks.keys() == catalog.sources.keys()
+    for source in catalog.sources.values():
+        if source.url is None:
+            assert re.search(r"# no url: \S.{10,}", blocks[source.id]), source.id
+            continue
+        parts = urlsplit(source.url)
+        assert parts.scheme == "https" and parts.hostname and "." in parts.hostname, source.id
+        assert not re.search(r"\s", source.url) and parts.fragment == "", source.id
+    assert sum(1 for s in catalog.sources.values() if s.url) >= 1
+
+
+@pytest.mark.parametrize(
+    "url", ["http://example.org/page", "https://example.org/a page", "https://localhost/x"]
+)
+def test_a_malformed_source_url_is_refused(fixture_corpus: Path, url: str) -> None:
+    path = fixture_corpus / "sources.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["sources"][1]["url"] = url
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"entry #2 \(id 'monitoring-notes'\): field 'url'"):
+        load_catalog(fixture_corpus)
