@@ -239,7 +239,10 @@ class Composer:
         """The hits worth showing, in study order: a relevance floor, reading first for "read"
         questions, a concept's own resources first, never a vendor's product first."""
         if parsed.intent == "learning_path":
-            return _path_order(hits)[:limit]
+            if not parsed.kinds:  # one place to join people is a step; more are a detour
+                joins = [h for h in hits if purpose(h.resource) == JOIN]
+                hits = [h for h in hits if h not in joins[1:]]
+            return _path_order(hits[:limit])
         if self._is_detail(parsed, concepts):
             named = [h for h in hits if h.resource.id in (*parsed.restrict_to, *parsed.mentioned)]
             return (named or hits)[:1]
@@ -533,9 +536,11 @@ def _no_vendor_first(items: list[Hit]) -> list[Hit]:
 
 
 def _path_order(hits: list[Hit]) -> list[Hit]:
-    """A learning path: each step after its prerequisites (where the catalog states them),
-    otherwise in the personalizer's order; no vendor product first."""
-    position = {h.resource.id: n for n, h in enumerate(hits)}
+    """A learning path: reading and courses, then hands-on, then a community; each step after
+    its prerequisites (where the catalog states them); no vendor product first."""
+    # Learn first, then try, then join; within a stage, the order given (level, relevance).
+    stages = {START: 0, DEEPER: 0, HANDS_ON: 1, JOIN: 2}
+    position = {h.resource.id: (stages[purpose(h.resource)], n) for n, h in enumerate(hits)}
     placed: list[Hit] = []
     done: set[str] = set()
     pending = list(hits)

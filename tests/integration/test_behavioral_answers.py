@@ -142,3 +142,14 @@ def test_a_verb_is_not_a_topic(assistant: Assistant) -> None:
     # "runs faster" is not about experiment runs.
     parsed, _ = assistant.understand("my batch job runs slowly, how do I speed up inference?")
     assert "experiment-tracking" not in parsed.topics
+
+
+@pytest.mark.parametrize("message", ["where do I start?", "I'm new here, how should I begin?"])
+def test_a_learning_path_reads_first_and_joins_last(assistant: Assistant, message: str) -> None:
+    answer = assistant.ask(message)
+    assert answer.intent == "learning_path"
+    kinds = [i.resource.kind for i in answer.items]
+    stage = [2 if k in ("community", "conference") else 1 if k in ("tool", "repo") else 0
+             for k in kinds]  # fmt: skip
+    assert stage == sorted(stage) and stage[0] == 0, kinds
+    assert sum(1 for s in stage if s == 2) <= 1, kinds
