@@ -499,18 +499,19 @@ class Composer:
         what = what or f"{len(items)} {kinds if len(items) != 1 else kinds.rstrip('s')}"
         level_note = ""
         if parsed.level and not at_level:
-            level_note = f" None is marked {parsed.level}; these are the closest."
+            level_note = f" (none is marked {parsed.level}; these are the closest)"
         elif parsed.level and len(at_level) < len(items):
-            level_note = f" The first {len(at_level)} are {parsed.level}."
+            first = "the first is" if len(at_level) == 1 else f"the first {len(at_level)} are"
+            level_note = f" ({first} {parsed.level})"
         if parsed.restrict_to:
-            return f"Of those, these fit{qualifier}:{level_note}"
+            return f"Of those, these fit{qualifier}{level_note}:"
         if parsed.anaphoric and parsed.follow_up == "same-topic":  # none of those fit: widened
-            return f"None of those fit; on the same topic, these do{qualifier}:{level_note}"
+            return f"None of those fit; on the same topic, these do{qualifier}{level_note}:"
         if parsed.similar_to:
             like = self.titles.get(parsed.similar_to, parsed.similar_to)
-            return f"{what}{qualifier} like *{like}*:{level_note}"
+            return f"{what}{qualifier} like *{like}*{level_note}:"
         if parsed.follow_up == "more":
-            return f"{len(items)} more {kinds}{qualifier} {for_}:{level_note}"
+            return f"{len(items)} more {kinds}{qualifier} {for_}{level_note}:"
         if limit is not None and len(items) < limit:
             # Honest about a short list: the floor left only these.
             n = _NUMBERS[len(items)] if len(items) < len(_NUMBERS) else str(len(items))
@@ -521,8 +522,8 @@ class Composer:
             )
             if personal is not None and personal.profile is not None:
                 return f"{n.capitalize()} {noun}{qualifier} {on} fit your profile:"
-            return f"The catalog has {n} {noun}{qualifier} {on}:{level_note}"
-        return f"Here are {what}{qualifier} {for_}, in study order:{level_note}"
+            return f"The catalog has {n} {noun}{qualifier} {on}{level_note}:"
+        return f"Here are {what}{qualifier} {for_}, in study order{level_note}:"
 
 
 def _no_vendor_first(items: list[Hit]) -> list[Hit]:
