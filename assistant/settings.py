@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     access_log: bool = False  # uvicorn's line per request; off: the metrics count requests
     json_logs: bool = False
 
+    # Issue 16 (part B): where `python -m ingest.onnx_export` (run by `make install`) writes the
+    # query encoder's ONNX export of `embedding_model`. Built from the installed packages, not
+    # the data, so one per checkout, shared by every data dir.
+    onnx_dir: Path = Field(default=_PROJECT_ROOT / ".models", description="ONNX exports.")
+
     @field_validator("rate_limit")
     @classmethod
     def _check_rate_limit(cls, value: str) -> str:
