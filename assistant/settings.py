@@ -54,8 +54,9 @@ class Settings(BaseSettings):
     # while a new ingest shows within a couple of seconds.
     index_check_s: float = Field(default=2.0, ge=0, le=3600)
 
-    # Issue 16: what answers a query. The query encoder runs the index's model: "onnx" (its int8
-    # export, no torch: fast to load and per query) or "sentence-transformers" (what ingest uses).
+    # Issue 16: what answers a query. The query encoder runs the index's model: "onnx" (its own
+    # weights exported to ONNX, no torch: fast to load and per query) or "sentence-transformers"
+    # (what ingest uses).
     query_encoder: Literal["onnx", "sentence-transformers"] = "onnx"
     # `mlsd ask/search/recommend/chat` answer through a running server when one answers /readyz:
     # this URL, else MLSD_HOST:MLSD_PORT if it serves this index; MLSD_USE_SERVER=false never does.
