@@ -162,6 +162,15 @@ class SentenceTransformerEmbedder:
         )
 
 
+# Texts per onnxruntime run. Attention holds batch x 12 heads x tokens^2 floats per layer, and the
+# arena keeps the peak: embedding 200 texts of 150-1,150 characters (issue 16 part B) took +359 MB
+# and 10.4 s in runs of 64 on a second all-core session, +96 MB and 3.0 s in runs of 4 there, and
+# +30 MB and 5.7 s one text at a time on the query session. Batches here are rare (the concept
+# index once, a user's documents; ingest uses sentence-transformers), so memory wins; one at a
+# time also pads nothing, so a text's vector is the same alone or in a batch.
+ONNX_RUN = 1
+
+
 class OnnxEmbedder:
     """onnxruntime adapter for the model's own weights exported to ONNX (`ingest.onnx_export`):
     the model's own tokenizer, mean pooling and L2 normalization, as sentence-transformers does;
@@ -174,16 +183,15 @@ class OnnxEmbedder:
     encoder = "onnx"
     variant = "onnx-fp32"
 
-    def __init__(self, model: str, directory: Path, batch_size: int = 64) -> None:
+    def __init__(self, model: str, directory: Path) -> None:
         spec = model_spec(model)
         self.name = spec.name
         self.dimension = spec.dimension
         self._model = model
         self._spec = spec
         self._directory = directory
-        self._batch_size = batch_size
         self._tokenizer: Any = None
-        self._sessions: dict[bool, Any] = {}
+        self._onnx_session: Any = None
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -226,7 +234,7 @@ class OnnxEmbedder:
             # tokenizer file's 128, and pads a batch to its longest text.
             tokenizer.enable_truncation(int(config["max_seq_length"]))
             tokenizer.enable_padding()
-            self._session(single=True)
+            self._session()
             self._tokenizer = tokenizer
 
     def _export(self) -> None:
@@ -244,19 +252,19 @@ class OnnxEmbedder:
                 f"exporting {self._spec.name} to ONNX failed ({tail[0]}); run `make install`"
             )
 
-    def _session(self, single: bool) -> Any:
-        # One thread for a single query: on a 2-core machine under any other load a second
-        # thread only waits (see SentenceTransformerEmbedder.embed); batches get every core.
-        if single not in self._sessions:
+    def _session(self) -> Any:
+        # One session, one thread: on a 2-core machine under any other load a second thread
+        # only waits (see SentenceTransformerEmbedder.embed).
+        if self._onnx_session is None:
             import onnxruntime
 
             options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = 1 if single else 0
+            options.intra_op_num_threads = 1
             options.log_severity_level = 3  # warnings about unused initializers are noise
-            self._sessions[single] = onnxruntime.InferenceSession(
+            self._onnx_session = onnxruntime.InferenceSession(
                 str(self._weights), options, providers=["CPUExecutionProvider"]
             )
-        return self._sessions[single]
+        return self._onnx_session
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Normalized embeddings, so cosine similarity is a dot product."""
@@ -264,8 +272,8 @@ class OnnxEmbedder:
             return []
         self.load()
         vectors: list[list[float]] = []
-        for start in range(0, len(texts), self._batch_size):
-            vectors.extend(self._encode(texts[start : start + self._batch_size]))
+        for start in range(0, len(texts), ONNX_RUN):
+            vectors.extend(self._encode(texts[start : start + ONNX_RUN]))
         return vectors
 
     def _encode(self, texts: Sequence[str]) -> list[list[float]]:
@@ -275,7 +283,7 @@ class OnnxEmbedder:
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         with self._lock:
-            session = self._session(single=len(texts) <= 2)
+            session = self._session()
         (hidden,) = session.run(
             ["last_hidden_state"],
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
@@ -293,15 +301,15 @@ def make_embedder(
     onnx_dir: Path | None = None,
 ) -> Embedder:
     """The embedder for a configured model name, run by `encoder`: sentence-transformers
-    (torch; fastest for ingest's batches) or onnx (no torch; fastest per query), whose export
-    lives under `onnx_dir` (default: the settings' `onnx_dir`)."""
+    (torch; fastest for ingest's batches of `batch_size`) or onnx (no torch; fastest per query),
+    whose export lives under `onnx_dir` (default: the settings' `onnx_dir`)."""
     spec = model_spec(model)
     if encoder == "onnx":
         if onnx_dir is None:
             from assistant.settings import get_settings
 
             onnx_dir = get_settings().onnx_dir
-        return OnnxEmbedder(model, onnx_dir, batch_size=batch_size)
+        return OnnxEmbedder(model, onnx_dir)
     if encoder == "sentence-transformers":
         return SentenceTransformerEmbedder(spec, batch_size=batch_size)
     raise EmbedderError(f"unknown encoder '{encoder}'; use onnx or sentence-transformers")
