@@ -36,6 +36,8 @@ $(RUNTIME_STAMP): pyproject.toml requirements.lock
 	@$(PY) -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
+	@# The query encoder's ONNX export of the model's own weights (issue 16; about 10 s, once).
+	$(BIN)/python -m ingest.onnx_export
 	@touch $@
 
 $(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.lock

@@ -14,13 +14,36 @@ class KeywordIndex(Protocol):
         ...
 
 
+def _import_bm25s() -> Any:
+    """bm25s, imported without numba.
+
+    bm25s imports numba whenever it is installed (ranx installs it), +52 MB resident (measured,
+    issue 16), though only its "numba" backend uses it and this index runs the default "numpy"
+    one. A None entry in sys.modules makes `import numba` raise ImportError (the import system's
+    documented rule), which bm25s handles; the entry is removed at once, so numba stays importable
+    for anything else. Called while the assistant is built, before requests run in threads.
+    """
+    import sys
+
+    if "bm25s" in sys.modules or "numba" in sys.modules:
+        import bm25s
+
+        return bm25s
+    sys.modules["numba"] = None  # type: ignore[assignment]
+    try:
+        import bm25s
+    finally:
+        del sys.modules["numba"]
+    return bm25s
+
+
 class Bm25Index:
     """bm25s adapter with English stop words and a Snowball stemmer ("stores" finds "store")."""
 
     def __init__(self, ids: Sequence[str], texts: Sequence[str]) -> None:
-        import bm25s
         import Stemmer
 
+        bm25s = _import_bm25s()
         self._bm25s = bm25s
         self._stemmer: Any = Stemmer.Stemmer("english")
         self._ids = list(ids)

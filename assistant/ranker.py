@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from assistant.trees import TreeModel, TreeModelError
 from ingest.catalog import LEVELS, Resource
 
 # The saved model, trained by `make train-ranker` (evals/train_ranker.py) on the dev split.
@@ -118,34 +119,33 @@ class RankerError(RuntimeError):
 
 
 class LightGbmRanker:
-    """The saved LightGBM model (loaded lazily, scored on one thread)."""
+    """The saved LightGBM model (loaded lazily), scored by `assistant.trees`: serving needs no
+    lightgbm, whose import brings scikit-learn and pandas (see there)."""
 
     def __init__(self, path: Path = MODEL_PATH) -> None:
         self._path = path
-        self._booster: Any = None
+        self._model: TreeModel | None = None
 
-    def _load(self) -> Any:
-        if self._booster is None:
-            import lightgbm
-
+    def _load(self) -> TreeModel:
+        if self._model is None:
             if not self._path.is_file():
                 raise RankerError(f"{self._path} is missing; run `make train-ranker`")
-            booster = lightgbm.Booster(model_file=str(self._path))
-            if tuple(booster.feature_name()) != FEATURES:
+            try:
+                model = TreeModel.from_text(self._path.read_text(encoding="utf-8"))
+            except TreeModelError as exc:
+                raise RankerError(f"{self._path}: {exc}; run `make train-ranker`") from None
+            if model.feature_names != FEATURES:
                 raise RankerError(
                     f"{self._path} was trained on other features; run `make train-ranker`"
                 )
-            self._booster = booster
-        return self._booster
+            self._model = model
+        return self._model
 
     def score(self, rows: Sequence[Sequence[float]]) -> list[float]:
         """Model scores, one per row."""
         if not rows:
             return []
-        import numpy as np
-
-        matrix = np.asarray(rows, dtype=np.float64)
-        return [float(x) for x in self._load().predict(matrix, num_threads=1)]
+        return self._load().score(rows)
 
 
 def fit(

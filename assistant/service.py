@@ -562,7 +562,10 @@ def build_assistant(
     catalog = load_catalog(settings.corpus_dir)
     store = open_store(settings)
     embedder = embedder or make_embedder(
-        settings.embedding_model, settings.embed_batch_size, settings.query_encoder
+        settings.embedding_model,
+        settings.embed_batch_size,
+        settings.query_encoder,
+        settings.onnx_dir,
     )
     storage = storage or open_storage(settings)
     concepts = load_concepts(settings.corpus_dir, catalog)

@@ -54,8 +54,9 @@ class Settings(BaseSettings):
     # while a new ingest shows within a couple of seconds.
     index_check_s: float = Field(default=2.0, ge=0, le=3600)
 
-    # Issue 16: what answers a query. The query encoder runs the index's model: "onnx" (its int8
-    # export, no torch: fast to load and per query) or "sentence-transformers" (what ingest uses).
+    # Issue 16: what answers a query. The query encoder runs the index's model: "onnx" (its own
+    # weights exported to ONNX, no torch: fast to load and per query) or "sentence-transformers"
+    # (what ingest uses).
     query_encoder: Literal["onnx", "sentence-transformers"] = "onnx"
     # `mlsd ask/search/recommend/chat` answer through a running server when one answers /readyz:
     # this URL, else MLSD_HOST:MLSD_PORT if it serves this index; MLSD_USE_SERVER=false never does.
@@ -75,6 +76,11 @@ class Settings(BaseSettings):
     retry_after_s: int = Field(default=10, ge=1, le=3600)
     access_log: bool = False  # uvicorn's line per request; off: the metrics count requests
     json_logs: bool = False
+
+    # Issue 16 (part B): where `python -m ingest.onnx_export` (run by `make install`) writes the
+    # query encoder's ONNX export of `embedding_model`. Built from the installed packages, not
+    # the data, so one per checkout, shared by every data dir.
+    onnx_dir: Path = Field(default=_PROJECT_ROOT / ".models", description="ONNX exports.")
 
     @field_validator("rate_limit")
     @classmethod

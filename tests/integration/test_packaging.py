@@ -19,7 +19,7 @@ PACKAGES = ("ingest", "assistant", "ui", "evals")
 # Working files that are not the project: a copy without them builds what a fresh clone builds.
 NOT_PROJECT = shutil.ignore_patterns(
     ".git", ".venv", ".mlsd", "build", "dist", "*.egg-info", "__pycache__", "*.pyc",
-    ".pytest_cache", ".ruff_cache", ".mypy_cache", "artifacts",
+    ".pytest_cache", ".ruff_cache", ".mypy_cache", "artifacts", ".models",
 )  # fmt: skip
 
 
