@@ -13,9 +13,9 @@ from ingest.linking import normalize
 # Cosine similarity between a question and a concept (the better of its name with aliases and
 # its definition) above which an explain question is taken to be about that concept. Tuned on the
 # dev split of evals/datasets/concept_questions.yaml (`python -m evals.concept_matching`), which
-# asks mostly without the concept's name: 0.42 gets the most dev questions right, naming the right
+# asks mostly without the concept's name: 0.44 gets the most dev questions right, naming the right
 # concept or none. Below it, the answer is a reading list rather than a wrong definition.
-MIN_SIMILARITY = 0.42
+MIN_SIMILARITY = 0.44
 
 # Similarity to the nearest concept above which a question is about ML systems even when
 # retrieval alone would call it out of scope ("how do you make a big model smaller so it runs on
