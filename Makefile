@@ -61,7 +61,7 @@ ingest: install ## Build or update the index (incremental)
 
 run: install ## Install, update the index (fast when nothing changed), serve the API and web UI
 	$(BIN)/mlsd ingest
-	$(BIN)/mlsd serve
+	MLSD_UI_AT_START=true $(BIN)/mlsd serve
 
 serve: install ## Serve the HTTP API and the web UI on one server (MLSD_HOST, MLSD_PORT)
 	$(BIN)/mlsd serve

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     # query encoder's ONNX export of `embedding_model`. Built from the installed packages, not
     # the data, so one per checkout, shared by every data dir.
     onnx_dir: Path = Field(default=_PROJECT_ROOT / ".models", description="ONNX exports.")
+    # Issue 16: the web UI (Gradio, about 90 MB) is built on the first page request, so a server
+    # used only through the API never loads it; `make run` sets it to build at start-up instead,
+    # so a person opening the page does not wait.
+    ui_at_start: bool = Field(default=False, description="Build the web UI at start-up.")
 
     @field_validator("rate_limit")
     @classmethod

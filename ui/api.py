@@ -601,21 +601,24 @@ def _with_headers(response: HTMLResponse, headers: dict[str, str]) -> HTMLRespon
 def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings) -> FastAPI:
     """Mount the Gradio UI at `/`, behind the API routes (they are matched first).
 
-    The UI is laid out in the background once the server is up (issue 16): importing Gradio
-    alone takes seconds the API does not need. A request for the UI waits until it is ready.
+    The UI is laid out in a worker thread (issue 16): importing Gradio alone takes seconds and
+    about 90 MB the API does not need. It is built on the first request for it, or once the
+    server is up with `MLSD_UI_AT_START`; a request for the UI waits until it is ready.
     """
-    return mount_lazily(app, lambda: gradio_app(assistant, settings))
+    return mount_lazily(app, lambda: gradio_app(assistant, settings), settings.ui_at_start)
 
 
-def mount_lazily(app: FastAPI, build: Callable[[], FastAPI]) -> FastAPI:
-    """Mount at `/` the app `build()` returns, built in a worker thread once `app` starts."""
+def mount_lazily(app: FastAPI, build: Callable[[], FastAPI], at_start: bool = True) -> FastAPI:
+    """Mount at `/` the app `build()` returns, built in a worker thread once `app` starts (or
+    on the first request for it, when not `at_start`)."""
     lazy = LazyUI(build)
     inner_lifespan = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
         async with inner_lifespan(app) as state:
-            lazy.start()
+            if at_start:
+                lazy.start()
             try:
                 yield state
             finally:

@@ -73,3 +73,20 @@ def test_a_failed_ui_build_is_a_503_with_the_reason_and_the_api_still_answers() 
         assert page.status_code == 503
         assert page.json() == {"detail": "the web UI failed to start (RuntimeError: no theme)"}
         assert client.get("/readyz").status_code == 200
+
+
+def test_by_default_the_ui_is_built_on_the_first_request_for_it() -> None:
+    ui = SlowUI()
+    ui.release.set()
+    app = FastAPI()
+
+    @app.get("/readyz")
+    def readyz() -> dict[str, str]:
+        return {"status": "ready"}
+
+    with TestClient(mount_lazily(app, ui.build, at_start=False)) as client:
+        assert client.get("/readyz").json() == {"status": "ready"}
+        assert ui.built_in is None  # an API-only server never loads the UI
+        assert client.get("/page").json() == {"page": "ui"}
+        assert ui.built_in is not None
+    assert ui.lifespan == ["started", "stopped"]
