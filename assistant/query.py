@@ -299,6 +299,10 @@ class QueryParser:
                 full[last] = next(iter(people))
         return full
 
+    def prepare(self) -> None:
+        """Build what a first typo would otherwise wait for (a server does, at start-up)."""
+        self._speller.prepare()
+
     def correct(self, text: str) -> tuple[str, dict[str, str]]:
         """Fix likely typos ("feture stor" -> "feature store"); English and names stay."""
         return self._speller.correct(text)

@@ -25,3 +25,11 @@ def test_english_words_are_known_exactly_as_wordfreq_rates_them_and_its_list_is_
         "feature store",
         {"feture": "feature", "stor": "store"},
     )
+
+
+def test_the_correction_index_is_built_only_when_a_word_is_unknown() -> None:
+    corrector = SpellCorrector(["a feature store serves features"], ["Feast"])
+    assert corrector.correct("what is a feature store?") == ("what is a feature store?", {})
+    assert not corrector.prepared  # no typo: a fresh `mlsd ask` never pays for the index
+    assert corrector.correct("feture")[0] == "feature"
+    assert corrector.prepared
