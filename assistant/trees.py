@@ -9,9 +9,10 @@ to `lightgbm.Booster.predict` on every training row.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 # LightGBM's decision_type bits (include/LightGBM/tree.h: kCategoricalMask, kDefaultLeftMask,
 # GetMissingType) and its zero threshold kZeroThreshold, the float 1e-35f read as a double:
@@ -37,25 +38,29 @@ class Tree:
     right: tuple[int, ...]
     leaf_value: tuple[float, ...]
 
-    def score(self, row: Sequence[float]) -> float:
-        """The leaf value this row reaches."""
-        if not self.feature:  # a single-leaf tree
-            return self.leaf_value[0]
-        node = 0
-        while node >= 0:
-            node = self._next(node, row[self.feature[node]])
-        return self.leaf_value[~node]
-
-    def _next(self, node: int, value: float) -> int:
-        # LightGBM's Tree::NumericalDecision.
-        missing = (self.decision[node] >> 2) & 3
-        if (math.isnan(value) and missing != MISSING_NAN) or -ZERO <= value <= ZERO:
-            value = 0.0
-        if (missing == MISSING_ZERO and value == 0.0) or (
-            missing == MISSING_NAN and math.isnan(value)
-        ):
-            return self.left[node] if self.decision[node] & DEFAULT_LEFT else self.right[node]
-        return self.left[node] if value <= self.threshold[node] else self.right[node]
+    def scores(self, matrix: np.ndarray) -> np.ndarray:
+        """The leaf value each row of a (rows x features) matrix reaches, by LightGBM's
+        Tree::NumericalDecision (all rows step down the tree together)."""
+        if not self.feature:
+            return np.full(len(matrix), self.leaf_value[0])
+        feature, threshold = np.asarray(self.feature), np.asarray(self.threshold)
+        decision = np.asarray(self.decision)
+        left, right = np.asarray(self.left), np.asarray(self.right)
+        node = np.zeros(len(matrix), dtype=np.int64)
+        active = np.arange(len(matrix))
+        while active.size:
+            at = node[active]
+            value = matrix[active, feature[at]]
+            missing = (decision[at] >> 2) & 3
+            nan = np.isnan(value)
+            value = np.where((nan & (missing != MISSING_NAN)) | (np.abs(value) <= ZERO), 0.0, value)
+            default = ((missing == MISSING_ZERO) & (value == 0.0)) | (
+                (missing == MISSING_NAN) & np.isnan(value)
+            )
+            go_left = np.where(default, (decision[at] & DEFAULT_LEFT) != 0, value <= threshold[at])
+            node[active] = np.where(go_left, left[at], right[at])
+            active = active[node[active] >= 0]
+        return np.asarray(self.leaf_value)[~node]
 
 
 @dataclass(frozen=True)
@@ -83,8 +88,15 @@ class TreeModel:
         return cls(tuple(fields.get("feature_names", "").split()), tuple(trees))
 
     def score(self, rows: Sequence[Sequence[float]]) -> list[float]:
-        """One score per row (the raw score: LambdaRank applies no output transform)."""
-        return [sum(tree.score(row) for tree in self.trees) for row in rows]
+        """One score per row (the raw score: LambdaRank applies no output transform).
+
+        All rows go down each tree together (numpy): a search scores every candidate, and a
+        Python walk per row and tree cost a few milliseconds of it (issue 16's search p50)."""
+        matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)
+        total = np.zeros(len(rows))
+        for tree in self.trees:  # in LightGBM's order, so each row's float sum is the same
+            total += tree.scores(matrix)
+        return [float(x) for x in total]
 
 
 def _fields(block: str) -> dict[str, str]:
