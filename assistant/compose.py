@@ -421,7 +421,7 @@ class Composer:
             return "\n".join(lines)
         if len(concepts) >= 2:
             a, b = concepts[0], concepts[1]
-            lines = [f"**{a.name}** and **{b.name}**, side by side:", ""]
+            lines = [f"**{a.name[0].upper()}{a.name[1:]}** and **{b.name}**, side by side:", ""]
             for concept in (a, b):
                 lines += [f"- {self._define(concept)[0]} Why it matters: {concept.why.strip()}"]
             lines += ["", "What to read next:", ""] if items else []

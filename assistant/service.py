@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from assistant.chain import ResourceRetriever, build_answer_chain
 from assistant.compose import CANDIDATES_PER_SLOT, Answer, Composer
-from assistant.concepts import ConceptIndex
+from assistant.concepts import SCOPE_SIMILARITY, ConceptIndex
 from assistant.conversation import Session, Turn, resolve
 from assistant.errors import InvalidInput, check_message
 from assistant.generate import (
@@ -197,7 +197,16 @@ class Assistant:
 
     def understand(self, message: str, previous: Turn | None = None) -> tuple[ParsedQuery, str]:
         """Parse a message and resolve it against the previous turn."""
-        return resolve(self.parser.parse(message), previous)
+        parsed, topic_text = resolve(self.parser.parse(message), previous)
+        # "How do I make my model smaller and faster?": no topic, format or name for retrieval to
+        # hold on to, but close in meaning to a glossary concept (model compression). A mentor
+        # says what that is and what teaches it, so it is answered as an explain question.
+        plain = not (parsed.topics or parsed.kinds or parsed.mentioned or parsed.authors)
+        if parsed.intent == "recommend" and plain and not parsed.follow_up:
+            near = self.concepts.nearest(parsed.original)
+            if near is not None and near[1] >= SCOPE_SIMILARITY:
+                parsed = replace(parsed, intent="explain")
+        return parsed, topic_text
 
     def retrieve(
         self,

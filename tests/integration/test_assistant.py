@@ -370,7 +370,7 @@ def test_an_explain_question_opens_with_the_definition_and_cites(assistant: Assi
 def test_a_compare_question_defines_both_sides(assistant: Assistant) -> None:
     answer = assistant.ask("what's the difference between batch and online inference?")
     first, rest = answer.text.split("\n", 1)
-    assert first == "**batch inference** and **online inference**, side by side:"
+    assert first == "**Batch inference** and **online inference**, side by side:"
     batch, online = (
         assistant.concepts.concepts[c] for c in ("batch-inference", "online-inference")
     )

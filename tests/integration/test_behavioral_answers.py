@@ -153,3 +153,11 @@ def test_a_learning_path_reads_first_and_joins_last(assistant: Assistant, messag
              for k in kinds]  # fmt: skip
     assert stage == sorted(stage) and stage[0] == 0, kinds
     assert sum(1 for s in stage if s == 2) <= 1, kinds
+
+
+def test_a_how_question_about_a_concept_defines_it(assistant: Assistant) -> None:
+    # No topic word, format or name to search by; close in meaning to model compression.
+    answer = assistant.ask("what can I do to make a model smaller and faster?")
+    assert answer.intent == "explain"
+    assert [c.id for c in answer.concepts] == ["model-compression"]
+    assert answer.text.startswith("**Model compression**")
