@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+
+import numpy as np
 
 from ingest.concepts import Concept
 from ingest.embedding import Embedder
@@ -51,7 +53,7 @@ class ConceptIndex:
     def __init__(self, concepts: Mapping[str, Concept], embedder: Embedder | None = None) -> None:
         self.concepts = dict(concepts)
         self._embedder = embedder
-        self._vectors: list[tuple[str, list[float], list[float]]] | None = None
+        self._vectors: tuple[list[str], np.ndarray, np.ndarray] | None = None
         self._lock = threading.Lock()
         patterns: list[tuple[re.Pattern[str], str, int, int]] = []
         for concept in self.concepts.values():
@@ -92,12 +94,17 @@ class ConceptIndex:
                 concepts = list(self.concepts.values())
                 names = [f"{c.name}: {', '.join(c.aliases)}" for c in concepts]
                 vectors = self._embedder.embed([*names, *(c.definition for c in concepts)])
-                self._vectors = [
-                    (c.id, vectors[n], vectors[n + len(concepts)]) for n, c in enumerate(concepts)
-                ]
-        query = self._embedder.embed([text])[0]
-        return {cid: max(_dot(query, name), _dot(query, meaning))
-                for cid, name, meaning in self._vectors}  # fmt: skip
+                matrix = np.asarray(vectors, dtype=np.float64)
+                # Rows: concepts; the better of name and definition is taken per question.
+                self._vectors = (
+                    [c.id for c in concepts],
+                    matrix[: len(concepts)],
+                    matrix[len(concepts) :],
+                )
+        ids, names_matrix, meanings = self._vectors
+        query = np.asarray(self._embedder.embed([text])[0], dtype=np.float64)
+        best = np.maximum(names_matrix @ query, meanings @ query)  # unit vectors: cosines
+        return {cid: float(score) for cid, score in zip(ids, best, strict=True)}
 
     def nearest(self, text: str) -> tuple[Concept, float] | None:
         """The concept closest in meaning to a text, with its cosine similarity."""
@@ -159,7 +166,3 @@ def _distribute(a: str, b: str) -> tuple[str, str]:
     if 0 < len(a_words) < len(b_words) and a_words[-1] != b_words[-1]:
         return f"{a} {b_words[-1]}", b
     return a, b
-
-
-def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    return float(sum(x * y for x, y in zip(a, b, strict=True)))  # unit vectors: cosine

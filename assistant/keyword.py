@@ -63,8 +63,9 @@ class Bm25Index:
         )
         if not tokens.ids or not tokens.ids[0]:
             return []
+        # n_threads=0: scored in this thread (1 starts a thread pool for each query).
         docs, scores = self._index.retrieve(
-            tokens, k=min(k, len(self._ids)), show_progress=False, n_threads=1
+            tokens, k=min(k, len(self._ids)), show_progress=False, n_threads=0
         )
         return [
             (self._ids[int(d)], float(s))

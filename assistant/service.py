@@ -176,6 +176,7 @@ class Assistant:
     def warm_up(self) -> None:
         """Load the model and touch every index once, so the first real question is fast."""
         self.search("feature stores for real-time ML", k=3)
+        self.concepts.similarities("what is a feature store?")  # embeds the glossary once
 
     # -- validation -------------------------------------------------------------------------
 
@@ -203,7 +204,7 @@ class Assistant:
         # says what that is and what teaches it, so it is answered as an explain question.
         plain = not (parsed.topics or parsed.kinds or parsed.mentioned or parsed.authors)
         if parsed.intent == "recommend" and plain and not parsed.follow_up:
-            near = self.concepts.nearest(parsed.original)
+            near = self.concepts.nearest(parsed.text)  # the vector the classifier already made
             if near is not None and near[1] >= SCOPE_SIMILARITY:
                 parsed = replace(parsed, intent="explain")
         return parsed, topic_text
@@ -565,6 +566,7 @@ def build_assistant(
     embedder: Embedder | None = None,
     storage: Storage | None = None,
     ranker: Ranker | None = None,
+    warm: bool = True,
 ) -> Assistant:
     """Wire the assistant from settings: catalog, store, embedder, storage (sessions and users,
     `MLSD_DATABASE_URL`, by default `MLSD_DATA_DIR/assistant.sqlite3`)."""
@@ -581,5 +583,6 @@ def build_assistant(
     assistant = Assistant(
         settings, catalog, store, embedder, storage, make_generator(settings), ranker, concepts
     )
-    assistant.warm_up()
+    if warm:  # a server warms up; a one-shot CLI question warms what it uses anyway
+        assistant.warm_up()
     return assistant

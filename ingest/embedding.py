@@ -253,13 +253,16 @@ class OnnxEmbedder:
             )
 
     def _session(self) -> Any:
-        # One session, one thread: on a 2-core machine under any other load a second thread
-        # only waits (see SentenceTransformerEmbedder.embed).
+        # One session, two threads that sleep rather than spin when idle: one query embeds in
+        # 3.9 ms instead of 5.8 ms on an idle 2-core machine, for 6.6 instead of 5.8 CPU ms
+        # (measured, 200 queries); spinning threads would take 7.2 CPU ms and steal a busy
+        # machine's cores.
         if self._onnx_session is None:
             import onnxruntime
 
             options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = 1
+            options.intra_op_num_threads = min(2, os.cpu_count() or 1)
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.log_severity_level = 3  # warnings about unused initializers are noise
             self._onnx_session = onnxruntime.InferenceSession(
                 str(self._weights), options, providers=["CPUExecutionProvider"]

@@ -128,7 +128,9 @@ def ingest(
         fail("none of the --add files was added (see the reasons above)")
 
 
-def _assistant() -> Any:
+def _assistant(warm: bool = False) -> Any:
+    """The assistant in this process; `warm` for a long-running server (a one-shot question
+    warms what it uses anyway)."""
     _offline_env()
     from assistant.service import IndexNotReady, build_assistant
     from ingest.catalog import CatalogError
@@ -136,7 +138,7 @@ def _assistant() -> Any:
     from ingest.store import StoreError
 
     try:
-        return build_assistant(_settings())
+        return build_assistant(_settings(), warm=warm)
     except (CatalogError, StoreError, EmbedderError, IndexNotReady) as exc:
         fail(str(exc))
 
@@ -426,7 +428,7 @@ def mcp(
         listener = _bind(host, port)
     from ui.mcp_server import build_server, serve_http
 
-    server = build_server(_assistant(), token)
+    server = build_server(_assistant(warm=True), token)
     if listener is None:
         server.run("stdio")  # stdout carries the protocol: everything else goes to stderr
         return
