@@ -84,6 +84,11 @@ class ConceptIndex:
                 first[concept_id] = min(start, first.get(concept_id, start))
         return [self.concepts[cid] for cid in sorted(first, key=first.__getitem__)]
 
+    @property
+    def embedded(self) -> bool:
+        """Whether the glossary's vectors are built."""
+        return self._vectors is not None
+
     def similarities(self, text: str) -> dict[str, float]:
         """Each concept's cosine similarity to a text: the better of its name with aliases and
         its definition (a question may use the concept's words or only describe it)."""

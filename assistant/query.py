@@ -303,6 +303,11 @@ class QueryParser:
         """Build what a first typo would otherwise wait for (a server does, at start-up)."""
         self._speller.prepare()
 
+    @property
+    def prepared(self) -> bool:
+        """Whether the typo index is built."""
+        return self._speller.prepared
+
     def correct(self, text: str) -> tuple[str, dict[str, str]]:
         """Fix likely typos ("feture stor" -> "feature store"); English and names stay."""
         return self._speller.correct(text)

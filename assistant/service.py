@@ -176,7 +176,19 @@ class Assistant:
     def warm_up(self) -> None:
         """Load the model and touch every index once, so the first real question is fast."""
         self.search("feature stores for real-time ML", k=3)
-        self.concepts.similarities("what is a feature store?")  # embeds the glossary once
+
+    def prepare_in_background(self) -> threading.Thread:
+        """Build, after start-up, what only some questions need: the typo index (a word it
+        does not know) and the glossary's vectors (an explain question). Each has a lock, so a
+        question that needs one first waits for it rather than building it twice."""
+
+        def prepare() -> None:
+            self.parser.prepare()
+            self.concepts.similarities("what is a feature store?")
+
+        thread = threading.Thread(target=prepare, name="mlsd-prepare", daemon=True)
+        thread.start()
+        return thread
 
     # -- validation -------------------------------------------------------------------------
 

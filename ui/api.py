@@ -70,7 +70,7 @@ class Runtime:
         else:
             if self.error is not None:  # a retry succeeded: say so where the failure was said
                 print(f"ready: {assistant.store.describe()}", file=sys.stderr, flush=True)
-            assistant.parser.prepare()  # a server builds the typo index now, not on a request
+            assistant.prepare_in_background()  # the typo index and glossary, after ready
             self.assistant, self.error = assistant, None
         finally:
             with self._lock:

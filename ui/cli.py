@@ -428,7 +428,9 @@ def mcp(
         listener = _bind(host, port)
     from ui.mcp_server import build_server, serve_http
 
-    server = build_server(_assistant(warm=True), token)
+    assistant = _assistant(warm=True)
+    assistant.prepare_in_background()
+    server = build_server(assistant, token)
     if listener is None:
         server.run("stdio")  # stdout carries the protocol: everything else goes to stderr
         return

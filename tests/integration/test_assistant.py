@@ -438,3 +438,16 @@ def test_a_question_naming_a_concept_is_in_scope(assistant: Assistant) -> None:
     answer = assistant.ask("what does point-in-time correctness mean?")
     assert answer.intent != "out_of_scope"
     assert answer.text.startswith("**Point-in-time correctness**:")
+
+
+def test_a_server_prepares_the_typo_index_and_glossary_after_start_up(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    settings = make_settings(tmp_path)
+    run_ingest(settings, embedder=embedder, progress=False)
+    assistant = build_assistant(settings, embedder=embedder)
+    # Neither is needed for the warm-up question, so start-up does not wait for them ...
+    assert not assistant.parser.prepared and not assistant.concepts.embedded
+    assistant.prepare_in_background().join(timeout=120)
+    # ... and a server has both before its first typo or explain question.
+    assert assistant.parser.prepared and assistant.concepts.embedded
