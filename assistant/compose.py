@@ -14,6 +14,7 @@ from assistant.query import ParsedQuery
 from assistant.ranking import open_source_applies
 from ingest.catalog import LEVELS, Resource, Source
 from ingest.concepts import Concept
+from ingest.vocabulary import level_gap
 
 COVERED = (
     "books, courses, papers, repositories, blogs, tools, communities and conferences on ML "
@@ -258,11 +259,11 @@ class Composer:
         order: dict[str, int] = {}
         for n, rid in enumerate(taught):
             order.setdefault(rid, n)  # a resource teaching both sides keeps its first place
-        level = LEVELS.index(parsed.level) if parsed.level in LEVELS else None
+        level = parsed.level if parsed.level in LEVELS else None
         rank = {h.resource.id: n for n, h in enumerate(hits)}
 
         def gap(hit: Hit) -> int:
-            return abs(LEVELS.index(hit.resource.level) - level) if level is not None else 0
+            return level_gap(hit.resource.level, level) if level is not None else 0
 
         def doubtful(hit: Hit) -> bool:  # unverified or only on a low-trust page, unless named
             r = hit.resource

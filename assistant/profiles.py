@@ -13,10 +13,10 @@ from ingest.vocabulary import (
     GOAL_TOPICS,
     GOALS,
     KINDS,
-    LEVELS,
     Level,
     goal_for,
     kind_for,
+    level_gap,
     role_for,
     slug,
 )
@@ -140,7 +140,7 @@ class Profile(BaseModel):
         """How many levels a resource is from the learner's (None when no level is set)."""
         if self.level is None:
             return None
-        return abs(LEVELS.index(level) - LEVELS.index(self.level))
+        return level_gap(level, self.level)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from assistant.query import ParsedQuery
 from ingest.catalog import Resource
-from ingest.vocabulary import LEVELS
+from ingest.vocabulary import LEVELS, level_gap
 
 # In a follow-up that filters (a kind, free, open source, "more"), a candidate below this share
 # of the best retrieval evidence that shares no asked-for topic and is not named is not an
@@ -129,6 +129,6 @@ def far_levels_last(
 
     def far(rid: str) -> bool:
         other = getattr(resources.get(rid), "level", None)
-        return other in LEVELS and abs(LEVELS.index(other) - LEVELS.index(level)) == 2
+        return other in LEVELS and level_gap(other, level) == 2
 
     return [p for p in ranked if not far(p[0])] + [p for p in ranked if far(p[0])]

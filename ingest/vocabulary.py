@@ -21,6 +21,12 @@ KINDS: tuple[str, ...] = get_args(Kind)
 LEVELS: tuple[str, ...] = get_args(Level)  # ordered, easiest first
 COSTS: tuple[str, ...] = get_args(Cost)
 
+
+def level_gap(level: str, other: str) -> int:
+    """How many levels apart two levels are (0, 1 or 2)."""
+    return abs(LEVELS.index(level) - LEVELS.index(other))
+
+
 # The words (regular expressions over lower-cased text) that name each kind of resource.
 KIND_WORDS: dict[str, str] = {
     "book": r"books?|textbooks?|e-?books?",
