@@ -4,6 +4,7 @@ real `chroma run` server processes."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -142,6 +143,25 @@ def embedder() -> Embedder:
     model = make_embedder(EMBEDDING_MODEL)
     model.embed(["warm up"])  # load now: a broken model fails here, not in the first test
     return model
+
+
+@pytest.fixture(scope="session")
+def fresh_python() -> Callable[..., Any]:
+    """Run Python code in a new interpreter from the project root and return the JSON it
+    prints: for what this test process has already imported (torch, lightgbm, numba)."""
+
+    def run(code: str, *args: str, timeout: int = 120) -> Any:
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            timeout=timeout,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    return run
 
 
 def make_settings(tmp_path: Path, corpus_dir: Path = REAL_CORPUS, **overrides: Any) -> Settings:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +127,7 @@ def test_a_missing_export_that_cannot_be_written_says_what_to_run(tmp_path: Path
         OnnxEmbedder("gpt-embed", tmp_path)
 
 
-def test_the_onnx_encoder_needs_no_torch() -> None:
+def test_the_onnx_encoder_needs_no_torch(fresh_python: Callable[..., Any]) -> None:
     # A fresh interpreter: this test process has torch loaded already (the ingest encoder).
     code = (
         "import json, sys\n"
@@ -137,14 +136,10 @@ def test_the_onnx_encoder_needs_no_torch() -> None:
         "heavy = [m for m in ('torch', 'sentence_transformers') if m in sys.modules]\n"
         "print(json.dumps({'dimension': len(vector), 'heavy': heavy}))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"dimension": 384, "heavy": []}
+    assert fresh_python(code) == {"dimension": 384, "heavy": []}
 
 
-def test_a_batch_costs_the_query_encoder_little_memory() -> None:
+def test_a_batch_costs_the_query_encoder_little_memory(fresh_python: Callable[..., Any]) -> None:
     # A fresh interpreter, so resident memory reflects this encoder alone. Runs of 64 texts on
     # a second session took +359 MB for 200 texts (issue 16 part B); one at a time, +30 MB.
     code = (
@@ -161,8 +156,4 @@ def test_a_batch_costs_the_query_encoder_little_memory() -> None:
         "               for n in range(64)])\n"
         "print(json.dumps({'added_mb': rss() - before}))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["added_mb"] < 60
+    assert fresh_python(code)["added_mb"] < 60

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = REPO / "tests" / "fixtures" / "corpus" / "sources"
@@ -24,22 +23,10 @@ print(json.dumps({"found": found, "numba_loaded": loaded}))
 """
 
 
-def _search(before: str) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-c", SEARCH.replace("BEFORE", before), str(SOURCES)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, object] = json.loads(done.stdout)
-    return result
-
-
-def test_bm25_leaves_numba_unloaded_and_ranks_as_with_it() -> None:
-    alone = _search("")
-    with_numba = _search("import numba")  # bm25s then imports it, as it would by itself
+def test_bm25_leaves_numba_unloaded_and_ranks_as_with_it(fresh_python: Callable[..., Any]) -> None:
+    alone = fresh_python(SEARCH.replace("BEFORE", ""), str(SOURCES))
+    # With numba imported first, bm25s imports it too, as it would by itself.
+    with_numba = fresh_python(SEARCH.replace("BEFORE", "import numba"), str(SOURCES))
     assert alone["numba_loaded"] is False
     assert with_numba["numba_loaded"] is True
     assert alone["found"] == with_numba["found"]

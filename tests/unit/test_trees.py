@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import lightgbm
 import numpy as np
@@ -74,7 +73,7 @@ def test_a_broken_or_unsupported_model_says_to_retrain(tmp_path: Path) -> None:
         LightGbmRanker(tmp_path / "none.txt").score([[0.0] * len(FEATURES)])
 
 
-def test_scoring_imports_no_lightgbm() -> None:
+def test_scoring_imports_no_lightgbm(fresh_python: Callable[..., Any]) -> None:
     # A fresh interpreter: this test process imported lightgbm above.
     code = (
         "import json, sys\n"
@@ -83,11 +82,7 @@ def test_scoring_imports_no_lightgbm() -> None:
         "heavy = [m for m in ('lightgbm', 'sklearn', 'pandas') if m in sys.modules]\n"
         "print(json.dumps({'score': score, 'heavy': heavy}))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    found = json.loads(done.stdout)
+    found = fresh_python(code, timeout=60)
     assert found["heavy"] == []
     expected = lightgbm.Booster(model_file=str(MODEL_PATH)).predict(
         np.full((1, len(FEATURES)), 0.5)
