@@ -181,9 +181,9 @@ class Composer:
             return self.not_covered(parsed)
         if parsed.intent == "smalltalk":
             return self.smalltalk(parsed)
-        concepts = self.concepts.for_question(parsed.original, parsed.intent)
-        if self._describes_resource(parsed) and not self.concepts.named_in(parsed.original):
-            concepts = []  # "what's MLflow?": MLflow itself, not the concept nearest to it
+        concepts: list[Concept] = []  # "what's MLflow?": MLflow itself, not the nearest concept
+        if not self._describes_resource(parsed) or self.concepts.named_in(parsed.original):
+            concepts = self.concepts.for_question(parsed.original, parsed.intent)
         if not hits and not concepts:
             return self.nothing_fits(parsed, topic_text)
         hits = self._select(parsed, hits, concepts, limit)
