@@ -21,23 +21,28 @@ class ResourceLinker:
     """Finds resource mentions; where names overlap, the longest wins ("... with Python")."""
 
     def __init__(self, resources: Iterable[Resource]) -> None:
-        patterns: list[tuple[re.Pattern[str], str, int]] = []
+        patterns: list[tuple[str, re.Pattern[str], str]] = []
         for resource in resources:
             for name in resource.names:
                 norm = normalize(name)
                 if len(norm) < 3:
                     continue
                 pattern = re.compile(r"(?<![\w])" + re.escape(norm) + r"(?![\w])")
-                patterns.append((pattern, resource.id, len(norm)))
+                patterns.append((norm, pattern, resource.id))
         # Longest names first, so a longer title claims its span before a shorter one inside it.
-        self._patterns = sorted(patterns, key=lambda p: -p[2])
+        self._patterns = sorted(patterns, key=lambda p: -len(p[0]))
 
     def find(self, text: str) -> tuple[str, ...]:
         """Ids of the resources named in `text`, in order of first mention."""
         norm = normalize(text)
         taken: list[tuple[int, int]] = []
         first_seen: dict[str, int] = {}
-        for pattern, resource_id, _ in self._patterns:
+        for name, pattern, resource_id in self._patterns:
+            # A plain substring test first: most names are absent from most passages, and it is
+            # about 50x cheaper than a regex scan with word-boundary lookarounds (ingest links
+            # every chunk against every title; that scan was most of ingest's non-embedding time).
+            if name not in norm:
+                continue
             for match in pattern.finditer(norm):
                 start, end = match.span()
                 if any(start < t_end and t_start < end for t_start, t_end in taken):
