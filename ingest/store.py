@@ -322,6 +322,9 @@ class ChromaStore:
         try:
             collection = self._client.get_collection(self._name)
         except Exception as exc:
+            # The version is the first read of a question (to see a newer ingest), so a store
+            # that went away is usually found here: say so in the words every other read uses.
+            self.ping()
             raise StoreUnavailable(f"{self._where}: cannot read the index version ({exc})") from exc
         return str((collection.metadata or {}).get("index_version", ""))
 
