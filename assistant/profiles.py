@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -20,6 +20,9 @@ from ingest.vocabulary import (
     role_for,
     slug,
 )
+
+if TYPE_CHECKING:
+    from ingest.catalog import Resource
 
 # Topics each role usually needs first: a role expands the question towards them.
 ROLE_TOPICS: dict[str, tuple[str, ...]] = {
@@ -125,6 +128,13 @@ class Profile(BaseModel):
     def role_topics(self) -> set[str]:
         """Topics the role usually needs."""
         return set(ROLE_TOPICS.get(self.role or "", ()))
+
+    def fits(self, resource: Resource) -> bool:
+        """Whether a resource serves the learner's role or goals: written for their role, or
+        on a topic the role needs or a goal asks for."""
+        if self.role and self.role in resource.audience:
+            return True
+        return bool(set(resource.topics) & (self.role_topics() | self.wanted_topics()))
 
     def wanted_kinds(self) -> set[str]:
         """Kinds the goals favour (research favours papers), beyond the stated formats."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from assistant.chain import ResourceRetriever, build_answer_chain
-from assistant.compose import CANDIDATES_PER_SLOT, Answer, Composer
+from assistant.compose import CANDIDATES_PER_SLOT, Answer, Composer, subject_concepts
 from assistant.concepts import SCOPE_SIMILARITY, ConceptIndex
 from assistant.conversation import Session, Turn, resolve
 from assistant.errors import InvalidInput, check_message
@@ -326,11 +326,13 @@ class Assistant:
         ranked: list[tuple[str, float]],
         scored: Mapping[str, float],
     ) -> list[tuple[str, float]]:
-        """For "what is X?" / "X vs Y?": the resources the glossary says teach X (and Y) that
-        retrieval missed, so the answer can point to them."""
+        """For "what is X?", "X vs Y?" and "papers about X" (X a glossary concept, not a catalog
+        topic): the resources the glossary says teach X (and Y) that retrieval missed, so the
+        answer can point to them."""
         shown = {rid for rid, _ in ranked}
         extra: list[tuple[str, float]] = []
-        for concept in self.concepts.for_question(parsed.original, parsed.intent):
+        concepts = self.concepts.for_question(parsed.original, parsed.intent)
+        for concept in concepts or subject_concepts(self.concepts, parsed):
             for rid in concept.resources:
                 resource = self.catalog.resources.get(rid)
                 if rid not in shown and resource is not None and passes(resource, parsed):

@@ -161,3 +161,18 @@ def test_a_how_question_about_a_concept_defines_it(assistant: Assistant) -> None
     assert answer.intent == "explain"
     assert [c.id for c in answer.concepts] == ["model-compression"]
     assert answer.text.startswith("**Model compression**")
+
+
+def test_a_kind_on_a_glossary_concept_answers_from_what_teaches_it(assistant: Assistant) -> None:
+    # "feature engineering" is no catalog topic; the glossary says which books teach it.
+    answer = assistant.ask("books that teach feature engineering")
+    teaches = assistant.concepts.concepts["feature-engineering"].resources
+    books = [r for r in teaches if assistant.catalog.resources[r].kind == "book"]
+    assert [i.resource.id for i in answer.items][: len(books)] == books
+
+
+def test_no_paper_on_a_concept_is_said_not_padded(assistant: Assistant) -> None:
+    # The catalog's papers are on other subjects: none of them is an answer.
+    answer = assistant.ask("is there a paper on model compression?")
+    assert answer.items == []
+    assert answer.text.startswith("Nothing in the catalog on model compression")

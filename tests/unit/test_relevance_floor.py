@@ -1,0 +1,109 @@
+"""The composer's relevance floor: what is off the question's subject needs a higher score to be
+shown than what is on it, and a question about a glossary concept is answered from what teaches
+it. Real catalog and glossary; hits are built by hand so the scores are known."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.compose import OFF_TOPIC_FLOOR, RELEVANCE_FLOOR, Composer, subject_concepts
+from assistant.concepts import ConceptIndex
+from assistant.hybrid import Hit
+from assistant.profiles import Profile
+from assistant.query import ParsedQuery
+from ingest.catalog import Catalog, Resource, load_catalog
+from ingest.concepts import load_concepts
+
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+# Between the two floors: kept when on the subject, dropped when not.
+BETWEEN = (RELEVANCE_FLOOR + OFF_TOPIC_FLOOR) / 2
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(CORPUS)
+
+
+@pytest.fixture(scope="module")
+def composer(catalog: Catalog) -> Composer:
+    return Composer(concepts=ConceptIndex(load_concepts(CORPUS, catalog)))
+
+
+def _blogs(catalog: Catalog, topic: str, on: bool) -> list[Resource]:
+    return sorted(
+        (r for r in catalog.resources.values() if r.kind == "blog" and (topic in r.topics) == on),
+        key=lambda r: r.id,
+    )
+
+
+def _hits(*scored: tuple[Resource, float]) -> list[Hit]:
+    return [Hit(resource, score, None, "") for resource, score in scored]
+
+
+def _ids(composer: Composer, parsed: ParsedQuery, hits: list[Hit]) -> set[str]:
+    return {item.resource.id for item in composer.compose(parsed, hits, "", limit=5).items}
+
+
+def test_off_topic_needs_a_higher_score_than_on_topic(catalog: Catalog, composer: Composer) -> None:
+    best, on = _blogs(catalog, "feature-stores", on=True)[:2]
+    off = _blogs(catalog, "feature-stores", on=False)[0]
+    parsed = ParsedQuery("good blogs on feature stores", "good blogs on feature stores",
+                         kinds=("blog",), topics=("feature-stores",))  # fmt: skip
+    hits = _hits((best, 1.0), (on, BETWEEN), (off, BETWEEN))
+    assert _ids(composer, parsed, hits) == {best.id, on.id}
+    # Well above the higher floor, an off-topic resource is still an answer.
+    assert off.id in _ids(composer, parsed, _hits((best, 1.0), (off, OFF_TOPIC_FLOOR + 0.05)))
+
+
+def test_without_a_topic_every_resource_has_the_same_floor(
+    catalog: Catalog, composer: Composer
+) -> None:
+    best, off = _blogs(catalog, "data-engineering", on=False)[:2]
+    parsed = ParsedQuery("some good blogs", "some good blogs", kinds=("blog",))
+    assert _ids(composer, parsed, _hits((best, 1.0), (off, BETWEEN))) == {best.id, off.id}
+
+
+def test_what_fits_the_learners_role_is_not_off_topic(catalog: Catalog) -> None:
+    profile = Profile(role="sre")
+    fits = [r for r in catalog.resources.values() if profile.fits(r)]
+    assert fits and not all(profile.fits(r) for r in catalog.resources.values())
+    assert not Profile().fits(fits[0])
+
+
+def test_a_glossary_concept_is_the_subject_of_a_topicless_request(
+    catalog: Catalog, composer: Composer
+) -> None:
+    concept = composer.concepts.concepts["feature-engineering"]
+    teaches = [catalog.resources[r] for r in concept.resources]
+    books = [r for r in teaches if r.kind == "book"]
+    other = next(r for r in catalog.resources.values() if r.kind == "book" and r not in teaches)
+    parsed = ParsedQuery("books about feature engineering", "books about feature engineering",
+                         kinds=("book",))  # fmt: skip
+    assert [c.id for c in subject_concepts(composer.concepts, parsed)] == ["feature-engineering"]
+    # The filler scored best on the word "books"; what teaches the concept leads the answer.
+    answer = composer.compose(parsed, _hits((other, 1.0), *((b, 0.5) for b in books)), "", limit=5)
+    assert [i.resource.id for i in answer.items][: len(books)] == [b.id for b in books]
+
+
+def test_a_concept_with_nothing_of_the_asked_kind_says_so(
+    catalog: Catalog, composer: Composer
+) -> None:
+    concept = composer.concepts.concepts["model-compression"]
+    papers = [r for r in catalog.resources.values() if r.kind == "paper"]
+    assert not {r.id for r in papers} & set(concept.resources)
+    parsed = ParsedQuery("papers about model compression", "papers about model compression",
+                         kinds=("paper",))  # fmt: skip
+    answer = composer.compose(parsed, _hits(*((p, 1.0 - n / 10) for n, p in enumerate(papers))),
+                              "model compression", limit=5)  # fmt: skip
+    assert answer.items == []
+    assert answer.text.startswith("Nothing in the catalog on model compression")
+
+
+def test_follow_ups_and_named_resources_keep_their_own_subject(composer: Composer) -> None:
+    text = "papers about model compression"
+    follow = ParsedQuery(text, text, kinds=("paper",), follow_up="same-topic")
+    named = ParsedQuery(text, text, kinds=("paper",), mentioned=("attention-is-all-you-need",))
+    assert subject_concepts(composer.concepts, follow) == []
+    assert subject_concepts(composer.concepts, named) == []
