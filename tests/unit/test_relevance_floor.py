@@ -107,3 +107,13 @@ def test_follow_ups_and_named_resources_keep_their_own_subject(composer: Compose
     named = ParsedQuery(text, text, kinds=("paper",), mentioned=("attention-is-all-you-need",))
     assert subject_concepts(composer.concepts, follow) == []
     assert subject_concepts(composer.concepts, named) == []
+
+
+def test_the_floor_sweep_trades_relevant_items_for_filler() -> None:
+    from evals.relevance_floor import FLOORS, sweep
+
+    rows = [sweep()["floors"][str(floor)] for floor in FLOORS]
+    kept = [r["relevant_kept"] for r in rows]
+    dropped = [r["unlabelled_dropped"] for r in rows]
+    assert kept == sorted(kept, reverse=True) and dropped == sorted(dropped)
+    assert dropped[-1] > dropped[0]  # a higher floor on off-topic items drops more filler
