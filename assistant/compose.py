@@ -516,7 +516,10 @@ class Composer:
     ) -> str:
         """The header of a list; it claims only constraints every listed item meets."""
         on, for_ = f"on {about}", f"for {about}"
-        if not parsed.topics:  # the question's leftover words would read as broken English
+        subject = subject_concepts(self.concepts, parsed)
+        if subject:  # "books that teach feature engineering": the glossary's name for it
+            on = for_ = f"on {' and '.join(c.name for c in subject)}"
+        elif not parsed.topics:  # the question's leftover words would read as broken English
             on = for_ = f"by {', '.join(parsed.authors)}" if parsed.authors else "for that"
         constraints = []
         if parsed.free_only:

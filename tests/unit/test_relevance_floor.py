@@ -85,6 +85,7 @@ def test_a_glossary_concept_is_the_subject_of_a_topicless_request(
     # The filler scored best on the word "books"; what teaches the concept leads the answer.
     answer = composer.compose(parsed, _hits((other, 1.0), *((b, 0.5) for b in books)), "", limit=5)
     assert [i.resource.id for i in answer.items][: len(books)] == [b.id for b in books]
+    assert "books on feature engineering:" in answer.text.splitlines()[0]
 
 
 def test_a_concept_with_nothing_of_the_asked_kind_says_so(
