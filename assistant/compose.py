@@ -268,6 +268,11 @@ class Composer:
             return (named or hits)[:1]
         # What the glossary says teaches the concept asked about comes first.
         taught = [rid for c in (concepts or subject) for rid in c.resources]
+        # A request on a catalog topic that also names a concept ("what should I read for
+        # feature stores?") orders by what teaches it too, without the stricter floor (dev:
+        # padding 0.062 -> 0.052, conversations nDCG@10 0.748 -> 0.759, nothing else moved).
+        leading = taught or [rid for c in _named_in_topic_request(self.concepts, parsed)
+                             for rid in c.resources]  # fmt: skip
         keep_all = parsed.restrict_to or parsed.mentioned  # the person named what to look at
         top = max((h.score for h in hits), default=0.0)
         if subject and not keep_all:
@@ -288,7 +293,7 @@ class Composer:
         # material, with one tool at most.
         reading = (bool(_READ.search(parsed.text)) or bool(concepts)) and not wanted
         order: dict[str, int] = {}
-        for n, rid in enumerate(taught):
+        for n, rid in enumerate(leading):
             order.setdefault(rid, n)  # a resource teaching both sides keeps its first place
         level = parsed.level if parsed.level in LEVELS else None
         rank = {h.resource.id: n for n, h in enumerate(hits)}
@@ -309,7 +314,7 @@ class Composer:
             key=lambda h: (
                 gap(h),
                 doubtful(h),
-                order.get(h.resource.id, len(taught)),
+                order.get(h.resource.id, len(leading)),
                 rank[h.resource.id],
             ),
         )
@@ -580,6 +585,14 @@ def subject_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:
     if parsed.mentioned or parsed.restrict_to or parsed.authors:
         return []
     return index.named_in(parsed.original)
+
+
+def _named_in_topic_request(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:
+    """Concepts a new recommend question on a catalog topic names unambiguously (two words or
+    more: "feature stores", not "caching")."""
+    if parsed.intent != "recommend" or not parsed.topics or parsed.follow_up or parsed.mentioned:
+        return []
+    return index.named_in(parsed.original, min_words=2)
 
 
 def _floor(resource: Resource, parsed: ParsedQuery, profile: Profile | None = None) -> float:

@@ -118,3 +118,18 @@ def test_the_floor_sweep_trades_relevant_items_for_filler() -> None:
     dropped = [r["unlabelled_dropped"] for r in rows]
     assert kept == sorted(kept, reverse=True) and dropped == sorted(dropped)
     assert dropped[-1] > dropped[0]  # a higher floor on off-topic items drops more filler
+
+
+def test_a_topic_request_naming_a_concept_is_answered_by_what_teaches_it_first(
+    catalog: Catalog, composer: Composer
+) -> None:
+    teaches = set(composer.concepts.concepts["feature-store"].resources)
+    blogs = [r for r in _blogs(catalog, "feature-stores", on=True)]
+    teacher = next(r for r in blogs if r.id in teaches)
+    other = next(r for r in blogs if r.id not in teaches)
+    text = "which blogs explain feature stores well?"
+    parsed = ParsedQuery(text, text, kinds=("blog",), topics=("feature-stores",))
+    hits = _hits((other, 1.0), (teacher, 0.6))
+    assert [i.resource.id for i in composer.compose(parsed, hits, "", limit=1).items] == [
+        teacher.id
+    ]
