@@ -308,10 +308,15 @@ class Composer:
                 for c in caveats(r, self.sources)
             )
 
-        # Which to show: the level asked for, a concept's own resources, then relevance.
+        def general(hit: Hit) -> bool:  # the user's own document answers about their system
+            return hit.resource.kind != DOCUMENT
+
+        # Which to show: the user's own documents, the level asked for, a concept's own
+        # resources, then relevance.
         chosen = sorted(
             hits,
             key=lambda h: (
+                general(h),
                 gap(h),
                 doubtful(h),
                 order.get(h.resource.id, len(leading)),
@@ -327,7 +332,13 @@ class Composer:
         chosen = chosen[:limit]
         # In what order: study order by purpose, unless one kind was asked for.
         by_purpose = not wanted or len(wanted) > 1
-        chosen.sort(key=lambda h: (gap(h), GROUPS.index(purpose(h.resource)) if by_purpose else 0))
+        chosen.sort(
+            key=lambda h: (
+                general(h),
+                gap(h),
+                GROUPS.index(purpose(h.resource)) if by_purpose else 0,
+            )
+        )
         return _no_vendor_first(chosen)
 
     @staticmethod

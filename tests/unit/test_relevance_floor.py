@@ -133,3 +133,22 @@ def test_a_topic_request_naming_a_concept_is_answered_by_what_teaches_it_first(
     assert [i.resource.id for i in composer.compose(parsed, hits, "", limit=1).items] == [
         teacher.id
     ]
+
+
+def test_the_users_own_document_leads_an_answer_about_a_concept(
+    catalog: Catalog, composer: Composer
+) -> None:
+    from assistant.hybrid import document_resource
+    from ingest.chunking import Chunk
+
+    concept = composer.concepts.concepts["data-validation"]
+    teaches = [catalog.resources[r] for r in concept.resources]
+    chunk = Chunk(id="c1", doc_id="user:checks-1", text="Our checks.", heading="", position=0,
+                  kind="passage", source_title="Snapshot checks", origin="checks.md",
+                  trust="user")  # fmt: skip
+    mine = document_resource(chunk)
+    text = "what is data validation and what do we check before training?"
+    parsed = ParsedQuery(text, text, intent="explain")
+    hits = _hits(*((r, 1.0) for r in teaches), (mine, 0.6))
+    answer = composer.compose(parsed, hits, "", limit=len(teaches))
+    assert answer.items[0].resource.id == "user:checks-1"
