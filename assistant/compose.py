@@ -92,7 +92,9 @@ class Answer:
 
 
 def _topic_phrase(topics: tuple[str, ...]) -> str:
-    return ", ".join(t.replace("-", " ") for t in topics)
+    """'orchestration and data engineering'; 'a, b and c'."""
+    words = [t.replace("-", " ") for t in topics]
+    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 2 else words)
 
 
 def plural(kind: str, n: int = 2) -> str:
@@ -270,9 +272,11 @@ class Composer:
         taught = [rid for c in (concepts or subject) for rid in c.resources]
         # A request on a catalog topic that also names a concept ("what should I read for
         # feature stores?") orders by what teaches it too, without the stricter floor (dev:
-        # padding 0.062 -> 0.052, conversations nDCG@10 0.748 -> 0.759, nothing else moved).
-        leading = taught or [rid for c in _named_in_topic_request(self.concepts, parsed)
-                             for rid in c.resources]  # fmt: skip
+        # padding 0.062 -> 0.052, conversations nDCG@10 0.748 -> 0.759, nothing else moved);
+        # a learner's profile has ordered their list already (preferred formats first).
+        personal_order = profile is not None and not profile.is_empty
+        also = [] if personal_order else _named_in_topic_request(self.concepts, parsed)
+        leading = taught or [rid for c in also for rid in c.resources]
         keep_all = parsed.restrict_to or parsed.mentioned  # the person named what to look at
         top = max((h.score for h in hits), default=0.0)
         if subject and not keep_all:
@@ -417,9 +421,12 @@ class Composer:
         return f"{n}. **{title}**{byline} ({resource.kind}{extra}). {item.reason}{cite}"
 
     def _grouped(self, items: list[Recommendation]) -> list[str]:
-        """Numbered lines under purpose headers (no headers when all share one purpose)."""
+        """Numbered lines under purpose headers: none when all share one purpose, or when the
+        list is in relevance order (one kind asked for), where "Go deeper" could come before
+        "Start here" and a header could repeat."""
         groups = [g for g in GROUPS if any(i.group == g for i in items)]
-        if len(groups) <= 1:
+        order = [GROUPS.index(i.group) for i in items if i.group in GROUPS]
+        if len(groups) <= 1 or order != sorted(order):
             return [self._line(n, item) for n, item in enumerate(items, start=1)]
         lines: list[str] = []
         for n, item in enumerate(items, start=1):

@@ -152,3 +152,23 @@ def test_the_users_own_document_leads_an_answer_about_a_concept(
     hits = _hits(*((r, 1.0) for r in teaches), (mine, 0.6))
     answer = composer.compose(parsed, hits, "", limit=len(teaches))
     assert answer.items[0].resource.id == "user:checks-1"
+
+
+def test_purpose_headers_only_when_the_list_is_in_study_order(
+    catalog: Catalog, composer: Composer
+) -> None:
+    blogs = sorted(_blogs(catalog, "feature-stores", on=True), key=lambda r: r.level != "advanced")
+    advanced, other = blogs[0], blogs[-1]
+    assert advanced.level == "advanced" and other.level != "advanced"
+    text = "blogs about feature stores and data engineering"
+    parsed = ParsedQuery(text, text, kinds=("blog",), topics=("feature-stores", "data-engineering"))
+    # One kind asked for: relevance order, the advanced post first, so no "Go deeper" header
+    # above "Start here".
+    answer = composer.compose(parsed, _hits((advanced, 1.0), (other, 0.9)), "", limit=5)
+    assert [i.resource.id for i in answer.items] == [advanced.id, other.id]
+    assert "**Go deeper**" not in answer.text and "**Start here**" not in answer.text
+    assert "on feature stores and data engineering" in answer.text.splitlines()[0]
+    # Any kind: study order, under headers.
+    mixed = ParsedQuery(text, text, topics=("feature-stores",))
+    answer = composer.compose(mixed, _hits((advanced, 1.0), (other, 0.9)), "", limit=5)
+    assert answer.text.index("**Start here**") < answer.text.index("**Go deeper**")
