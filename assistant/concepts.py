@@ -12,18 +12,26 @@ from ingest.concepts import Concept
 from ingest.embedding import Embedder
 from ingest.linking import normalize
 
-# Cosine similarity between a question and a concept (the better of its name with aliases and
-# its definition) above which an explain question is taken to be about that concept. Tuned on the
-# dev split of evals/datasets/concept_questions.yaml (`python -m evals.concept_matching`), which
-# asks mostly without the concept's name: 0.44 gets the most dev questions right, naming the right
-# concept or none. Below it, the answer is a reading list rather than a wrong definition.
+# Cosine similarity between a question and a concept (the best of its name with aliases, its
+# definition and its learners' questions) above which an explain question is taken to be about
+# that concept. Tuned on the dev split of evals/datasets/concept_questions.yaml (`python -m
+# evals.concept_matching`), which asks mostly without the concept's name: 0.44 gets the most dev
+# questions right (41 of 46), naming the right concept or none. Below it, the answer is a reading
+# list rather than a wrong definition.
 MIN_SIMILARITY = 0.44
+
+# Subtracted from a question view's cosine: two questions share their form ("what do you call
+# ...?", "why would ...?"), so a learner's question sits closer to every concept's example
+# questions than to any definition. Swept on the dev split of concept_questions.yaml (`python -m
+# evals.concept_matching`, "discounts"): 0.05 gets the most dev questions right, 41 of 46 against
+# 39 with no discount.
+QUESTION_DISCOUNT = 0.05
 
 # Similarity to the nearest concept above which a question is about ML systems even when
 # retrieval alone would call it out of scope ("how do you make a big model smaller so it runs on
 # cheap hardware?"). On the dev splits of out_of_scope.yaml and intents.yaml the off-topic messages
-# reach at most 0.41 (a gaming graphics card vs GPU utilization); dev concept questions that
-# describe a concept mostly score 0.5 to 0.75.
+# reach at most 0.42 (a car model's mileage vs experiment tracking); 95% of dev concept questions
+# score 0.5 or more (`python -m evals.concept_matching`, "scope").
 SCOPE_SIMILARITY = 0.5
 
 # Asking for a meaning, whatever intent the rules gave it ("what does X mean?", "define X").
@@ -50,10 +58,16 @@ def _plain(text: str) -> str:
 class ConceptIndex:
     """The glossary, searchable by name (exact phrases) and by meaning (the shared embedder)."""
 
-    def __init__(self, concepts: Mapping[str, Concept], embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        concepts: Mapping[str, Concept],
+        embedder: Embedder | None = None,
+        question_discount: float = QUESTION_DISCOUNT,
+    ) -> None:
         self.concepts = dict(concepts)
+        self.question_discount = question_discount
         self._embedder = embedder
-        self._vectors: tuple[list[str], np.ndarray, np.ndarray] | None = None
+        self._vectors: tuple[list[str], np.ndarray, np.ndarray, np.ndarray] | None = None
         self._lock = threading.Lock()
         patterns: list[tuple[re.Pattern[str], str, int, int]] = []
         for concept in self.concepts.values():
@@ -90,26 +104,37 @@ class ConceptIndex:
         return self._vectors is not None
 
     def similarities(self, text: str) -> dict[str, float]:
-        """Each concept's cosine similarity to a text: the better of its name with aliases and
-        its definition (a question may use the concept's words or only describe it)."""
+        """Each concept's cosine similarity to a text: the best of its name with aliases, its
+        definition and the questions learners ask about it (a question may use the concept's
+        words, describe it, or describe a symptom of it)."""
         if self._embedder is None or not self.concepts:
             return {}
         with self._lock:  # embedded once, on the first question that needs it
             if self._vectors is None:
-                concepts = list(self.concepts.values())
-                names = [f"{c.name}: {', '.join(c.aliases)}" for c in concepts]
-                vectors = self._embedder.embed([*names, *(c.definition for c in concepts)])
-                matrix = np.asarray(vectors, dtype=np.float64)
-                # Rows: concepts; the better of name and definition is taken per question.
-                self._vectors = (
-                    [c.id for c in concepts],
-                    matrix[: len(concepts)],
-                    matrix[len(concepts) :],
-                )
-        ids, names_matrix, meanings = self._vectors
+                self._vectors = self._embed_views(self._embedder)
+        ids, owners, matrix, is_question = self._vectors
         query = np.asarray(self._embedder.embed([text])[0], dtype=np.float64)
-        best = np.maximum(names_matrix @ query, meanings @ query)  # unit vectors: cosines
+        best = np.full(len(ids), -1.0)
+        # Unit vectors: cosines. The best view per concept.
+        np.maximum.at(best, owners, matrix @ query - self.question_discount * is_question)
         return {cid: float(score) for cid, score in zip(ids, best, strict=True)}
+
+    def _embed_views(
+        self, embedder: Embedder
+    ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """Every concept's views as rows, with the index of the concept each row belongs to and
+        whether the row is an example question (1.0) or a name or definition (0.0)."""
+        concepts = list(self.concepts.values())
+        texts: list[str] = []
+        owners: list[int] = []
+        is_question: list[float] = []
+        for row, concept in enumerate(concepts):
+            views = [f"{concept.name}: {', '.join(concept.aliases)}", concept.definition]
+            texts += [*views, *concept.questions]
+            owners += [row] * (len(views) + len(concept.questions))
+            is_question += [0.0] * len(views) + [1.0] * len(concept.questions)
+        matrix = np.asarray(embedder.embed(texts), dtype=np.float64)
+        return [c.id for c in concepts], np.asarray(owners), matrix, np.asarray(is_question)
 
     def nearest(self, text: str) -> tuple[Concept, float] | None:
         """The concept closest in meaning to a text, with its cosine similarity."""

@@ -14,15 +14,19 @@ from typing import Any
 
 import yaml
 
-from assistant.concepts import MIN_SIMILARITY, ConceptIndex
+from assistant.concepts import MIN_SIMILARITY, QUESTION_DISCOUNT, SCOPE_SIMILARITY, ConceptIndex
 from assistant.intent import SharedQueryVectors
-from evals.datasets import DATASETS_DIR, DatasetError
+from evals.datasets import DATASETS_DIR, DatasetError, load_out_of_scope
+from evals.intents import load_intents
 from ingest.embedding import Embedder
 
 QUESTIONS_PATH = DATASETS_DIR / "concept_questions.yaml"
 # Floors tried on dev: a cosine below 0.3 is unrelated text for MiniLM, above 0.6 only
 # near-paraphrases of the name pass.
 FLOORS = tuple(round(0.30 + 0.02 * n, 2) for n in range(16))
+# Discounts tried on dev for the example-question views: 0 (none) to 0.1, where a question view
+# stops adding anything over the definition for most dev questions.
+DISCOUNTS = tuple(round(0.01 * n, 2) for n in range(11))
 
 
 def load_questions(path: Path = QUESTIONS_PATH) -> dict[str, list[tuple[str, str | None]]]:
@@ -62,6 +66,40 @@ def best_floor(index: ConceptIndex, dev: list[tuple[str, str | None]]) -> tuple[
     return -negative, accuracy
 
 
+def discounts(index: ConceptIndex, dev: list[tuple[str, str | None]]) -> dict[float, float]:
+    """Dev accuracy at the floor in use for each example-question discount in DISCOUNTS."""
+    kept = index.question_discount
+    try:
+        found = {}
+        for discount in DISCOUNTS:
+            index.question_discount = discount
+            found[discount] = score(index, dev)["accuracy"]
+        return found
+    finally:
+        index.question_discount = kept
+
+
+def scope(
+    index: ConceptIndex, off_topic: list[str], concept_questions: list[str]
+) -> dict[str, Any]:
+    """How the nearest-concept similarity separates off-topic messages from concept questions:
+    the highest off-topic score (SCOPE_SIMILARITY must stay above it) and the share of concept
+    questions at or above SCOPE_SIMILARITY."""
+    nearest = {text: index.nearest(text) for text in off_topic}
+    worst = max(nearest, key=lambda t: hit[1] if (hit := nearest[t]) else -1.0)
+    hit = nearest[worst]
+    described = [
+        q for q in concept_questions if (n := index.nearest(q)) and n[1] >= SCOPE_SIMILARITY
+    ]
+    return {
+        "scope_similarity": SCOPE_SIMILARITY,
+        "highest_off_topic": round(hit[1], 4) if hit else None,
+        "highest_off_topic_message": worst,
+        "highest_off_topic_concept": hit[0].id if hit else None,
+        "concept_questions_in_scope": round(len(described) / max(len(concept_questions), 1), 4),
+    }
+
+
 def remembering(embedder: Embedder) -> Embedder:
     """The embedder with a memory of the questions it embedded (the sweep asks each many times)."""
     return SharedQueryVectors(embedder, size=1024)
@@ -85,22 +123,46 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     index = ConceptIndex(load_concepts(settings.corpus_dir, catalog), remembering(embedder))
     questions = load_questions()
     floor, dev_best = best_floor(index, questions["dev"])
+    swept = discounts(index, questions["dev"])
     report: dict[str, Any] = {
+        "question_discount_in_use": QUESTION_DISCOUNT,
+        "dev_accuracy_by_discount": swept,
         "floor_in_use": MIN_SIMILARITY,
         "best_dev_floor": floor,
         "best_dev_accuracy": dev_best,
         "dev": score(index, questions["dev"]),
         "test": score(index, questions["test"]),
+        "scope_dev": scope(
+            index,
+            [
+                c.query
+                for c in load_out_of_scope(DATASETS_DIR / "out_of_scope.yaml", catalog.resources)
+                if c.split == "dev"
+            ]
+            + [m for m, intent in load_intents()["dev"] if intent == "out_of_scope"],
+            [q for q, concept in questions["dev"] if concept],
+        ),
     }
     if args.json:
         print(json.dumps(report, indent=1))
     else:
         print(f"floor in use {MIN_SIMILARITY}; best on dev {floor} ({dev_best:.3f})")
+        print(
+            f"question discount in use {QUESTION_DISCOUNT}; dev accuracy by discount: "
+            + ", ".join(f"{d}: {a:.3f}" for d, a in swept.items())
+        )
         for split in ("dev", "test"):
             result = report[split]
             print(f"{split}: accuracy {result['accuracy']:.3f} of {result['n']}")
             for miss in result["misses"]:
                 print(f"  {miss['expected']} <- got {miss['got']}: {miss['question']}")
+        checked = report["scope_dev"]
+        print(
+            f"scope (dev): highest off-topic {checked['highest_off_topic']} "
+            f"({checked['highest_off_topic_message']!r} -> "
+            f"{checked['highest_off_topic_concept']}); "
+            f"concept questions at >= {SCOPE_SIMILARITY}: {checked['concept_questions_in_scope']}"
+        )
     return report
 
 

@@ -23,6 +23,10 @@ class Concept(BaseModel):
     why: str = Field(min_length=40)
     related: tuple[str, ...] = ()
     resources: tuple[str, ...] = Field(min_length=1)
+    # How a learner asks about it without knowing its name ("why did my model get worse months
+    # after launch?"). Matched by meaning: a question is closer to another question than to a
+    # definition, so these carry paraphrases the name and definition miss (doc2query-style).
+    questions: tuple[str, ...] = ()
 
     @field_validator("definition")
     @classmethod
@@ -31,6 +35,14 @@ class Concept(BaseModel):
         sentences = [s for s in value.replace("e.g.", "eg").split(". ") if s.strip()]
         if not 2 <= len(sentences) <= 4:
             raise ValueError(f"a definition has 2 to 4 sentences, this one has {len(sentences)}")
+        return value
+
+    @field_validator("questions")
+    @classmethod
+    def _questions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for question in value:
+            if not question.strip().endswith("?") or len(question.split()) < 4:
+                raise ValueError(f"a question of four words or more ending in '?': {question!r}")
         return value
 
     @property

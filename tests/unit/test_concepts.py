@@ -73,6 +73,8 @@ def _corpus_with(tmp_path: Path, edit: object) -> Path:
          r"field 'definition': .*2 to 4 sentences, this one has 1"),
         (lambda c: c.append(dict(c[0])), r"field 'id': duplicate"),
         (lambda c: c[0].pop("resources"), r"entry #1 .*field 'resources': Field required"),
+        (lambda c: c[0].update(questions=["feature store"]),
+         r"entry #1 .*field 'questions': .*four words or more ending in '\?'"),
     ],
 )  # fmt: skip
 def test_a_bad_entry_fails_naming_file_entry_and_field(
@@ -134,6 +136,11 @@ def test_a_paraphrase_finds_its_concept_by_meaning(index: ConceptIndex) -> None:
         ("why would you keep a snapshot of the weights during a long training job?",
          "checkpointing"),
         ("what does it mean to store numbers in fewer bits so a model needs less memory?",
+         "quantization"),
+        # A symptom, in a learner's words: matched by the concept's example questions.
+        ("why does my recommender keep showing people the same kind of items it already "
+         "showed them?", "feedback-loop"),
+        ("how do I make a big model use fewer bits per weight so it fits on a smaller GPU?",
          "quantization"),
         # A one-word name inside a more specific question gives way to the closer concept.
         ("how does keeping the keys and values of earlier tokens in a cache speed up text "
