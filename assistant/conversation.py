@@ -132,7 +132,9 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
             free_only=carried["free_only"],
             open_source=carried["open_source"],
         )
-        return narrowed, f"{previous.topic_text} {own_topic}".strip()
+        # The last answer's items already carry its topic; new words ("which one is best for
+        # LLMs?") are what to rank them by, and joined to the old topic they would be diluted.
+        return narrowed, own_topic or previous.topic_text
     if (parsed.same_topic or not own_topic) and (parsed.kinds or parsed.same_topic or level_only):
         kept = Request.of(
             parsed,

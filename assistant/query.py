@@ -77,7 +77,7 @@ class TopicMatcher:
 
 
 ANAPHORA = re.compile(
-    r"\b(those|these|them|of the above|that list|the ones|which ones|any of th\w+|ones you)\b"
+    r"\b(those|these|them|of the above|that list|the ones|which ones?|any of th\w+|ones you)\b"
 )
 SAME_TOPIC = re.compile(
     r"\b(same (topic|subject|area|thing|theme)|on that|about that|on this|about this|on it|"

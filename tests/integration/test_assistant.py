@@ -170,6 +170,15 @@ def test_a_bare_constraint_narrows_the_last_answer(assistant: Assistant) -> None
     assert all(i.resource.cost != "paid" for i in free.items)
 
 
+def test_which_one_chooses_among_the_last_answer(assistant: Assistant) -> None:
+    first = assistant.ask("open source tools for putting models behind an API")
+    best = assistant.ask("which one is best for large language models?", first.session_id)
+    ids = [i.resource.id for i in best.items]
+    assert best.query_used["follow_up"] == "narrow"
+    assert ids and set(ids) <= {i.resource.id for i in first.items}
+    assert ids[0] == "vllm"
+
+
 def test_when_none_of_those_fit_the_same_topic_is_searched(assistant: Assistant) -> None:
     first = assistant.ask("paid books to prepare for ML system design interviews")
     assert first.items and all(i.resource.cost == "paid" for i in first.items)
