@@ -86,11 +86,11 @@ def mentor_checks(answer: Answer, question: str) -> dict[str, Any]:
     """The issue-13 checks on one answer, as row fields.
 
     An explain question is one understood as explain, or a comparison naming no catalog resource
-    ("batch vs online inference", not "Airflow vs Dagster"). A read question asks to read and
-    not for tools.
+    ("batch vs online inference", not "Airflow vs Dagster" nor "which one is best for LLMs?"
+    among the last answer's resources). A read question asks to read and not for tools.
     """
     kinds = set(answer.query_used.get("kinds") or [])  # type: ignore[call-overload]
-    named = answer.query_used.get("mentioned")
+    named = answer.query_used.get("mentioned") or answer.query_used.get("restrict_to")
     explains = bool(answer.concepts) or answer.intent == "explain"
     explains = explains or (answer.intent == "compare" and not named)
     return {

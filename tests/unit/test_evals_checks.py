@@ -87,3 +87,17 @@ def test_tools_padding_and_links_are_counted(catalog: Catalog) -> None:
     assert summary["padding_rate"] == 0.5
     linked = sum(1 for i in answer.items if i.resource.url)
     assert summary["link_coverage"] == round(linked / 4, 4)
+
+
+def test_a_comparison_of_concepts_is_an_explain_question_one_of_resources_is_not(
+    catalog: Catalog,
+) -> None:
+    text = "Here is how they compare [1] [2]"
+    concepts = _answer(catalog, ["vllm", "bentoml"], text, intent="compare", query_used={})
+    assert mentor_checks(concepts, "batch or online inference?")["defines"] is False
+    among = {"restrict_to": ["vllm", "bentoml", "torchserve"]}
+    last = _answer(catalog, ["vllm", "bentoml"], text, intent="compare", query_used=among)
+    assert mentor_checks(last, "which one is best for LLMs?")["defines"] is None
+    named = _answer(catalog, ["vllm", "bentoml"], text, intent="compare",
+                    query_used={"mentioned": ["vllm", "bentoml"]})  # fmt: skip
+    assert mentor_checks(named, "vLLM or BentoML?")["defines"] is None
