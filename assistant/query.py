@@ -35,6 +35,13 @@ _START = re.compile(r"\b(where|how) (do|should|can) i (start|begin)\b")
 
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+# Asking for advice, not the recommender-systems topic: "what do you recommend?", "can you
+# recommend a book on ...?", "any recommendations?" ("recommend" stems like "recommendation").
+_ASKING = re.compile(
+    r"\b(?:you(?:'d| would| could| can| do| might)? (?:recommend|suggest)"
+    r"|recommend(?:s|ed)? (?:me|us|a|an|some|any|something|anything|one|to)"
+    r"|(?:any|your) recommendations?)\b"
+)
 
 
 class TopicMatcher:
@@ -61,7 +68,10 @@ class TopicMatcher:
 
     def find(self, text: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
         """The topics named in a lower-cased text (in vocabulary order) and where they are."""
-        tokens = list(_TOKEN.finditer(text))
+        asking = [m.span() for m in _ASKING.finditer(text)]
+        tokens = [
+            t for t in _TOKEN.finditer(text) if not any(s <= t.start() < e for s, e in asking)
+        ]
         words = [t.group(0) for t in tokens]
         found: set[str] = set()
         spans: list[tuple[int, int]] = []

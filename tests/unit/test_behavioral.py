@@ -243,6 +243,30 @@ def test_mft_topics_from_everyday_words(parser: QueryParser, message: str, topic
     assert topic in parse(parser, message).topics
 
 
+@pytest.mark.parametrize(
+    "message",
+    ["I'm getting into model monitoring, what do you recommend?",
+     "can you recommend a good book on data pipelines?",
+     "any recommendations for learning about model serving?",
+     "what would you suggest for someone new to MLOps?"],
+)  # fmt: skip
+def test_mft_asking_for_advice_is_not_the_recommender_topic(
+    parser: QueryParser, message: str
+) -> None:
+    parsed = parse(parser, message)
+    assert parsed.topics and "recommender-systems" not in parsed.topics
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["can you recommend a book on recommender systems?",
+     "how do shops build product recommendations?",
+     "what do you recommend for learning how recommendation engines work?"],
+)  # fmt: skip
+def test_mft_recommendations_as_a_subject_stay_a_topic(parser: QueryParser, message: str) -> None:
+    assert "recommender-systems" in parse(parser, message).topics
+
+
 # -- spelling: correct typos, never English words or names -----------------------------------
 
 NEVER_CORRECTED = [
