@@ -14,7 +14,7 @@ from assistant.query import ParsedQuery
 from assistant.ranking import open_source_applies
 from ingest.catalog import LEVELS, Resource, Source
 from ingest.concepts import Concept
-from ingest.vocabulary import level_gap
+from ingest.vocabulary import level_gap, topic_label
 
 COVERED = (
     "books, courses, papers, repositories, blogs, tools, communities and conferences on ML "
@@ -93,7 +93,7 @@ class Answer:
 
 def _topic_phrase(topics: tuple[str, ...]) -> str:
     """'orchestration and data engineering'; 'a, b and c'."""
-    words = [t.replace("-", " ") for t in topics]
+    words = [topic_label(t) for t in topics]
     return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 2 else words)
 
 

@@ -179,6 +179,14 @@ TOPIC_PHRASES: dict[str, tuple[str, ...]] = {
     "product": ("product", "business", "scoping", "idea to product", "product-focused"),
 }  # fmt: skip
 TOPICS: tuple[str, ...] = tuple(TOPIC_PHRASES)
+# How a topic reads in a sentence where its slug with spaces would not ("llms" -> "LLMs").
+_TOPIC_LABELS = {"mlops": "MLOps", "llms": "LLMs", "ml-theory": "ML theory", "devops": "DevOps",
+                 "responsible-ai": "responsible AI"}  # fmt: skip
+
+
+def topic_label(topic: str) -> str:
+    """A topic as a sentence writes it: 'feature stores', 'MLOps', 'LLMs'."""
+    return _TOPIC_LABELS.get(topic, topic.replace("-", " "))
 
 
 def slug(value: str) -> str:

@@ -176,3 +176,12 @@ def test_no_paper_on_a_concept_is_said_not_padded(assistant: Assistant) -> None:
     answer = assistant.ask("is there a paper on model compression?")
     assert answer.items == []
     assert answer.text.startswith("Nothing in the catalog on model compression")
+
+
+@pytest.mark.parametrize(("message", "label"), [("books on MLOps", "MLOps"),
+                                                  ("courses about llms", "LLMs")])  # fmt: skip
+def test_a_topic_is_written_as_people_write_it(
+    assistant: Assistant, message: str, label: str
+) -> None:
+    header = assistant.ask(message).text.split("\n", 1)[0]
+    assert label in header, header
