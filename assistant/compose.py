@@ -97,6 +97,25 @@ def _topic_phrase(topics: tuple[str, ...]) -> str:
     return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 2 else words)
 
 
+# A quoted passage says something when, without the names of what it cites and its links, it
+# keeps this many words. On the citations of the dev questions' answers, title and author lines
+# ("Data Science from Scratch by Joel Grus.") keep at most 4 and statements ("The foundational
+# paper on ML system complexity.") 7 or more.
+MIN_SAYING_WORDS = 5
+_LINK_TARGET = re.compile(r"\]\([^)]*\)|https?://\S+")
+
+
+def says_something(snippet: str, names: Sequence[str] = ()) -> bool:
+    """Whether a passage states something beyond naming resources: not a title line, an author
+    list or a table row."""
+    if snippet.count("|") >= 2:
+        return False
+    rest = _LINK_TARGET.sub(" ", snippet).lower()
+    for name in sorted(names, key=len, reverse=True):
+        rest = rest.replace(name.lower(), " ")
+    return len(re.findall(r"[a-z]{2,}", rest)) >= MIN_SAYING_WORDS
+
+
 def plural(kind: str, n: int = 2) -> str:
     """'book' -> 'books', 'community' -> 'communities' (singular for one)."""
     if n == 1:
@@ -503,14 +522,19 @@ class Composer:
             lines = [f"{lead}, in study order (foundations first):", ""]
             lines += [self._line(n, item) for n, item in enumerate(items, start=1)]
         elif parsed.intent == "explain":
-            # No glossary entry fits: say so, rather than echo the question's words as a topic.
-            lead = "The glossary has no entry for that; here is what the sources say:"
-            if parsed.topics:
-                lead = f"What the sources say about {about}:"
-            lines = [lead, ""]
-            for citation in citations[:3]:
-                lines.append(f"- {citation.snippet} [{citation.number}]")
-            lines += ["", "To go deeper:"]
+            # No glossary entry fits: say so, rather than echo the question's words as a topic,
+            # and quote only passages that say something (not a bare title or a table row).
+            names = [name for i in items for name in (*i.resource.names, *i.resource.authors)]
+            said = [c for c in citations if says_something(c.snippet, names)][:3]
+            if said:
+                lead = "The glossary has no entry for that; here is what the sources say:"
+                if parsed.topics:
+                    lead = f"What the sources say about {about}:"
+                lines = [lead, "", *(f"- {c.snippet} [{c.number}]" for c in said)]
+                lines += ["", "To go deeper:"]
+            else:
+                what = f"What the catalog has on {about}" if parsed.topics else "The closest"
+                lines = [f"The glossary has no entry for that. {what} to read:", ""]
             lines += self._grouped(items)
         else:
             lines = [

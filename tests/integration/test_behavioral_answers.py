@@ -3,6 +3,7 @@ ordinary English the way a person does (the misreadings of issue 11, end to end)
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,25 @@ def test_a_topic_is_written_as_people_write_it(
 ) -> None:
     header = assistant.ask(message).text.split("\n", 1)[0]
     assert label in header, header
+
+
+def _words_beyond_names(quote: str, names: list[str]) -> int:
+    rest = re.sub(r"\]\([^)]*\)", " ", quote).lower()
+    for name in sorted(names, key=len, reverse=True):
+        rest = rest.replace(name.lower(), " ")
+    return len(re.findall(r"[a-z]{2,}", rest))
+
+
+@pytest.mark.parametrize(
+    "message", ["explain how random forests work", "what is the bias variance tradeoff?"]
+)
+def test_without_a_glossary_entry_only_passages_that_say_something_are_quoted(
+    assistant: Assistant, message: str
+) -> None:
+    # A bare title line ("Data Science from Scratch by Joel Grus.") explains nothing.
+    answer = assistant.ask(message)
+    assert answer.intent == "explain" and not answer.concepts and answer.items
+    names = [n for i in answer.items for n in (*i.resource.names, *i.resource.authors)]
+    head = answer.text.split("\n1. ", 1)[0]
+    quoted = [line[2:].rsplit(" [", 1)[0] for line in head.splitlines() if line.startswith("- ")]
+    assert all(_words_beyond_names(q, names) >= 5 for q in quoted), quoted

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.compose import OFF_TOPIC_FLOOR, RELEVANCE_FLOOR, Composer, subject_concepts
+from assistant.compose import (
+    OFF_TOPIC_FLOOR,
+    RELEVANCE_FLOOR,
+    Composer,
+    says_something,
+    subject_concepts,
+)
 from assistant.concepts import ConceptIndex
 from assistant.hybrid import Hit
 from assistant.profiles import Profile
@@ -172,3 +178,21 @@ def test_purpose_headers_only_when_the_list_is_in_study_order(
     mixed = ParsedQuery(text, text, topics=("feature-stores",))
     answer = composer.compose(mixed, _hits((advanced, 1.0), (other, 0.9)), "", limit=5)
     assert answer.text.index("**Start here**") < answer.text.index("**Go deeper**")
+
+
+@pytest.mark.parametrize(
+    ("snippet", "names", "says"),
+    [
+        ("Data Science from Scratch by Joel Grus.", ["Data Science from Scratch", "Joel Grus"],
+         False),
+        ("[CS329S](https://stanford-cs329s.github.io/) from Stanford", ["CS329S"], False),
+        ("WhyLabs | Data and model monitoring with drift detection | Teams focused on quality",
+         ["WhyLabs"], False),
+        ("The foundational paper on ML system complexity.", [], True),
+        ("Articles like \"Distributed Time Travel for Feature Generation\" are essential reading "
+         "for anyone designing feature stores.", ["Distributed Time Travel for Feature "
+                                                  "Generation"], True),
+    ],
+)  # fmt: skip
+def test_a_quoted_passage_must_say_something(snippet: str, names: list[str], says: bool) -> None:
+    assert says_something(snippet, names) is says
