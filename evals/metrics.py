@@ -11,6 +11,8 @@ from dataclasses import dataclass
 METRICS = ("ndcg@10", "recall@5", "recall@5-l2", "recall@10", "mrr@10", "precision@5")
 # The metrics whose differences between pipelines are tested for significance, and the level.
 COMPARED = ("ndcg@10", "recall@5", "recall@5-l2", "mrr@10")
+# A composed answer shows at most five resources: judged at that depth.
+ANSWER_METRICS = ("ndcg@5", "precision@5", "recall@5")
 SIGNIFICANCE = 0.05
 # ranx needs at least one document per query; this one is never relevant, so a query with no
 # results still counts, as zeros, instead of being dropped from the mean.

@@ -162,6 +162,9 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         f"- Off-topic padding: {_num(answers['padding_rate'])} of recommended items share no "
         "asked-for topic, were not named and teach no asked-for concept.",
         f"- Link coverage: {_num(answers['link_coverage'])} of recommended items carry a link.",
+        "- The answers' lists against the query labels: "
+        + ", ".join(f"{m} {_num(v)}" for m, v in answers.get("relevance", {}).items())
+        + ".",
     ]
     for row in oos["failures"]:
         lines.append(f'  - {row["id"]} "{row["query"]}": {row["intent"]}, {_ids(row["got"])}')

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 from evals.datasets import Datasets, load_datasets
 from evals.documents import document_files, load_document_cases, run_documents, with_documents
 from evals.gate import check_gate, load_thresholds
-from evals.metrics import METRICS, compare_rankings, evaluate_rankings, ideal_rankings
+from evals.metrics import (
+    ANSWER_METRICS,
+    METRICS,
+    compare_rankings,
+    evaluate_rankings,
+    ideal_rankings,
+)
 from evals.pipelines import (
     PIPELINES,
     Ranker,
@@ -149,6 +155,8 @@ def summarize(results: dict[str, Any]) -> dict[str, float]:
     # Issue 13: answers a mentor would give.
     for key in ("explain_defines_rate", "read_tool_rate", "padding_rate", "link_coverage"):
         summary[f"answers.{key}"] = answers[key]
+    for metric, value in answers.get("relevance", {}).items():
+        summary[f"answers.{metric}"] = value
     summary["out_of_scope.accuracy"] = results["out_of_scope"]["accuracy"]
     conversations = results["conversations"]
     for metric, value in conversations["metrics"].items():
@@ -225,6 +233,10 @@ def run_evals(
             documents = run_documents(with_documents, cases, data.out_of_scope)
     answers = answer_summary(answered[: len(data.queries)], answered + conversations["rows"])
     answers["rows"] = answered[: len(data.queries)]
+    # What the composer shows (after floors, reading first, study order) against the labels:
+    # filler that pushes out a labelled resource costs here, not only in the padding check.
+    shown = {r["id"]: r["got"] for r in answers["rows"]}
+    answers["relevance"] = rounded(evaluate_rankings(qrels, shown, ANSWER_METRICS).mean)
     results: dict[str, Any] = {
         "split": split,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),

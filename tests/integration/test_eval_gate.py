@@ -110,6 +110,18 @@ def test_pipeline_differences_are_tested_for_significance(eval_run):
     )
 
 
+def test_the_composed_answers_are_scored_against_the_labels(eval_run):
+    results, _ = eval_run
+    labels = {q["id"]: q["expected"] for q in results["pipelines"]["full"]["queries"]}
+    rows = results["answers"]["rows"]
+    # precision@5 by hand: labelled resources among the (up to five) shown, over five.
+    by_hand = sum(sum(1 for i in r["got"][:5] if labels[r["id"]].get(i, 0) >= 1) / 5 for r in rows)
+    relevance = results["answers"]["relevance"]
+    assert relevance["precision@5"] == pytest.approx(by_hand / len(rows), abs=1e-4)
+    assert 0.0 < relevance["ndcg@5"] <= 1.0
+    assert results["summary"]["answers.ndcg@5"] == relevance["ndcg@5"]
+
+
 def test_gate_passes_with_the_committed_thresholds(eval_run):
     results, _ = eval_run
     assert results["gate"]["thresholds"] == load_thresholds()
