@@ -30,7 +30,7 @@ QUESTION_DISCOUNT = 0.05
 # Similarity to the nearest concept above which a question is about ML systems even when
 # retrieval alone would call it out of scope ("how do you make a big model smaller so it runs on
 # cheap hardware?"). On the dev splits of out_of_scope.yaml and intents.yaml the off-topic messages
-# reach at most 0.42 (a car model's mileage vs experiment tracking); 95% of dev concept questions
+# reach at most 0.41 (a gaming graphics card vs GPU utilization); 92% of dev concept questions
 # score 0.5 or more (`python -m evals.concept_matching`, "scope").
 SCOPE_SIMILARITY = 0.5
 
