@@ -509,7 +509,11 @@ class Composer:
                 lines += ["", f"Related: {', '.join(related)}."]
             lines += ["", "What to read next:", ""] if items else []
             lines += self._grouped(items)
-        elif parsed.intent == "compare" and len(items) >= 2:
+        elif (
+            parsed.intent == "compare"
+            and len(items) >= 2
+            and (parsed.mentioned or parsed.restrict_to)
+        ):  # resources the person named, or the last answer's: compared side by side
             lines = ["Here is how they compare, from the catalog and the sources:", ""]
             for n, item in enumerate(items[:4], start=1):
                 r = item.resource
@@ -521,9 +525,12 @@ class Composer:
             lead = f"A learning path for you ({who})" if who else "A learning path"
             lines = [f"{lead}, in study order (foundations first):", ""]
             lines += [self._line(n, item) for n, item in enumerate(items, start=1)]
-        elif parsed.intent == "explain":
-            # No glossary entry fits: say so, rather than echo the question's words as a topic,
-            # and quote only passages that say something (not a bare title or a table row).
+        elif parsed.intent == "explain" or (
+            parsed.intent == "compare" and not (parsed.mentioned or parsed.restrict_to)
+        ):
+            # No glossary entry fits (a comparison: not both sides, and no resources named to
+            # set side by side): say so, rather than echo the question's words as a topic, and
+            # quote only passages that say something (not a bare title or a table row).
             names = [name for i in items for name in (*i.resource.names, *i.resource.authors)]
             said = [c for c in citations if says_something(c.snippet, names)][:3]
             if said:
@@ -533,8 +540,9 @@ class Composer:
                 lines = [lead, "", *(f"- {c.snippet} [{c.number}]" for c in said)]
                 lines += ["", "To go deeper:"]
             else:
-                what = f"What the catalog has on {about}" if parsed.topics else "The closest"
-                lines = [f"The glossary has no entry for that. {what} to read:", ""]
+                what = "the closest resources in the catalog"
+                what = f"what the catalog has on {about}" if parsed.topics else what
+                lines = [f"The glossary has no entry for that. Here is {what}:", ""]
             lines += self._grouped(items)
         else:
             lines = [

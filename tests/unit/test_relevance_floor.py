@@ -196,3 +196,20 @@ def test_purpose_headers_only_when_the_list_is_in_study_order(
 )  # fmt: skip
 def test_a_quoted_passage_must_say_something(snippet: str, names: list[str], says: bool) -> None:
     assert says_something(snippet, names) is says
+
+
+def test_a_comparison_naming_nothing_is_not_set_side_by_side(
+    catalog: Catalog, composer: Composer
+) -> None:
+    # "precompute nightly versus per request": no concept named on both sides and no resource
+    # named, so unrelated resources must not be presented as the two sides being compared.
+    blogs = _blogs(catalog, "serving", on=True)[:2]
+    parsed = ParsedQuery("nightly jobs versus per request?", "nightly jobs versus per request?",
+                         intent="compare")  # fmt: skip
+    text = composer.compose(parsed, _hits((blogs[0], 1.0), (blogs[1], 0.9)), "", limit=5).text
+    assert not text.startswith("Here is how they compare")
+    assert text.startswith("The glossary has no entry for that.")
+    named = ParsedQuery("a vs b", "a vs b", intent="compare",
+                        mentioned=(blogs[0].id, blogs[1].id))  # fmt: skip
+    hits = _hits((blogs[0], 1.0), (blogs[1], 0.9))
+    assert composer.compose(named, hits, "", limit=5).text.startswith("Here is how they compare")
