@@ -55,6 +55,15 @@ def test_each_hit_carries_evidence_from_a_source(assistant: Assistant) -> None:
         assert hit.snippet
 
 
+def test_a_snippet_keeps_an_authors_initial_inside_its_sentence(assistant: Assistant) -> None:
+    # The seed passage reads '"Hidden Technical Debt in Machine Learning Systems" by D. Sculley
+    # et al.': a split at every full stop cut the citation at "by D.".
+    answer = assistant.ask("papers on hidden technical debt in machine learning")
+    snippets = [c.snippet for c in answer.citations]
+    assert any("D. Sculley" in s for s in snippets), snippets
+    assert not any(s.rstrip().endswith(" D.") for s in snippets), snippets
+
+
 def test_typos_are_corrected_and_shown(assistant: Assistant) -> None:
     result = assistant.search("feture stor", k=5)
     assert result.parsed.corrections == {"feture": "feature", "stor": "store"}
