@@ -304,7 +304,8 @@ class Composer:
             about = {rid for c in subject for rid in c.resources}
             top = max((h.score for h in hits if h.resource.id in about), default=0.0)
             hits = [h for h in hits if h.resource.id in about or h.score >= OFF_TOPIC_FLOOR * top]
-            hits = [h for h in hits if top > 0]
+            if top <= 0:  # nothing that teaches the concept was found: the rest is filler
+                hits = []
         elif not keep_all and top > 0:
             hits = [
                 h

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from typing import Any
 
 import numpy as np
@@ -29,7 +28,7 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> np.ndarray:
     import lightgbm
     from sklearn.model_selection import GroupKFold
 
-    rounds = len(re.findall(r"^Tree=", MODEL_PATH.read_text(encoding="utf-8"), re.MULTILINE))
+    rounds = lightgbm.Booster(model_file=str(MODEL_PATH)).current_iteration()
     params = PARAMS | {"verbose": -1}
     scores = np.zeros(len(y))
     for train, held in GroupKFold(n_splits=5).split(x, y, groups):
