@@ -73,17 +73,26 @@ class TopicMatcher:
             t for t in _TOKEN.finditer(text) if not any(s <= t.start() < e for s, e in asking)
         ]
         words = [t.group(0) for t in tokens]
-        found: set[str] = set()
-        spans: list[tuple[int, int]] = []
+        matches: list[tuple[int, int, str]] = []  # word start, word end, topic
         for i, word in enumerate(words):
             for phrase, topic in self._phrases.get(self._stem(word), ()):
                 end = i + len(phrase)
                 if end <= len(words) and all(
                     self._same(t, w) for t, w in zip(words[i:end], phrase, strict=True)
                 ):
-                    found.add(topic)
-                    spans.append((tokens[i].start(), tokens[end - 1].end()))
-        return tuple(t for t in TOPIC_PHRASES if t in found), spans
+                    matches.append((i, end, topic))
+        # The longest phrase claims its words: "distributed training" is that topic, not also
+        # "training"; "data pipelines" not also "pipelines" (orchestration).
+        found: set[str] = set()
+        taken: list[tuple[int, int]] = []
+        spans: list[tuple[int, int]] = []
+        for start, end, topic in sorted(matches, key=lambda m: (m[0] - m[1], m[0])):
+            if any(start < e and s < end for s, e in taken):
+                continue
+            taken.append((start, end))
+            found.add(topic)
+            spans.append((tokens[start].start(), tokens[end - 1].end()))
+        return tuple(t for t in TOPIC_PHRASES if t in found), sorted(spans)
 
 
 ANAPHORA = re.compile(
