@@ -108,8 +108,14 @@ class Assistant:
             raise IndexNotReady("the index is empty: run `mlsd ingest` first")
         self._checked_at = time.monotonic()
         self._reload_lock = threading.Lock()
+        # The glossary's words are the domain's words too ("parallelism", "quantization"):
+        # the spelling corrector must not rewrite them.
+        glossary = [
+            " ".join((c.name, *c.aliases, c.definition, c.why, *c.questions))
+            for c in (concepts or {}).values()
+        ]
         self.parser = QueryParser(
-            catalog, [c.text for c in self.retriever.chunks.values()], self.questions
+            catalog, [*(c.text for c in self.retriever.chunks.values()), *glossary], self.questions
         )
         self.concepts = ConceptIndex(concepts or {}, self.questions)  # issue 13: explain/compare
         self.composer = Composer(

@@ -9,6 +9,7 @@ its neighbour ("feture stor" -> "feature store") and then words of the corpus.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import threading
 from collections.abc import Iterable
@@ -27,6 +28,14 @@ MIN_LENGTH = 4
 # here is likelier "feature" than "future". Added to a count of frequency x 1e9, this equals a
 # word with Zipf 6 (frequency 1e-3), above all but the commonest English words.
 CORPUS_BOOST = 1_000_000
+# A rare English word ("parallelism", Zipf 2.6) is rewritten only when a correction is far likelier
+# than the word itself: the noisy-channel rule with about one typo per hundred letters typed, so
+# each edit costs a factor of 100 (2 on the Zipf scale). "recomend" (2.1) -> "recommend" (4.6) at
+# one edit passes; "parallelism" -> "parallels" (3.6) at two edits does not.
+ZIPF_PER_EDIT = 2.0
+# Rarer words than this are treated as unknown (wordfreq's long tail holds many typos: "desgin"
+# 1.1, "infrastucture" 1.3), and are not kept in memory.
+RARE_ZIPF = 1.5
 
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
 
@@ -73,6 +82,14 @@ class SpellCorrector:
         self._english = frozenset(
             w for w, f in frequencies.items() if f >= bar and w.isascii() and w.isalpha()
         )
+        # The Zipf of rarer English words, tenths as ints (shared small ints), for the
+        # noisy-channel test: about 120,000 words.
+        rare = 10 ** (RARE_ZIPF - 9)
+        self._rare = {
+            w: round(10 * (math.log10(f) + 9))
+            for w, f in frequencies.items()
+            if rare <= f < bar and len(w) >= MIN_LENGTH and w.isascii() and w.isalpha()
+        }
         english = [w for w in wordfreq.top_n_list("en", ENGLISH_WORDS) if w.isalpha()]
         dictionary = {*english, *(w for w in self._corpus if w.isalpha() and len(w) > 2)}
         self._counts = {w: int(frequencies.get(w, 0.0) * 1e9) + 1 for w in dictionary}
@@ -119,6 +136,15 @@ class SpellCorrector:
         distance = 1 if len(word) <= 5 else 2
         self.prepare()
         found = self._symspell.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance)
+        zipf = self._rare.get(word)
+        if zipf is not None:  # a rare English word: only a far likelier word replaces it
+            # (by English frequency, without the corpus boost: "regularization" is not a typo
+            # of the corpus's "regularisation")
+            found = [
+                s
+                for s in found
+                if math.log10(self._counts[s.term]) - zipf / 10 >= ZIPF_PER_EDIT * s.distance
+            ]
         return {s.term: s.count for s in found}
 
     def correct(self, text: str) -> tuple[str, dict[str, str]]:
