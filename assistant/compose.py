@@ -296,21 +296,37 @@ class Composer:
         personal_order = profile is not None and not profile.is_empty
         also = [] if personal_order else _named_in_topic_request(self.concepts, parsed)
         leading = taught or [rid for c in also for rid in c.resources]
-        keep_all = parsed.restrict_to or parsed.mentioned  # the person named what to look at
+        asked = _asked_for(parsed, hits)
+        if parsed.authors and any(h.resource.id in asked for h in hits) and not parsed.kinds:
+            # "what did D. Sculley write?": their works, not what else matched "production".
+            hits = [h for h in hits if h.resource.id in asked]
+        keep_all = parsed.restrict_to  # the person picked among the last answer's resources
         top = max((h.score for h in hits), default=0.0)
-        if subject and not keep_all:
+        # "What is model parallelism?" names no catalog topic: what the glossary says teaches the
+        # concept is the subject, as for "papers about model compression".
+        subject = subject or ([] if parsed.topics else concepts)
+        if subject and not (keep_all or parsed.mentioned):
             # "papers about model compression": what teaches the concept sets the bar; a paper on
             # something else is filler however well it matched the word "papers".
             about = {rid for c in subject for rid in c.resources}
             top = max((h.score for h in hits if h.resource.id in about), default=0.0)
-            hits = [h for h in hits if h.resource.id in about or h.score >= OFF_TOPIC_FLOOR * top]
-            if top <= 0:  # nothing that teaches the concept was found: the rest is filler
-                hits = []
+            mine = [h for h in hits if h.resource.kind == DOCUMENT]  # the user's own notes
+            hits = [
+                h
+                for h in hits
+                if h.resource.id in about
+                or h.score >= OFF_TOPIC_FLOOR * top
+                or h.resource.kind == DOCUMENT
+            ]
+            if not any(h.resource.id in about for h in hits):
+                hits = mine  # nothing that teaches the concept was found: the rest is filler
         elif not keep_all and top > 0:
             hits = [
                 h
                 for h in hits
-                if h.score >= _floor(h.resource, parsed, profile) * top or h.resource.id in taught
+                if h.score >= _floor(h.resource, parsed, profile) * top
+                or h.resource.id in taught
+                or h.resource.id in asked
             ]
         wanted = set(parsed.kinds)
         # "What should I read", and "what is X?" (its list is what to read next): reading
@@ -337,10 +353,14 @@ class Composer:
 
         # Which to show: the user's own documents, the level asked for, a concept's own
         # resources, then relevance.
+        def unasked(hit: Hit) -> bool:  # "Airflow vs Dagster": the two named lead
+            return parsed.intent == "compare" and hit.resource.id not in asked
+
         chosen = sorted(
             hits,
             key=lambda h: (
                 general(h),
+                unasked(h),
                 gap(h),
                 doubtful(h),
                 order.get(h.resource.id, len(leading)),
@@ -359,6 +379,7 @@ class Composer:
         chosen.sort(
             key=lambda h: (
                 general(h),
+                unasked(h),
                 gap(h),
                 GROUPS.index(purpose(h.resource)) if by_purpose else 0,
             )
@@ -575,8 +596,10 @@ class Composer:
         subject = subject_concepts(self.concepts, parsed)
         if subject:  # "books that teach feature engineering": the glossary's name for it
             on = for_ = f"on {' and '.join(c.name for c in subject)}"
+        elif parsed.authors and all(set(parsed.authors) & set(i.resource.authors) for i in items):
+            on = for_ = f"by {' and '.join(parsed.authors)}"
         elif not parsed.topics:  # the question's leftover words would read as broken English
-            on = for_ = f"by {', '.join(parsed.authors)}" if parsed.authors else "for that"
+            on = for_ = "for that"
         constraints = []
         if parsed.free_only:
             constraints.append("free")
@@ -644,6 +667,16 @@ def _named_in_topic_request(index: ConceptIndex, parsed: ParsedQuery) -> list[Co
     if parsed.intent != "recommend" or not parsed.topics or parsed.follow_up or parsed.mentioned:
         return []
     return index.named_in(parsed.original, min_words=2)
+
+
+def _asked_for(parsed: ParsedQuery, hits: Sequence[Hit]) -> set[str]:
+    """The hits the person asked for by name, or by naming their author."""
+    authors = set(parsed.authors)
+    return {
+        h.resource.id
+        for h in hits
+        if h.resource.id in parsed.mentioned or authors & set(h.resource.authors)
+    }
 
 
 def _floor(resource: Resource, parsed: ParsedQuery, profile: Profile | None = None) -> float:

@@ -67,18 +67,21 @@ def tools_on_top(answer: Answer, depth: int = CONSTRAINT_DEPTH) -> int:
 
 
 def padding(answer: Answer) -> list[str]:
-    """Items that share no asked-for topic, were not named and teach no asked-for concept:
-    filler that makes a list look full."""
+    """Items that share no asked-for topic, were not named (nor by a named author) and teach no
+    asked-for concept: filler that makes a list look full."""
     topics = set(answer.query_used.get("topics") or [])  # type: ignore[call-overload]
     if not topics or answer.intent not in ("recommend", "explain", "compare"):
         return []
     named = set(answer.query_used.get("mentioned") or [])  # type: ignore[call-overload]
     named |= set(answer.query_used.get("restrict_to") or [])  # type: ignore[call-overload]
     taught = {rid for c in answer.concepts for rid in c.resources}
+    authors = set(answer.query_used.get("authors") or [])  # type: ignore[call-overload]
     return [
         i.resource.id
         for i in answer.items
-        if not (topics & set(i.resource.topics)) and i.resource.id not in named | taught
+        if not (topics & set(i.resource.topics))
+        and i.resource.id not in named | taught
+        and not authors & set(i.resource.authors)
     ]
 
 

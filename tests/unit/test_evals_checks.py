@@ -87,6 +87,16 @@ def test_tools_padding_and_links_are_counted(catalog: Catalog) -> None:
     assert summary["padding_rate"] == 0.5
     linked = sum(1 for i in answer.items if i.resource.url)
     assert summary["link_coverage"] == round(linked / 4, 4)
+    # Asked for by its author's name ("what did Chip Huyen write?"): not filler.
+    by_author = _answer(
+        catalog,
+        ["feast", "designing-machine-learning-systems"],
+        "Here are 2 resources [1] [2]",
+        intent="recommend",
+        query_used={"topics": ["feature-stores"], "authors": ["Chip Huyen"]},
+    )
+    assert "Chip Huyen" in catalog.resources["designing-machine-learning-systems"].authors
+    assert padding(by_author) == []
 
 
 def test_a_comparison_of_concepts_is_an_explain_question_one_of_resources_is_not(

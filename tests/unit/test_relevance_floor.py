@@ -213,3 +213,53 @@ def test_a_comparison_naming_nothing_is_not_set_side_by_side(
                         mentioned=(blogs[0].id, blogs[1].id))  # fmt: skip
     hits = _hits((blogs[0], 1.0), (blogs[1], 0.9))
     assert composer.compose(named, hits, "", limit=5).text.startswith("Here is how they compare")
+
+
+def test_a_comparison_of_named_resources_puts_them_first_and_filler_must_clear_the_floor(
+    catalog: Catalog, composer: Composer
+) -> None:
+    airflow, dagster = catalog.resources["apache-airflow"], catalog.resources["dagster"]
+    prefect = catalog.resources["prefect"]
+    book = catalog.resources["fundamentals-of-data-engineering"]  # reading: leads study order
+    text = "airflow vs dagster"
+    parsed = ParsedQuery(text, text, intent="compare", mentioned=("apache-airflow", "dagster"),
+                         topics=("orchestration",))  # fmt: skip
+    hits = _hits((airflow, 1.0), (dagster, 0.3), (prefect, 0.9), (book, 0.3))
+    items = [i.resource.id for i in composer.compose(parsed, hits, "", limit=5).items]
+    # Dagster is kept however it scored; the book, off the topic and far below, is not.
+    assert items[:2] == ["apache-airflow", "dagster"]
+    assert "prefect" in items and book.id not in items
+
+
+def test_asking_what_an_author_wrote_lists_their_works(
+    catalog: Catalog, composer: Composer
+) -> None:
+    by_author: dict[str, list[Resource]] = {}
+    for resource in catalog.resources.values():
+        for author in resource.authors:
+            by_author.setdefault(author, []).append(resource)
+    author, works = max(by_author.items(), key=lambda kv: (len(kv[1]), kv[0]))
+    assert len(works) >= 2
+    others = [r for r in catalog.resources.values() if author not in r.authors][:3]
+    text = f"what did {author} write?"
+    parsed = ParsedQuery(text, text, authors=(author,), topics=("deployment",))
+    hits = _hits(*((r, 1.0) for r in others), *((r, 0.6) for r in works))
+    answer = composer.compose(parsed, hits, "", limit=5)
+    assert {i.resource.id for i in answer.items} == {r.id for r in works}
+    assert f"by {author}" in answer.text.split("\n", 1)[0]
+
+
+def test_an_explain_answers_reading_is_what_teaches_the_concept(
+    catalog: Catalog, composer: Composer
+) -> None:
+    concept = composer.concepts.concepts["distributed-training"]
+    teaches = [catalog.resources[r] for r in concept.resources]
+    filler = next(r for r in catalog.resources.values()
+                  if r.id not in concept.resources and r.kind == "book")  # fmt: skip
+    text = "what is model parallelism?"
+    parsed = ParsedQuery(text, text, intent="explain")
+    hits = _hits((teaches[0], 1.0), (filler, BETWEEN), *((r, 0.3) for r in teaches[1:]))
+    answer = composer.compose(parsed, hits, "", limit=5)
+    assert answer.concepts and answer.concepts[0].id == "distributed-training"
+    ids = [i.resource.id for i in answer.items]
+    assert set(ids) == set(concept.resources)  # the book in between is not what to read next

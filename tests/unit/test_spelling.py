@@ -33,3 +33,14 @@ def test_the_correction_index_is_built_only_when_a_word_is_unknown() -> None:
     assert not corrector.prepared  # no typo: a fresh `mlsd ask` never pays for the index
     assert corrector.correct("feture")[0] == "feature"
     assert corrector.prepared
+
+
+def test_a_rare_english_word_gives_way_only_to_a_far_likelier_one() -> None:
+    # The noisy-channel rule: "parallelism" (Zipf 2.6) is two edits from "parallels" (3.6), not
+    # 100x likelier per edit, so it stays; "recomend" (2.1) is one edit from "recommend" (4.6).
+    corrector = SpellCorrector(["a feature store serves features"], ["Feast"])
+    assert corrector.correct("data parallelism") == ("data parallelism", {})
+    assert corrector.correct("recomend a book") == ("recommend a book", {"recomend": "recommend"})
+    assert corrector.correct("infrastucture")[0] == "infrastructure"
+    # Rarer than the tail wordfreq keeps: corrected as any unknown word.
+    assert corrector.correct("desgin")[0] == "design"
