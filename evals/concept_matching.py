@@ -14,7 +14,13 @@ from typing import Any
 
 import yaml
 
-from assistant.concepts import MIN_SIMILARITY, QUESTION_DISCOUNT, SCOPE_SIMILARITY, ConceptIndex
+from assistant.concepts import (
+    LEXICAL_WEIGHT,
+    MIN_SIMILARITY,
+    QUESTION_DISCOUNT,
+    SCOPE_SIMILARITY,
+    ConceptIndex,
+)
 from assistant.intent import SharedQueryVectors
 from evals.datasets import DATASETS_DIR, DatasetError, load_out_of_scope
 from evals.intents import load_intents
@@ -27,6 +33,9 @@ FLOORS = tuple(round(0.30 + 0.02 * n, 2) for n in range(16))
 # Discounts tried on dev for the example-question views: 0 (none) to 0.1, where a question view
 # stops adding anything over the definition for most dev questions.
 DISCOUNTS = tuple(round(0.01 * n, 2) for n in range(11))
+# Lexical weights tried on dev: 0 (the cosine alone) to 0.5, where the best BM25 concept's bonus
+# is as large as the gap between a near-paraphrase (0.7) and an unrelated text (0.2).
+LEXICAL_WEIGHTS = tuple(round(0.05 * n, 2) for n in range(11))
 
 
 def load_questions(path: Path = QUESTIONS_PATH) -> dict[str, list[tuple[str, str | None]]]:
@@ -47,7 +56,8 @@ def load_questions(path: Path = QUESTIONS_PATH) -> dict[str, list[tuple[str, str
 def score(
     index: ConceptIndex, questions: list[tuple[str, str | None]], floor: float = MIN_SIMILARITY
 ) -> dict[str, Any]:
-    """Accuracy (the right concept, or none when the glossary has none) and the misses."""
+    """Accuracy (the right concept, or none when the glossary has none), the number of wrong
+    concepts named (worse than none: a wrong definition) and the misses."""
     misses = []
     for text, expected in questions:
         found = index.for_question(text, "explain", floor=floor)
@@ -55,7 +65,13 @@ def score(
         if got != expected:
             misses.append({"question": text, "expected": expected, "got": got})
     total = len(questions)
-    return {"accuracy": round((total - len(misses)) / total, 4), "n": total, "misses": misses}
+    wrong = sum(1 for miss in misses if miss["got"] is not None)
+    return {
+        "accuracy": round((total - len(misses)) / total, 4),
+        "n": total,
+        "wrong": wrong,
+        "misses": misses,
+    }
 
 
 def best_floor(index: ConceptIndex, dev: list[tuple[str, str | None]]) -> tuple[float, float]:
@@ -77,6 +93,22 @@ def discounts(index: ConceptIndex, dev: list[tuple[str, str | None]]) -> dict[fl
         return found
     finally:
         index.question_discount = kept
+
+
+def lexical_weights(
+    index: ConceptIndex, dev: list[tuple[str, str | None]]
+) -> dict[float, tuple[float, int]]:
+    """Dev accuracy and wrong concepts at the floor in use for each weight in LEXICAL_WEIGHTS."""
+    kept = index.lexical_weight
+    try:
+        found = {}
+        for weight in LEXICAL_WEIGHTS:
+            index.lexical_weight = weight
+            result = score(index, dev)
+            found[weight] = (result["accuracy"], result["wrong"])
+        return found
+    finally:
+        index.lexical_weight = kept
 
 
 def scope(
@@ -124,9 +156,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     questions = load_questions()
     floor, dev_best = best_floor(index, questions["dev"])
     swept = discounts(index, questions["dev"])
+    weighed = lexical_weights(index, questions["dev"])
     report: dict[str, Any] = {
         "question_discount_in_use": QUESTION_DISCOUNT,
         "dev_accuracy_by_discount": swept,
+        "lexical_weight_in_use": LEXICAL_WEIGHT,
+        "dev_accuracy_wrong_by_lexical_weight": weighed,
         "floor_in_use": MIN_SIMILARITY,
         "best_dev_floor": floor,
         "best_dev_accuracy": dev_best,
@@ -151,9 +186,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"question discount in use {QUESTION_DISCOUNT}; dev accuracy by discount: "
             + ", ".join(f"{d}: {a:.3f}" for d, a in swept.items())
         )
+        print(
+            f"lexical weight in use {LEXICAL_WEIGHT}; dev accuracy (wrong concepts) by weight: "
+            + ", ".join(f"{w}: {a:.3f} ({n})" for w, (a, n) in weighed.items())
+        )
         for split in ("dev", "test"):
             result = report[split]
-            print(f"{split}: accuracy {result['accuracy']:.3f} of {result['n']}")
+            print(
+                f"{split}: accuracy {result['accuracy']:.3f} of {result['n']}, "
+                f"{result['wrong']} wrong concepts"
+            )
             for miss in result["misses"]:
                 print(f"  {miss['expected']} <- got {miss['got']}: {miss['question']}")
         checked = report["scope_dev"]
