@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
 from assistant.concepts import ConceptIndex
 from assistant.hybrid import DOCUMENT, Hit
@@ -41,7 +43,10 @@ CANDIDATES_PER_SLOT = 2
 
 # Purpose groups, in study order: reading first, then hands-on, then people.
 START, DEEPER, HANDS_ON, JOIN = "Start here", "Go deeper", "Try hands-on", "Join"
-GROUPS = (START, DEEPER, HANDS_ON, JOIN)
+# Off the question's topics but close enough to show: listed last, under their own header, and
+# not counted as being "on" the topic.
+RELATED = "Related"
+GROUPS = (START, DEEPER, HANDS_ON, JOIN, RELATED)
 READING_KINDS = ("book", "course", "paper", "blog", "newsletter", "platform")
 _READ = re.compile(r"\b(read|reading|books? to read)\b")
 _DETAIL = re.compile(
@@ -103,17 +108,33 @@ def _topic_phrase(topics: tuple[str, ...]) -> str:
 # paper on ML system complexity.") 7 or more.
 MIN_SAYING_WORDS = 5
 _LINK_TARGET = re.compile(r"\]\([^)]*\)|https?://\S+")
+_LIST_MARKER = re.compile(r"^\s*(?:\d+[.)]|[-*\u2022])\s+")
 
 
-def says_something(snippet: str, names: Sequence[str] = ()) -> bool:
+def says_something(snippet: str, names: Sequence[str] = (), about: Sequence[str] = ()) -> bool:
     """Whether a passage states something beyond naming resources: not a title line, an author
-    list or a table row."""
+    list or a table row; and, given the question's words (`about`), says it with one of them
+    outside those names ("gradient descent" is not what "The Gradient bridges ..." is about)."""
     if snippet.count("|") >= 2:
         return False
     rest = _LINK_TARGET.sub(" ", snippet).lower()
-    for name in sorted(names, key=len, reverse=True):
-        rest = rest.replace(name.lower(), " ")
-    return len(re.findall(r"[a-z]{2,}", rest)) >= MIN_SAYING_WORDS
+    for name in sorted(names, key=len, reverse=True):  # whole words: not "The Gradient|s"
+        rest = re.sub(rf"(?<!\w){re.escape(name.lower())}(?!\w)", " ", rest)
+    words = re.findall(r"[a-z]{2,}", rest)
+    if about and not _stems(about) & _stems(words):
+        return False
+    return len(words) >= MIN_SAYING_WORDS
+
+
+@cache
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def _stems(words: Sequence[str]) -> set[str]:
+    return set(_stemmer().stemWords([w.lower() for w in words]))
 
 
 def plural(kind: str, n: int = 2) -> str:
@@ -217,7 +238,8 @@ class Composer:
             return self.nothing_fits(parsed, topic_text)
         profile = personal.profile if personal is not None else None
         subject = subject_concepts(self.concepts, parsed)
-        hits = self._select(parsed, hits, concepts, limit, profile, subject)
+        related = self._related(parsed, hits, concepts, subject, profile)
+        hits = self._select(parsed, hits, concepts, limit, profile, subject, related)
         if not hits and not concepts:  # only off-subject filler was found
             return self.nothing_fits(parsed, topic_text)
         citations: list[Citation] = []
@@ -253,7 +275,7 @@ class Composer:
                     reason=reason,
                     citation=number,
                     snippet=hit.snippet,
-                    group=purpose(hit.resource),
+                    group=RELATED if hit.resource.id in related else purpose(hit.resource),
                 )
             )
         text = self._text(parsed, items, citations, topic_text, personal, concepts, limit)
@@ -275,6 +297,7 @@ class Composer:
         limit: int | None,
         profile: Profile | None = None,
         subject: Sequence[Concept] = (),
+        related: Collection[str] = (),
     ) -> list[Hit]:
         """The hits worth showing, in study order: a relevance floor (higher for what is off
         the question's topics and the learner's), reading first for "read" questions, a
@@ -381,10 +404,32 @@ class Composer:
                 general(h),
                 unasked(h),
                 gap(h),
+                h.resource.id in related,  # what is on the question's topics comes first
                 GROUPS.index(purpose(h.resource)) if by_purpose else 0,
             )
         )
         return _no_vendor_first(chosen)
+
+    def _related(
+        self,
+        parsed: ParsedQuery,
+        hits: Sequence[Hit],
+        concepts: Sequence[Concept],
+        subject: Sequence[Concept],
+        profile: Profile | None,
+    ) -> set[str]:
+        """The hits off every topic the question asks about: not named, not by a named author,
+        not the user's own, not fitting the learner, not what the glossary says teaches the
+        concept asked about. They may be shown, as related, never counted as on the topic."""
+        if not parsed.topics or parsed.intent == "learning_path" or parsed.restrict_to:
+            return set()
+        also = _named_in_topic_request(self.concepts, parsed)
+        teaching = {rid for c in (*concepts, *subject, *also) for rid in c.resources}
+        return {
+            h.resource.id
+            for h in hits
+            if not _on_topic(h.resource, parsed, profile) and h.resource.id not in teaching
+        }
 
     @staticmethod
     def _is_detail(parsed: ParsedQuery, concepts: Sequence[Concept] = ()) -> bool:
@@ -554,17 +599,20 @@ class Composer:
             # set side by side): say so, rather than echo the question's words as a topic, and
             # quote only passages that say something (not a bare title or a table row).
             names = [name for i in items for name in (*i.resource.names, *i.resource.authors)]
-            said = [c for c in citations if says_something(c.snippet, names)][:3]
+            said = [c for c in citations
+                    if says_something(c.snippet, names, parsed.topic_words)][:3]  # fmt: skip
             if said:
                 lead = "The glossary has no entry for that; here is what the sources say:"
                 if parsed.topics:
                     lead = f"What the sources say about {about}:"
-                lines = [lead, "", *(f"- {c.snippet} [{c.number}]" for c in said)]
+                # A list item's own marker ("1. ", "- ") would read as a second bullet.
+                lines = [lead, "", *(f"- {_LIST_MARKER.sub('', c.snippet)} [{c.number}]"
+                                     for c in said)]  # fmt: skip
                 lines += ["", "To go deeper:"]
             else:
-                what = "the closest resources in the catalog"
-                what = f"what the catalog has on {about}" if parsed.topics else what
-                lines = [f"The glossary has no entry for that. Here is {what}:", ""]
+                what = "Here are the closest resources in the catalog"
+                what = f"Here is what the catalog has on {about}" if parsed.topics else what
+                lines = [f"The glossary has no entry for that. {what}:", ""]
             lines += self._grouped(items)
         else:
             lines = [
@@ -609,8 +657,12 @@ class Composer:
         if parsed.level and len(at_level) == len(items):
             constraints.append(parsed.level)
         qualifier = f" ({', '.join(constraints)})" if constraints else ""
-        what = count(len(items), parsed.kinds[0]) if len(parsed.kinds) == 1 else None
-        what = what or f"{len(items)} {kinds if len(items) != 1 else kinds.rstrip('s')}"
+        # Only what is on the topic is counted as on it; the rest is named as related.
+        related = sum(1 for i in items if i.group == RELATED)
+        shown = len(items) - related
+        tail = f", and {_number(related)} related" if related and shown else ""
+        what = count(shown, parsed.kinds[0]) if len(parsed.kinds) == 1 else None
+        what = what or f"{shown} {kinds if shown != 1 else kinds.rstrip('s')}"
         level_note = ""
         if parsed.level and not at_level:
             level_note = f" (none is marked {parsed.level}; these are the closest)"
@@ -624,20 +676,27 @@ class Composer:
         if parsed.similar_to:
             like = self.titles.get(parsed.similar_to, parsed.similar_to)
             return f"{what}{qualifier} like *{like}*{level_note}:"
+        if related and not shown:
+            return f"Nothing in the catalog is on {about} itself; these are related{qualifier}:"
         if parsed.follow_up == "more":
-            return f"{len(items)} more {kinds}{qualifier} {for_}{level_note}:"
+            return f"{shown} more {kinds}{qualifier} {for_}{level_note}{tail}:"
         if limit is not None and len(items) < limit:
             # Honest about a short list: the floor left only these.
-            n = _NUMBERS[len(items)] if len(items) < len(_NUMBERS) else str(len(items))
+            n = _number(shown)
             noun = (
-                plural(parsed.kinds[0], len(items))
+                plural(parsed.kinds[0], shown)
                 if len(parsed.kinds) == 1
-                else ("resource" if len(items) == 1 else "resources")
+                else ("resource" if shown == 1 else "resources")
             )
             if personal is not None and personal.profile is not None:
-                return f"{n.capitalize()} {noun}{qualifier} {on} fit your profile:"
-            return f"The catalog has {n} {noun}{qualifier} {on}{level_note}:"
-        return f"Here are {what}{qualifier} {for_}, in study order{level_note}:"
+                return f"{n.capitalize()} {noun}{qualifier} {on} fit your profile{tail}:"
+            return f"The catalog has {n} {noun}{qualifier} {on}{level_note}{tail}:"
+        return f"Here are {what}{qualifier} {for_}, in study order{level_note}{tail}:"
+
+
+def _number(n: int) -> str:
+    """A count as a sentence writes it: 'one', 'three', '12'."""
+    return _NUMBERS[n] if 0 <= n < len(_NUMBERS) else str(n)
 
 
 def _no_vendor_first(items: list[Hit]) -> list[Hit]:
@@ -679,11 +738,11 @@ def _asked_for(parsed: ParsedQuery, hits: Sequence[Hit]) -> set[str]:
     }
 
 
-def _floor(resource: Resource, parsed: ParsedQuery, profile: Profile | None = None) -> float:
-    """The share of the best score a resource needs to be shown: higher when it is off-topic
-    (for the question and for the learner's role and goals)."""
+def _on_topic(resource: Resource, parsed: ParsedQuery, profile: Profile | None = None) -> bool:
+    """Whether a resource is on what was asked: a topic of the question (any resource, when
+    it names none), the learner's role or goals, named, by a named author, or their own."""
     asked = set(parsed.topics)
-    on_topic = (
+    return bool(
         not asked
         or asked & set(resource.topics)
         or (profile is not None and profile.fits(resource))
@@ -691,7 +750,12 @@ def _floor(resource: Resource, parsed: ParsedQuery, profile: Profile | None = No
         or set(parsed.authors) & set(resource.authors)
         or resource.kind == DOCUMENT
     )
-    return RELEVANCE_FLOOR if on_topic else OFF_TOPIC_FLOOR
+
+
+def _floor(resource: Resource, parsed: ParsedQuery, profile: Profile | None = None) -> float:
+    """The share of the best score a resource needs to be shown: higher when it is off-topic
+    (for the question and for the learner's role and goals)."""
+    return RELEVANCE_FLOOR if _on_topic(resource, parsed, profile) else OFF_TOPIC_FLOOR
 
 
 def _path_order(hits: list[Hit]) -> list[Hit]:

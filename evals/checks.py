@@ -7,6 +7,7 @@ import re
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
+from assistant.compose import RELATED
 from evals.datasets import PersonalizationCase
 
 if TYPE_CHECKING:
@@ -101,6 +102,12 @@ def mentor_checks(answer: Answer, question: str) -> dict[str, Any]:
         "read_question": bool(READ_QUESTION.search(question)) and "tool" not in kinds,
         "tools_top5": tools_on_top(answer),
         "padding": padding(answer),
+        # Padding the answer presents as on the topic: not listed under "Related".
+        "unlabelled_padding": [
+            i.resource.id
+            for i in answer.items
+            if i.resource.id in padding(answer) and i.group != RELATED
+        ],
         "linked": sum(1 for i in answer.items if i.resource.url),
     }
 

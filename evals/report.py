@@ -160,7 +160,9 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         f"- Read questions with at most one tool in the top 5: "
         f"{_num(answers['read_tool_rate'])} of {answers['read_questions']}.",
         f"- Off-topic padding: {_num(answers['padding_rate'])} of recommended items share no "
-        "asked-for topic, were not named and teach no asked-for concept.",
+        "asked-for topic, were not named and teach no asked-for concept; "
+        f"{_num(answers.get('unlabelled_padding_rate', 0.0))} are such items not shown under "
+        '"Related" (presented as on the topic).',
         f"- Link coverage: {_num(answers['link_coverage'])} of recommended items carry a link.",
         "- The answers' lists against the query labels: "
         + ", ".join(f"{m} {_num(v)}" for m, v in answers.get("relevance", {}).items())

@@ -153,7 +153,8 @@ def summarize(results: dict[str, Any]) -> dict[str, float]:
     for key in ("citation_validity", "catalog_validity", "false_out_of_scope_rate"):
         summary[f"answers.{key}"] = answers[key]
     # Issue 13: answers a mentor would give.
-    for key in ("explain_defines_rate", "read_tool_rate", "padding_rate", "link_coverage"):
+    for key in ("explain_defines_rate", "read_tool_rate", "padding_rate",
+                "unlabelled_padding_rate", "link_coverage"):  # fmt: skip
         summary[f"answers.{key}"] = answers[key]
     for metric, value in answers.get("relevance", {}).items():
         summary[f"answers.{metric}"] = value

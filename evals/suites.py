@@ -108,6 +108,11 @@ def mentor_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         ],
         "padding_rate": round(sum(len(r["padding"]) for r in padded) / items, 4) if items else 0.0,
         "padded": [{"id": r["id"], "padding": r["padding"]} for r in padded],
+        "unlabelled_padding_rate": (
+            round(sum(len(r.get("unlabelled_padding", ())) for r in rows) / items, 4)
+            if items
+            else 0.0
+        ),
         "link_coverage": round(sum(r.get("linked", 0) for r in rows) / items, 4) if items else 1.0,
     }
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from assistant.compose import Answer, Citation, Recommendation
+from assistant.compose import RELATED, Answer, Citation, Recommendation
 from evals.checks import mentor_checks, opens_with_definition, padding, tools_on_top
 from evals.suites import mentor_summary
 from ingest.catalog import Catalog, load_catalog
@@ -82,6 +83,12 @@ def test_tools_padding_and_links_are_counted(catalog: Catalog) -> None:
     row = {"id": "q", "got": [i.resource.id for i in answer.items]}
     row |= mentor_checks(answer, "what should I read for feature stores?")
     assert row["read_question"] and row["tools_top5"] == 2
+    # Shown as if on the topic; under "Related" they would not be.
+    assert row["unlabelled_padding"] == row["padding"]
+    answer.items[2:] = [replace(i, group=RELATED) for i in answer.items[2:]]
+    assert (
+        mentor_checks(answer, "what should I read for feature stores?")["unlabelled_padding"] == []
+    )
     summary = mentor_summary([row])
     assert summary["read_tool_rate"] == 0.0 and summary["read_tool_failures"] == ["q"]
     assert summary["padding_rate"] == 0.5

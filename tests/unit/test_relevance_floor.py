@@ -10,6 +10,7 @@ import pytest
 
 from assistant.compose import (
     OFF_TOPIC_FLOOR,
+    RELATED,
     RELEVANCE_FLOOR,
     Composer,
     says_something,
@@ -198,6 +199,19 @@ def test_a_quoted_passage_must_say_something(snippet: str, names: list[str], say
     assert says_something(snippet, names) is says
 
 
+@pytest.mark.parametrize(
+    ("snippet", "says"),
+    [("The Gradient bridges the gap between academic ML research and industry practice.", False),
+     ("Gradient descent takes small steps against the gradient of the loss function.", True),
+     ("Optimizers follow the gradients of the loss one mini-batch at a time.", True)],
+)  # fmt: skip
+def test_a_quoted_passage_must_be_about_the_question_beyond_the_names_it_cites(
+    snippet: str, says: bool
+) -> None:
+    # "what is gradient descent?": sharing the word only through a magazine's name is not it.
+    assert says_something(snippet, ["The Gradient"], ("gradient", "descent")) is says
+
+
 def test_a_comparison_naming_nothing_is_not_set_side_by_side(
     catalog: Catalog, composer: Composer
 ) -> None:
@@ -263,3 +277,23 @@ def test_an_explain_answers_reading_is_what_teaches_the_concept(
     assert answer.concepts and answer.concepts[0].id == "distributed-training"
     ids = [i.resource.id for i in answer.items]
     assert set(ids) == set(concept.resources)  # the book in between is not what to read next
+
+
+def test_what_is_off_the_topic_is_listed_as_related_and_not_counted_as_on_it(
+    catalog: Catalog, composer: Composer
+) -> None:
+    on = _blogs(catalog, "feature-stores", on=True)[0]
+    off = _blogs(catalog, "feature-stores", on=False)[:2]
+    text = "blogs on feature stores"
+    parsed = ParsedQuery(text, text, topics=("feature-stores",))
+    # The off-topic ones score above the stricter floor, and one above the on-topic blog.
+    hits = _hits((off[0], 1.0), (on, 0.95), (off[1], 0.9))
+    answer = composer.compose(parsed, hits, "", limit=5)
+    assert [i.resource.id for i in answer.items] == [on.id, off[0].id, off[1].id]
+    assert [i.group for i in answer.items][1:] == [RELATED, RELATED]
+    lead = answer.text.split("\n", 1)[0]
+    assert lead == "The catalog has one resource on feature stores, and two related:"
+    assert "**Related**" in answer.text
+    # Nothing on the topic at all: said so, not counted.
+    alone = composer.compose(parsed, _hits((off[0], 1.0), (off[1], 0.9)), "", limit=5)
+    assert alone.text.startswith("Nothing in the catalog is on feature stores itself")
