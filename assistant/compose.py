@@ -376,8 +376,14 @@ class Composer:
 
         # Which to show: the user's own documents, the level asked for, a concept's own
         # resources, then relevance.
-        def unasked(hit: Hit) -> bool:  # "Airflow vs Dagster": the two named lead
-            return parsed.intent == "compare" and hit.resource.id not in asked
+        def unasked(hit: Hit) -> int:
+            """ "Airflow vs Dagster": the named lead, in the order named, then works by a named
+            author ("DMLS vs the Alex Xu interview book"), then the rest."""
+            if parsed.intent != "compare":
+                return 0
+            if hit.resource.id in parsed.mentioned:
+                return parsed.mentioned.index(hit.resource.id)
+            return len(parsed.mentioned) + (hit.resource.id not in asked)
 
         chosen = sorted(
             hits,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Literal, cast
 
@@ -66,8 +66,14 @@ class TopicMatcher:
             return True
         return token not in self._literal and self._stem(token) == self._stem(word)
 
-    def find(self, text: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
-        """The topics named in a lower-cased text (in vocabulary order) and where they are."""
+    def find(
+        self, text: str, names: Sequence[tuple[int, int, Collection[str]]] = ()
+    ) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
+        """The topics named in a lower-cased text (in vocabulary order) and where they are.
+
+        `names` are the spans of resource names in the text, each with its resource's topics:
+        a name's words name a topic only if the resource covers it ("Introducing MLOps" is about
+        MLOps; "Weights & Biases" is not about bias)."""
         asking = [m.span() for m in _ASKING.finditer(text)]
         tokens = [
             t for t in _TOKEN.finditer(text) if not any(s <= t.start() < e for s, e in asking)
@@ -90,8 +96,11 @@ class TopicMatcher:
             if any(start < e and s < end for s, e in taken):
                 continue
             taken.append((start, end))
+            where = (tokens[start].start(), tokens[end - 1].end())
+            if any(s <= where[0] and where[1] <= e and topic not in t for s, e, t in names):
+                continue
             found.add(topic)
-            spans.append((tokens[start].start(), tokens[end - 1].end()))
+            spans.append(where)
         return tuple(t for t in TOPIC_PHRASES if t in found), sorted(spans)
 
 
@@ -287,6 +296,7 @@ class QueryParser:
     def __init__(self, catalog: Catalog, corpus_texts: Iterable[str], embedder: Embedder) -> None:
         self._catalog = catalog
         self._linker = ResourceLinker(catalog.resources.values())
+        self._resource_topics = {r.id: frozenset(r.topics) for r in catalog.resources.values()}
         resources = list(catalog.resources.values())
         names = [n for r in resources for n in (*r.names, *r.authors)]
         texts = [*corpus_texts, *(f"{r.summary} {r.best_for}" for r in resources)]
@@ -337,11 +347,14 @@ class QueryParser:
         lowered = normalize(original)
         text, corrections = self.correct(lowered)
         scores = self._intents.scores(text)
-        mentioned = self._linker.find(text)
+        names = self._linker.mentions(text)
+        mentioned = tuple(dict.fromkeys(rid for _, _, rid in names))
         authors = tuple(
             dict.fromkeys(full for pattern, full in self._authors if pattern.search(text))
         )
-        topics, topic_spans = self._topics.find(text)
+        topics, topic_spans = self._topics.find(
+            text, [(s, e, self._resource_topics[rid]) for s, e, rid in names]
+        )
         cues = find_cues(text, covered=topic_spans)
         constraints = read_constraints(cues)
         role = _role(text)

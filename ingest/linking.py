@@ -34,9 +34,15 @@ class ResourceLinker:
 
     def find(self, text: str) -> tuple[str, ...]:
         """Ids of the resources named in `text`, in order of first mention."""
-        norm = normalize(text)
-        taken: list[tuple[int, int]] = []
         first_seen: dict[str, int] = {}
+        for start, _, resource_id in self.mentions(text):
+            first_seen.setdefault(resource_id, start)
+        return tuple(first_seen)
+
+    def mentions(self, text: str) -> list[tuple[int, int, str]]:
+        """Each name found in the normalized `text`: start, end and the resource's id, in order."""
+        norm = normalize(text)
+        found: list[tuple[int, int, str]] = []
         for name, pattern, resource_id in self._patterns:
             # A plain substring test first: most names are absent from most passages, and it is
             # about 50x cheaper than a regex scan with word-boundary lookarounds (ingest links
@@ -45,8 +51,7 @@ class ResourceLinker:
                 continue
             for match in pattern.finditer(norm):
                 start, end = match.span()
-                if any(start < t_end and t_start < end for t_start, t_end in taken):
+                if any(start < t_end and t_start < end for t_start, t_end, _ in found):
                     continue
-                taken.append((start, end))
-                first_seen[resource_id] = min(start, first_seen.get(resource_id, start))
-        return tuple(sorted(first_seen, key=first_seen.__getitem__))
+                found.append((start, end, resource_id))
+        return sorted(found)

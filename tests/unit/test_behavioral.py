@@ -282,6 +282,19 @@ def test_mft_a_longer_topic_phrase_claims_its_words(
     assert topic in topics and not_also not in topics
 
 
+@pytest.mark.parametrize(
+    ("message", "topic", "named"),
+    [("should a small team pick MLflow or Weights & Biases?", "responsible-ai", False),
+     ("how do I check my model for bias?", "responsible-ai", True),
+     ("is Introducing MLOps good for a beginner?", "mlops", True)],
+)  # fmt: skip
+def test_mft_a_resources_name_names_a_topic_only_if_it_covers_it(
+    parser: QueryParser, message: str, topic: str, named: bool
+) -> None:
+    # "Weights & Biases" is an experiment tracker, not a question about bias.
+    assert (topic in parse(parser, message).topics) is named
+
+
 # -- spelling: correct typos, never English words or names -----------------------------------
 
 NEVER_CORRECTED = [
