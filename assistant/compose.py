@@ -434,7 +434,8 @@ class Composer:
         return {
             h.resource.id
             for h in hits
-            if not _on_topic(h.resource, parsed, profile) and h.resource.id not in teaching
+            if not _on_topic(h.resource, parsed, profile, whole=True)
+            and h.resource.id not in teaching
         }
 
     @staticmethod
@@ -683,7 +684,9 @@ class Composer:
             like = self.titles.get(parsed.similar_to, parsed.similar_to)
             return f"{what}{qualifier} like *{like}*{level_note}:"
         if related and not shown:
-            return f"Nothing in the catalog is on {about} itself; these are related{qualifier}:"
+            # "LLM serving": what covers one of the two alone is not on the subject.
+            none = f"covers {about} together" if parsed.compound_topics else f"is on {about} itself"
+            return f"Nothing in the catalog {none}; these are related{qualifier}{level_note}:"
         if parsed.follow_up == "more":
             return f"{shown} more {kinds}{qualifier} {for_}{level_note}{tail}:"
         if limit is not None and len(items) < limit:
@@ -744,13 +747,24 @@ def _asked_for(parsed: ParsedQuery, hits: Sequence[Hit]) -> set[str]:
     }
 
 
-def _on_topic(resource: Resource, parsed: ParsedQuery, profile: Profile | None = None) -> bool:
+def _on_topic(
+    resource: Resource, parsed: ParsedQuery, profile: Profile | None = None, whole: bool = False
+) -> bool:
     """Whether a resource is on what was asked: a topic of the question (any resource, when
-    it names none), the learner's role or goals, named, by a named author, or their own."""
+    it names none), the learner's role or goals, named, by a named author, or their own.
+
+    With `whole`, topics named as one subject count together: for "LLM serving" a resource
+    must cover both LLMs and serving; one on serving alone is related, not on the subject."""
     asked = set(parsed.topics)
+    covered = asked & set(resource.topics)
+    if whole and parsed.compound_topics:
+        together = {t for group in parsed.compound_topics for t in group}
+        covered = (covered - together) | {
+            t for g in parsed.compound_topics if set(g) <= covered for t in g
+        }
     return bool(
         not asked
-        or asked & set(resource.topics)
+        or covered
         or (profile is not None and profile.fits(resource))
         or resource.id in parsed.mentioned
         or set(parsed.authors) & set(resource.authors)

@@ -108,6 +108,7 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
             follow_up="more",
             intent=_on_topic(previous.intent),
             topics=parsed.topics or last_topics,
+            compound_topics=_compounds(parsed, used),
             kinds=parsed.kinds or _as_tuple(used.get("kinds")),
             similar_to=str(used.get("similar_to") or ""),
             **_carried(parsed, used),
@@ -128,6 +129,7 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
             follow_up="narrow",
             intent=_on_topic(parsed.intent),
             topics=parsed.topics or last_topics,
+            compound_topics=_compounds(parsed, used),
             kinds=parsed.kinds,
             free_only=carried["free_only"],
             open_source=carried["open_source"],
@@ -141,6 +143,7 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
             follow_up="same-topic",
             intent=_on_topic(parsed.intent),
             topics=parsed.topics or last_topics,
+            compound_topics=_compounds(parsed, used),
             kinds=parsed.kinds or (_as_tuple(used.get("kinds")) if level_only else ()),
             **_carried(parsed, used),
         )
@@ -155,3 +158,11 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
         )
         return swapped, own_topic
     return Request.of(parsed), own_topic or parsed.text
+
+
+def _compounds(parsed: ParsedMessage, used: Mapping[str, object]) -> tuple[tuple[str, ...], ...]:
+    """The subjects named as one ("LLM serving") that a follow-up keeps with the last topics."""
+    if parsed.topics:
+        return parsed.compound_topics
+    groups = used.get("compound_topics")
+    return tuple(_as_tuple(g) for g in groups) if isinstance(groups, list | tuple) else ()

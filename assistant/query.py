@@ -69,6 +69,12 @@ class TopicMatcher:
     def find(
         self, text: str, names: Sequence[tuple[int, int, Collection[str]]] = ()
     ) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
+        topics, spans, _ = self.find_compounds(text, names)
+        return topics, spans
+
+    def find_compounds(
+        self, text: str, names: Sequence[tuple[int, int, Collection[str]]] = ()
+    ) -> tuple[tuple[str, ...], list[tuple[int, int]], tuple[tuple[str, ...], ...]]:
         """The topics named in a lower-cased text (in vocabulary order) and where they are.
 
         `names` are the spans of resource names in the text, each with its resource's topics:
@@ -92,6 +98,7 @@ class TopicMatcher:
         found: set[str] = set()
         taken: list[tuple[int, int]] = []
         spans: list[tuple[int, int]] = []
+        kept: list[tuple[int, int, str]] = []
         for start, end, topic in sorted(matches, key=lambda m: (m[0] - m[1], m[0])):
             if any(start < e and s < end for s, e in taken):
                 continue
@@ -101,7 +108,21 @@ class TopicMatcher:
                 continue
             found.add(topic)
             spans.append(where)
-        return tuple(t for t in TOPIC_PHRASES if t in found), sorted(spans)
+            kept.append((start, end, topic))
+        # Phrases with no word between them name one subject: "LLM serving" is serving of LLMs,
+        # "feature store monitoring" monitoring of feature stores; "LLMs and serving" is two.
+        runs: list[list[tuple[int, int, str]]] = []
+        for match in sorted(kept):
+            if runs and runs[-1][-1][1] == match[0]:
+                runs[-1].append(match)
+            else:
+                runs.append([match])
+        compounds = tuple(
+            group
+            for run in runs
+            if len(group := tuple(t for t in TOPIC_PHRASES if t in {m[2] for m in run})) > 1
+        )
+        return tuple(t for t in TOPIC_PHRASES if t in found), sorted(spans), compounds
 
 
 ANAPHORA = re.compile(
@@ -168,6 +189,8 @@ class ParsedMessage:
     authors: tuple[str, ...] = ()
     mentioned: tuple[str, ...] = ()  # resource ids the message names
     topics: tuple[str, ...] = ()
+    # Topics named together as one subject ("LLM serving", "ML system design interviews").
+    compound_topics: tuple[tuple[str, ...], ...] = ()
     topic_words: tuple[str, ...] = ()  # content words left after removing constraints
     anaphoric: bool = False  # refers to the previous answer's resources
     same_topic: bool = False  # keeps the previous topic
@@ -205,6 +228,8 @@ class Request:
     authors: tuple[str, ...] = ()
     mentioned: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
+    # Topics named together as one subject ("LLM serving", "ML system design interviews").
+    compound_topics: tuple[tuple[str, ...], ...] = ()
     topic_words: tuple[str, ...] = ()
     anaphoric: bool = False
     same_topic: bool = False
@@ -242,6 +267,7 @@ class Request:
             "authors": list(self.authors),
             "mentioned": list(self.mentioned),
             "topics": list(self.topics),
+            "compound_topics": [list(group) for group in self.compound_topics],
             "restrict_to": list(self.restrict_to),
             "follow_up": self.follow_up,
             "similar_to": self.similar_to,
@@ -352,7 +378,7 @@ class QueryParser:
         authors = tuple(
             dict.fromkeys(full for pattern, full in self._authors if pattern.search(text))
         )
-        topics, topic_spans = self._topics.find(
+        topics, topic_spans, compounds = self._topics.find_compounds(
             text, [(s, e, self._resource_topics[rid]) for s, e, rid in names]
         )
         cues = find_cues(text, covered=topic_spans)
@@ -400,6 +426,7 @@ class QueryParser:
             authors=authors,
             mentioned=mentioned,
             topics=topics,
+            compound_topics=compounds,
             topic_words=topic_words,
             anaphoric=bool(ANAPHORA.search(text)),
             same_topic=bool(SAME_TOPIC.search(text)),

@@ -295,6 +295,20 @@ def test_mft_a_resources_name_names_a_topic_only_if_it_covers_it(
     assert (topic in parse(parser, message).topics) is named
 
 
+@pytest.mark.parametrize(
+    ("message", "together"),
+    [("any papers on LLM serving?", {"llms", "serving"}),
+     ("good books on feature store monitoring", {"feature-stores", "monitoring"}),
+     ("I need LLMs and also model serving", None),
+     ("monitoring, and separately feature stores", None)],
+)  # fmt: skip
+def test_mft_topics_named_as_one_subject_are_asked_together(
+    parser: QueryParser, message: str, together: set[str] | None
+) -> None:
+    compounds = [set(group) for group in parse(parser, message).compound_topics]
+    assert compounds == ([together] if together else [])
+
+
 # -- spelling: correct typos, never English words or names -----------------------------------
 
 NEVER_CORRECTED = [

@@ -298,3 +298,21 @@ def test_what_is_off_the_topic_is_listed_as_related_and_not_counted_as_on_it(
     # Nothing on the topic at all: said so, not counted.
     alone = composer.compose(parsed, _hits((off[0], 1.0), (off[1], 0.9)), "", limit=5)
     assert alone.text.startswith("Nothing in the catalog is on feature stores itself")
+
+
+def test_for_a_subject_named_as_one_what_covers_half_of_it_is_related(
+    catalog: Catalog, composer: Composer
+) -> None:
+    both = [r for r in catalog.resources.values() if {"llms", "serving"} <= set(r.topics)]
+    half = [r for r in catalog.resources.values()
+            if "serving" in r.topics and "llms" not in r.topics]  # fmt: skip
+    text = "resources on LLM serving"
+    parsed = ParsedQuery(text, text, topics=("serving", "llms"),
+                         compound_topics=(("serving", "llms"),))  # fmt: skip
+    answer = composer.compose(parsed, _hits((half[0], 1.0), (both[0], 0.9)), "", limit=5)
+    groups = {i.resource.id: i.group for i in answer.items}
+    assert groups[half[0].id] == RELATED and groups[both[0].id] != RELATED
+    # The same topics asked separately ("LLMs and serving"): either one is on the subject.
+    apart = ParsedQuery(text, text, topics=("serving", "llms"))
+    answer = composer.compose(apart, _hits((half[0], 1.0), (both[0], 0.9)), "", limit=5)
+    assert RELATED not in {i.group for i in answer.items}
