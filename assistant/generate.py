@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from assistant.compose import Answer
+from assistant.compose import RELATED, Answer
 from assistant.settings import Settings
 from ingest.catalog import Catalog
 from ingest.linking import ResourceLinker, normalize
@@ -16,7 +16,8 @@ SYSTEM_PROMPT = """You recommend learning resources for machine-learning system 
 Use ONLY the numbered evidence and the resources listed. Cite evidence by its number in square
 brackets, like [1]. Name only resources from the list, by their exact title. Do not invent
 titles, authors or links. When definitions are given, open with the definition (you may
-reword it), then say what to read. Be brief: one short paragraph, then the resources as a list."""
+reword it), then say what to read. Resources marked related are not on the topic asked: say so,
+and list them last. Be brief: one short paragraph, then the resources as a list."""
 
 
 class GeneratorError(RuntimeError):
@@ -95,7 +96,9 @@ def build_prompt(question: str, answer: Answer) -> str:
     """The user prompt: the question, the numbered evidence and the allowed resources."""
     evidence = "\n".join(f"[{c.number}] ({c.source_title}) {c.snippet}" for c in answer.citations)
     resources = "\n".join(
-        f"- {item.resource.title} ({item.resource.kind}): {item.resource.best_for}"
+        f"- {item.resource.title} ({item.resource.kind})"
+        f"{' [related: not on the topic asked]' if item.group == RELATED else ''}: "
+        f"{item.resource.best_for}"
         for item in answer.items
     )
     # The glossary's definitions: the same material the composed answer opens with.

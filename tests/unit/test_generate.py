@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from assistant.compose import Answer, Citation, Recommendation
+from assistant.compose import RELATED, Answer, Citation, Recommendation
 from assistant.generate import (
     AnswerChecker,
     GeneratorError,
@@ -109,6 +110,13 @@ def test_out_of_scope_answers_never_reach_the_llm(catalog) -> None:
 def test_the_prompt_carries_numbered_evidence_and_only_catalog_titles(composed: Answer) -> None:
     prompt = build_prompt("feature stores?", composed)
     assert "[1] (Guide) Feast | open source" in prompt and "- Tecton (tool)" in prompt
+    assert "related" not in prompt.split("Resources:", 1)[1]
+    # What the composer listed as related reaches the LLM marked so.
+    composed.items[-1] = replace(composed.items[-1], group=RELATED)
+    title = composed.items[-1].resource.title
+    assert f"- {title} ({composed.items[-1].resource.kind}) [related: not on the topic asked]" in (
+        build_prompt("feature stores?", composed)
+    )
 
 
 def test_no_generator_unless_configured(tmp_path: Path) -> None:
