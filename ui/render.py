@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import nh3
 
-from assistant.compose import Citation, Recommendation, caveats
+from assistant.compose import RELATED, Citation, Recommendation, caveats
 from ingest.catalog import Resource, Source
 
 # Scoped to each gr.HTML component (css_template), so the UI needs no page-wide CSS from the
@@ -43,9 +43,12 @@ def render_card(item: Recommendation) -> str:
     year = f" · {r.year}" if r.year else ""
     cite = f' <a href="#mlsd-cite-{item.citation}">[{item.citation}]</a>' if item.citation else ""
     badges = [r.kind, r.level, r.cost] + (["open source"] if r.open_source else [])
+    # Off the question's topics but shown: the card says so, as the answer text does.
+    badges += ["related, not on the topic asked"] if item.group == RELATED else []
     badge_html = "".join(f'<span class="mlsd-badge">{_e(b)}</span>' for b in badges)
     return (
         f'<div class="mlsd-card" data-resource-id="{_e(r.id)}" data-kind="{_e(r.kind)}" '
+        f'data-group="{_e(item.group)}" '
         f'data-cost="{_e(r.cost)}" data-open-source="{str(bool(r.open_source)).lower()}">'
         f"<h4>{title}</h4>"
         f'<div class="mlsd-meta">{badge_html}'

@@ -243,6 +243,11 @@ class AnswerItem(ResourceOut):
     reason: str
     citation: int | None
     snippet: str
+    group: str = Field(
+        "",
+        description="Its place in the answer: Start here, Go deeper, Try hands-on, Join, or "
+        "Related (off the topics asked, listed last).",
+    )
 
 
 class ScoredItem(AnswerItem):

@@ -74,7 +74,8 @@ def recommendation_view(item: Recommendation, with_score: bool = False) -> dict[
     view = resource_view(item.resource)
     if with_score:
         view["score"] = item.score
-    return view | {"reason": item.reason, "citation": item.citation, "snippet": item.snippet}
+    return view | {"reason": item.reason, "citation": item.citation, "snippet": item.snippet,
+                   "group": item.group}  # fmt: skip
 
 
 def answer_view(answer: Answer) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.compose import Citation, Recommendation
+from assistant.compose import RELATED, Citation, Recommendation
 from ingest.catalog import load_catalog
 from ui.render import chat_text, describe_query, render_cards, render_citations
 
@@ -50,6 +50,12 @@ def test_a_card_links_the_title_and_carries_its_facts(catalog):
     card = next(attrs for tag, attrs in parsed.tags if attrs.get("class") == "mlsd-card")
     assert card["data-resource-id"] == with_url.id and card["data-kind"] == with_url.kind
     assert with_url.title in "".join(parsed.text)
+    assert "not on the topic" not in "".join(parsed.text)
+    # A resource the answer lists as related says so on its card too.
+    related = parse(render_cards([Recommendation(with_url, 1.0, "why", 1, "", group=RELATED)]))
+    assert "related, not on the topic asked" in "".join(related.text)
+    card = next(attrs for tag, attrs in related.tags if attrs.get("class") == "mlsd-card")
+    assert card["data-group"] == RELATED
 
 
 def test_text_from_the_corpus_or_a_user_cannot_inject_markup(catalog):
