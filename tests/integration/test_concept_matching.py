@@ -66,3 +66,22 @@ def test_a_malformed_question_file_says_what_is_wrong(tmp_path: Path) -> None:
     bad.write_text("questions:\n  dev: [{text: 'x'}]\n", encoding="utf-8")
     with pytest.raises(DatasetError, match=r"concept_questions\.yaml"):
         load_questions(bad)
+
+
+@pytest.mark.parametrize(
+    ("question", "concept"),
+    [("my semantic search has to find the nearest of millions of embeddings in milliseconds, "
+      "what do I store them in?", "vector-database"),
+     ("how do we switch all traffic at once to a second, identical environment running the new "
+      "model, and flip back if it breaks?", "blue-green-deployment"),
+     ("we rerun last month's pipeline and now the table has every row twice, why?",
+      "idempotent-pipelines"),
+     ("how can we tell exactly which version of the training data a model was built from?",
+      "data-versioning")],
+)  # fmt: skip
+def test_the_glossarys_newer_entries_are_found_by_meaning(
+    index: ConceptIndex, question: str, concept: str
+) -> None:
+    # Plain-English questions written for this test, not taken from the glossary or the eval.
+    found = index.for_question(question, "explain")
+    assert found and found[0].id == concept
