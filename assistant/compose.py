@@ -238,8 +238,9 @@ class Composer:
             return self.nothing_fits(parsed, topic_text)
         profile = personal.profile if personal is not None else None
         subject = subject_concepts(self.concepts, parsed)
-        related = self._related(parsed, hits, concepts, subject, profile)
-        hits = self._select(parsed, hits, concepts, limit, profile, subject, related)
+        also = _named_in_topic_request(self.concepts, parsed)
+        related = _related(parsed, hits, (*concepts, *subject, *also), profile)
+        hits = self._select(parsed, hits, concepts, limit, profile, subject, related, also)
         if not hits and not concepts:  # only off-subject filler was found
             return self.nothing_fits(parsed, topic_text)
         citations: list[Citation] = []
@@ -298,6 +299,7 @@ class Composer:
         profile: Profile | None = None,
         subject: Sequence[Concept] = (),
         related: Collection[str] = (),
+        also: Sequence[Concept] = (),
     ) -> list[Hit]:
         """The hits worth showing, in study order: a relevance floor (higher for what is off
         the question's topics and the learner's), reading first for "read" questions, a
@@ -317,8 +319,7 @@ class Composer:
         # padding 0.062 -> 0.052, conversations nDCG@10 0.748 -> 0.759, nothing else moved);
         # a learner's profile has ordered their list already (preferred formats first).
         personal_order = profile is not None and not profile.is_empty
-        also = [] if personal_order else _named_in_topic_request(self.concepts, parsed)
-        leading = taught or [rid for c in also for rid in c.resources]
+        leading = taught or ([] if personal_order else [rid for c in also for rid in c.resources])
         asked = _asked_for(parsed, hits)
         if parsed.authors and any(h.resource.id in asked for h in hits) and not parsed.kinds:
             # "what did D. Sculley write?": their works, not what else matched "production".
@@ -333,7 +334,6 @@ class Composer:
             # something else is filler however well it matched the word "papers".
             about = {rid for c in subject for rid in c.resources}
             top = max((h.score for h in hits if h.resource.id in about), default=0.0)
-            mine = [h for h in hits if h.resource.kind == DOCUMENT]  # the user's own notes
             hits = [
                 h
                 for h in hits
@@ -342,7 +342,8 @@ class Composer:
                 or h.resource.kind == DOCUMENT
             ]
             if not any(h.resource.id in about for h in hits):
-                hits = mine  # nothing that teaches the concept was found: the rest is filler
+                # Nothing that teaches the concept was found: all but the user's notes is filler.
+                hits = [h for h in hits if h.resource.kind == DOCUMENT]
         elif not keep_all and top > 0:
             hits = [
                 h
@@ -415,28 +416,6 @@ class Composer:
             )
         )
         return _no_vendor_first(chosen)
-
-    def _related(
-        self,
-        parsed: ParsedQuery,
-        hits: Sequence[Hit],
-        concepts: Sequence[Concept],
-        subject: Sequence[Concept],
-        profile: Profile | None,
-    ) -> set[str]:
-        """The hits off every topic the question asks about: not named, not by a named author,
-        not the user's own, not fitting the learner, not what the glossary says teaches the
-        concept asked about. They may be shown, as related, never counted as on the topic."""
-        if not parsed.topics or parsed.intent == "learning_path" or parsed.restrict_to:
-            return set()
-        also = _named_in_topic_request(self.concepts, parsed)
-        teaching = {rid for c in (*concepts, *subject, *also) for rid in c.resources}
-        return {
-            h.resource.id
-            for h in hits
-            if not _on_topic(h.resource, parsed, profile, whole=True)
-            and h.resource.id not in teaching
-        }
 
     @staticmethod
     def _is_detail(parsed: ParsedQuery, concepts: Sequence[Concept] = ()) -> bool:
@@ -735,6 +714,22 @@ def _named_in_topic_request(index: ConceptIndex, parsed: ParsedQuery) -> list[Co
     if parsed.intent != "recommend" or not parsed.topics or parsed.follow_up or parsed.mentioned:
         return []
     return index.named_in(parsed.original, min_words=2)
+
+
+def _related(
+    parsed: ParsedQuery, hits: Sequence[Hit], asked: Sequence[Concept], profile: Profile | None
+) -> set[str]:
+    """The hits off every topic the question asks about: not named, not by a named author,
+    not the user's own, not fitting the learner, not what the glossary says teaches a concept
+    asked about (`asked`). They may be shown, as related, never counted as on the topic."""
+    if not parsed.topics or parsed.intent == "learning_path" or parsed.restrict_to:
+        return set()
+    teaching = {rid for c in asked for rid in c.resources}
+    return {
+        h.resource.id
+        for h in hits
+        if not _on_topic(h.resource, parsed, profile, whole=True) and h.resource.id not in teaching
+    }
 
 
 def _asked_for(parsed: ParsedQuery, hits: Sequence[Hit]) -> set[str]:

@@ -68,14 +68,9 @@ class TopicMatcher:
 
     def find(
         self, text: str, names: Sequence[tuple[int, int, Collection[str]]] = ()
-    ) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
-        topics, spans, _ = self.find_compounds(text, names)
-        return topics, spans
-
-    def find_compounds(
-        self, text: str, names: Sequence[tuple[int, int, Collection[str]]] = ()
     ) -> tuple[tuple[str, ...], list[tuple[int, int]], tuple[tuple[str, ...], ...]]:
-        """The topics named in a lower-cased text (in vocabulary order) and where they are.
+        """The topics named in a lower-cased text (in vocabulary order), where they are, and
+        the topics named together as one subject.
 
         `names` are the spans of resource names in the text, each with its resource's topics:
         a name's words name a topic only if the resource covers it ("Introducing MLOps" is about
@@ -95,24 +90,22 @@ class TopicMatcher:
                     matches.append((i, end, topic))
         # The longest phrase claims its words: "distributed training" is that topic, not also
         # "training"; "data pipelines" not also "pipelines" (orchestration).
-        found: set[str] = set()
-        taken: list[tuple[int, int]] = []
-        spans: list[tuple[int, int]] = []
+        taken: list[tuple[int, int]] = []  # a phrase dropped for a name still claims its words
         kept: list[tuple[int, int, str]] = []
         for start, end, topic in sorted(matches, key=lambda m: (m[0] - m[1], m[0])):
             if any(start < e and s < end for s, e in taken):
                 continue
             taken.append((start, end))
             where = (tokens[start].start(), tokens[end - 1].end())
-            if any(s <= where[0] and where[1] <= e and topic not in t for s, e, t in names):
-                continue
-            found.add(topic)
-            spans.append(where)
-            kept.append((start, end, topic))
+            if not any(s <= where[0] and where[1] <= e and topic not in t for s, e, t in names):
+                kept.append((start, end, topic))
+        kept.sort()
+        found = {topic for _, _, topic in kept}
+        spans = [(tokens[start].start(), tokens[end - 1].end()) for start, end, _ in kept]
         # Phrases with no word between them name one subject: "LLM serving" is serving of LLMs,
         # "feature store monitoring" monitoring of feature stores; "LLMs and serving" is two.
         runs: list[list[tuple[int, int, str]]] = []
-        for match in sorted(kept):
+        for match in kept:
             if runs and runs[-1][-1][1] == match[0]:
                 runs[-1].append(match)
             else:
@@ -122,7 +115,7 @@ class TopicMatcher:
             for run in runs
             if len(group := tuple(t for t in TOPIC_PHRASES if t in {m[2] for m in run})) > 1
         )
-        return tuple(t for t in TOPIC_PHRASES if t in found), sorted(spans), compounds
+        return tuple(t for t in TOPIC_PHRASES if t in found), spans, compounds
 
 
 ANAPHORA = re.compile(
@@ -322,7 +315,6 @@ class QueryParser:
     def __init__(self, catalog: Catalog, corpus_texts: Iterable[str], embedder: Embedder) -> None:
         self._catalog = catalog
         self._linker = ResourceLinker(catalog.resources.values())
-        self._resource_topics = {r.id: frozenset(r.topics) for r in catalog.resources.values()}
         resources = list(catalog.resources.values())
         names = [n for r in resources for n in (*r.names, *r.authors)]
         texts = [*corpus_texts, *(f"{r.summary} {r.best_for}" for r in resources)]
@@ -378,8 +370,9 @@ class QueryParser:
         authors = tuple(
             dict.fromkeys(full for pattern, full in self._authors if pattern.search(text))
         )
-        topics, topic_spans, compounds = self._topics.find_compounds(
-            text, [(s, e, self._resource_topics[rid]) for s, e, rid in names]
+        resources = self._catalog.resources
+        topics, topic_spans, compounds = self._topics.find(
+            text, [(s, e, resources[rid].topics) for s, e, rid in names]
         )
         cues = find_cues(text, covered=topic_spans)
         constraints = read_constraints(cues)

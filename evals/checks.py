@@ -97,16 +97,15 @@ def mentor_checks(answer: Answer, question: str) -> dict[str, Any]:
     named = answer.query_used.get("mentioned") or answer.query_used.get("restrict_to")
     explains = bool(answer.concepts) or answer.intent == "explain"
     explains = explains or (answer.intent == "compare" and not named)
+    padded = padding(answer)
     return {
         "defines": opens_with_definition(answer) if explains else None,
         "read_question": bool(READ_QUESTION.search(question)) and "tool" not in kinds,
         "tools_top5": tools_on_top(answer),
-        "padding": padding(answer),
+        "padding": padded,
         # Padding the answer presents as on the topic: not listed under "Related".
         "unlabelled_padding": [
-            i.resource.id
-            for i in answer.items
-            if i.resource.id in padding(answer) and i.group != RELATED
+            i.resource.id for i in answer.items if i.resource.id in padded and i.group != RELATED
         ],
         "linked": sum(1 for i in answer.items if i.resource.url),
     }
