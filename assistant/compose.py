@@ -332,18 +332,11 @@ class Composer:
         if subject and not (keep_all or parsed.mentioned):
             # "papers about model compression": what teaches the concept sets the bar; a paper on
             # something else is filler however well it matched the word "papers".
+            # The glossary says what teaches it; retrieval's other finds matched the words
+            # around it (ISL for "what is a vector database?"), and the ranker scores the
+            # teaching ones lowest as often as not, so no share of their score is a bar.
             about = {rid for c in subject for rid in c.resources}
-            top = max((h.score for h in hits if h.resource.id in about), default=0.0)
-            hits = [
-                h
-                for h in hits
-                if h.resource.id in about
-                or h.score >= OFF_TOPIC_FLOOR * top
-                or h.resource.kind == DOCUMENT
-            ]
-            if not any(h.resource.id in about for h in hits):
-                # Nothing that teaches the concept was found: all but the user's notes is filler.
-                hits = [h for h in hits if h.resource.kind == DOCUMENT]
+            hits = [h for h in hits if h.resource.id in about or h.resource.kind == DOCUMENT]
         elif not keep_all and top > 0:
             hits = [
                 h

@@ -104,31 +104,35 @@ class ConceptIndex:
         patterns: list[tuple[re.Pattern[str], str, int, int]] = []
         for concept in self.concepts.values():
             for name in concept.names:
-                plain = _plain(name)
-                if len(plain) < 2:
+                words = _plain(name).split()
+                if len("".join(words)) < 2:
                     continue
-                # A plural or possessive of a name counts ("feature stores", "SLOs").
-                pattern = re.compile(r"(?<![\w])" + re.escape(plain) + r"(?:s|es|'s)?(?![\w])")
-                patterns.append((pattern, concept.id, len(plain), len(plain.split())))
+                # Hyphens, slashes and spaces are one separator ("point in time", "A/B"); a
+                # plural or possessive of a name counts ("feature stores", "SLOs").
+                body = r"[\s\-/]+".join(re.escape(w) for w in words)
+                pattern = re.compile(r"(?<![\w])" + body + r"(?:s|es|'s)?(?![\w])")
+                patterns.append((pattern, concept.id, len(" ".join(words)), len(words)))
         self._patterns = sorted(patterns, key=lambda p: -p[2])  # longest claims its span first
+
+    def spans(self, text: str, min_words: int = 1) -> list[tuple[int, int, Concept]]:
+        """Where a normalized text names concepts: start, end and concept, in text order;
+        longer names win overlaps. `min_words=2` counts only names of two words or more."""
+        taken: list[tuple[int, int, Concept]] = []
+        for pattern, concept_id, _, words in self._patterns:
+            if words < min_words:
+                continue
+            for match in pattern.finditer(text):
+                start, end = match.span()
+                if not any(start < e and s < end for s, e, _ in taken):
+                    taken.append((start, end, self.concepts[concept_id]))
+        return sorted(taken, key=lambda span: span[0])
 
     def named_in(self, text: str, min_words: int = 1) -> list[Concept]:
         """The concepts a text names, in order of first mention; longer names win overlaps.
         `min_words=2` counts only names of two words or more ("point-in-time correctness", not
         "caching"), for when a name must be evidence of the domain on its own."""
-        plain = _plain(text)
-        taken: list[tuple[int, int]] = []
-        first: dict[str, int] = {}
-        for pattern, concept_id, _, words in self._patterns:
-            if words < min_words:
-                continue
-            for match in pattern.finditer(plain):
-                start, end = match.span()
-                if any(start < e and s < end for s, e in taken):
-                    continue
-                taken.append((start, end))
-                first[concept_id] = min(start, first.get(concept_id, start))
-        return [self.concepts[cid] for cid in sorted(first, key=first.__getitem__)]
+        found = self.spans(normalize(text), min_words)
+        return list({concept.id: concept for _, _, concept in found}.values())
 
     @property
     def embedded(self) -> bool:

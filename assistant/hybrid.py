@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -64,6 +64,11 @@ _SEGMENTER = pysbd.Segmenter(language="en", clean=False)
 # A passage is cut into sentences once (about 5 ms for 175 words); a few thousand passages cover
 # the catalog's chunks and the documents an answer cites in a session.
 @lru_cache(maxsize=4096)
+def _cut(text: str, limit: int) -> str:
+    """A text within `limit` characters, cut at a word with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
 def _sentences(text: str) -> tuple[str, ...]:
     """Sentences and lines of a passage. pysbd keeps initials and abbreviations inside their
     sentence ("by D. Sculley et al."), where a split on every full stop cut "by D."."""
@@ -287,18 +292,24 @@ class HybridRetriever:
         trust_order = {"high": 0, "medium": 1, "user": 2, "low": 3}
         return min(passages, key=lambda c: trust_order.get(c.trust, 2), default=None)
 
-    def snippet(self, resource: Resource, chunk: Chunk | None, limit: int = 280) -> str:
-        """The sentences of the passage that speak about this resource."""
+    def snippet(
+        self,
+        resource: Resource,
+        chunk: Chunk | None,
+        limit: int = 280,
+        on_subject: Callable[[str], bool] | None = None,
+    ) -> str:
+        """The sentences of the passage that speak about this resource; with `on_subject`, the
+        one of them that speaks of what was asked, where the resource has a passage of its own
+        ("His posts on feature stores ..." rather than the line introducing the author)."""
         if chunk is None:
             return resource.summary[:limit]
         sentences = _sentences(chunk.body)
         if resource.kind == DOCUMENT:  # the user's own text: its opening sentences
-            picked = " ".join(sentences[:2])
-            return picked if len(picked) <= limit else picked[: limit - 1].rsplit(" ", 1)[0] + "…"
+            return _cut(" ".join(sentences[:2]), limit)
+        names = self._names[resource.id]
         naming = [
-            i
-            for i, s in enumerate(sentences)
-            if self._names[resource.id].search(normalize(s)) and not _LABEL.match(s)
+            i for i, s in enumerate(sentences) if names.search(normalize(s)) and not _LABEL.match(s)
         ]
         first = sentences[naming[0]] if naming else ""
         if naming and len(first) < 60 and first[-1] not in ".!?" and naming[0] + 1 < len(sentences):
@@ -310,12 +321,20 @@ class HybridRetriever:
             picked = sentences[0]  # the heading names it; the body describes it
         else:
             picked = " ".join(sentences[:2])
-        return picked if len(picked) <= limit else picked[: limit - 1].rsplit(" ", 1)[0] + "…"
+        own = bool(chunk.heading and names.search(normalize(chunk.heading)))
+        if on_subject is not None and own and not on_subject(picked):
+            # Its own passage: every sentence is about it, and one may be about the subject.
+            apt = [s for s in sentences if on_subject(s) and not _LABEL.match(s)]
+            if apt and apt[0] not in picked:
+                joined = f"{picked} {apt[0]}"
+                picked = joined if len(joined) <= limit else apt[0]
+        return _cut(picked, limit)
 
     def hits(
         self,
         scored: dict[str, tuple[float, str | None]],
         ids: Sequence[tuple[str, float]],
+        on_subject: Callable[[str], bool] | None = None,
     ) -> list[Hit]:
         """Hits for ranked (resource id, score) pairs, each with evidence and a snippet.
 
@@ -326,7 +345,8 @@ class HybridRetriever:
         for resource_id, score in ids:
             resource = self.catalog.resources.get(resource_id) or self.documents[resource_id]
             evidence = self.evidence_for(resource_id, scored.get(resource_id, (0.0, None))[1])
-            found.append(Hit(resource, score, evidence, self.snippet(resource, evidence)))
+            snippet = self.snippet(resource, evidence, on_subject=on_subject)
+            found.append(Hit(resource, score, evidence, snippet))
         return found
 
 

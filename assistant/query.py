@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Literal, cast
 
+from assistant.concepts import ConceptIndex
 from assistant.constraints import find_cues, read_constraints
 from assistant.intent import INTENTS, Intent, IntentClassifier, IntentScores
 from assistant.spelling import SpellCorrector
@@ -72,9 +73,10 @@ class TopicMatcher:
         """The topics named in a lower-cased text (in vocabulary order), where they are, and
         the topics named together as one subject.
 
-        `names` are the spans of resource names in the text, each with its resource's topics:
-        a name's words name a topic only if the resource covers it ("Introducing MLOps" is about
-        MLOps; "Weights & Biases" is not about bias)."""
+        `names` are the spans of resource (or glossary) names in the text, each with the topics
+        its resource (or what teaches the concept) covers: a name's words name a topic only if
+        it is covered ("Introducing MLOps" is about MLOps; "Weights & Biases" is not about bias,
+        "vector database" not about distributed systems)."""
         asking = [m.span() for m in _ASKING.finditer(text)]
         tokens = [
             t for t in _TOKEN.finditer(text) if not any(s <= t.start() < e for s, e in asking)
@@ -312,8 +314,22 @@ def _role(text: str) -> str | None:
 class QueryParser:
     """Parses messages: spelling, constraints with their negation, topics, names and intent."""
 
-    def __init__(self, catalog: Catalog, corpus_texts: Iterable[str], embedder: Embedder) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        corpus_texts: Iterable[str],
+        embedder: Embedder,
+        glossary: ConceptIndex | None = None,
+    ) -> None:
         self._catalog = catalog
+        self._glossary = glossary or ConceptIndex({})
+        # A glossary name's words name a catalog topic only if what teaches the concept covers
+        # it: "vector database" is not the distributed-systems topic, "batch jobs" not careers.
+        self._concept_topics = {
+            c.id: {t for rid in c.resources if rid in catalog.resources
+                   for t in catalog.resources[rid].topics}
+            for c in self._glossary.concepts.values()
+        }  # fmt: skip
         self._linker = ResourceLinker(catalog.resources.values())
         resources = list(catalog.resources.values())
         names = [n for r in resources for n in (*r.names, *r.authors)]
@@ -359,6 +375,20 @@ class QueryParser:
         """Fix likely typos ("feture stor" -> "feature store"); English and names stay."""
         return self._speller.correct(text)
 
+    def speaks_of(
+        self, topics: Collection[str], concepts: Collection[str]
+    ) -> Callable[[str], bool]:
+        """Whether a sentence speaks of one of these catalog topics or glossary concepts."""
+        wanted, named = set(topics), set(concepts)
+
+        def test(sentence: str) -> bool:
+            text = normalize(sentence)
+            if named and any(c.id in named for _, _, c in self._glossary.spans(text)):
+                return True
+            return bool(wanted) and bool(wanted & set(self._topics.find(text)[0]))
+
+        return test
+
     def parse(self, message: str) -> ParsedMessage:
         """Understand one message on its own (the conversation adds context afterwards)."""
         original = message.strip()
@@ -371,9 +401,10 @@ class QueryParser:
             dict.fromkeys(full for pattern, full in self._authors if pattern.search(text))
         )
         resources = self._catalog.resources
-        topics, topic_spans, compounds = self._topics.find(
-            text, [(s, e, resources[rid].topics) for s, e, rid in names]
-        )
+        named: list[tuple[int, int, Collection[str]]]
+        named = [(s, e, resources[rid].topics) for s, e, rid in names]
+        named += [(s, e, self._concept_topics[c.id]) for s, e, c in self._glossary.spans(text)]
+        topics, topic_spans, compounds = self._topics.find(text, named)
         cues = find_cues(text, covered=topic_spans)
         constraints = read_constraints(cues)
         role = _role(text)

@@ -114,10 +114,13 @@ class Assistant:
             " ".join((c.name, *c.aliases, c.definition, c.why, *c.questions))
             for c in (concepts or {}).values()
         ]
-        self.parser = QueryParser(
-            catalog, [*(c.text for c in self.retriever.chunks.values()), *glossary], self.questions
-        )
         self.concepts = ConceptIndex(concepts or {}, self.questions)  # issue 13: explain/compare
+        self.parser = QueryParser(
+            catalog,
+            [*(c.text for c in self.retriever.chunks.values()), *glossary],
+            self.questions,
+            self.concepts,
+        )
         self.composer = Composer(
             {r.id: r.title for r in catalog.resources.values()},
             self.concepts,
@@ -221,6 +224,9 @@ class Assistant:
         # hold on to, but close in meaning to a glossary concept (model compression). A mentor
         # says what that is and what teaches it, so it is answered as an explain question.
         plain = not (parsed.topics or parsed.kinds or parsed.mentioned or parsed.authors)
+        # A question naming the concept asks for what teaches it ("what should I read about
+        # vector databases?"): the subject's resources, as for "papers about model compression".
+        plain = plain and not self.concepts.named_in(parsed.original)
         if parsed.intent == "recommend" and plain and not parsed.follow_up:
             near = self.concepts.nearest(parsed.text)  # the vector the classifier already made
             if near is not None and near[1] >= SCOPE_SIMILARITY:
@@ -261,8 +267,12 @@ class Assistant:
         # passed DOCUMENT_SIMILARITY already.
         support = {i: signals.features.get(i, {}).get("hybrid", 0.0) for i in candidates}
         support.update(dict.fromkeys(answering, 1.0))
-        ranked = rank(candidates, learned, parsed, depth, support)
-        ranked += self._taught(parsed, ranked, learned)
+        # Every passing candidate, scaled as the ranked ones are: what the glossary adds must
+        # be on the same 0..1 scale as the rest, or the composer's floor compares raw scores
+        # (negative for most) with shares of the best.
+        scaled = rank(candidates, learned, parsed, len(candidates), support)
+        ranked = scaled[:depth]
+        ranked += self._taught(parsed, ranked, dict(scaled))
         ranked = far_levels_last(ranked, candidates, parsed.level)
         if not ranked and parsed.restrict_to:  # none of those fit: widen to the same topic
             parsed = replace(parsed, restrict_to=(), follow_up="same-topic")
@@ -280,7 +290,11 @@ class Assistant:
             ranked = _with_documents(personal.ranked, documents)[:k]
         ranked = prefer_verified(ranked, self.catalog, named=parsed.mentioned)  # issue 13
         scored = {i: (learned.get(i, 0.0), signals.evidence.get(i)) for i, _ in ranked}
-        return SearchResult(found.retriever.hits(scored, ranked), parsed, topic_text, personal)
+        # Each citation quotes what its passage says of the subject asked about, where it can.
+        named = [c.id for c in self.concepts.named_in(parsed.original)]
+        on_subject = self.parser.speaks_of(parsed.topics, named)
+        hits = found.retriever.hits(scored, ranked, on_subject)
+        return SearchResult(hits, parsed, topic_text, personal)
 
     def candidates(
         self, parsed: ParsedQuery, topic_text: str, learner: Learner | None = None

@@ -208,3 +208,52 @@ def test_without_a_glossary_entry_only_passages_that_say_something_are_quoted(
     head = answer.text.split("\n1. ", 1)[0]
     quoted = [line[2:].rsplit(" [", 1)[0] for line in head.splitlines() if line.startswith("- ")]
     assert all(_words_beyond_names(q, names) >= 5 for q in quoted), quoted
+
+
+@pytest.mark.parametrize(
+    "message", ["what should I read about vector databases?", "what is a vector database?"]
+)
+def test_a_glossary_subject_lists_what_teaches_it_not_what_matched_its_words(
+    assistant: Assistant, message: str
+) -> None:
+    # Retrieval matched "database" and "vector" in books on statistics and data management;
+    # the glossary says which resources teach vector databases, and only those are on it.
+    answer = assistant.ask(message)
+    teaches = set(assistant.concepts.concepts["vector-database"].resources)
+    assert answer.items, answer.text
+    assert {i.resource.id for i in answer.items} <= teaches, answer.text
+    assert "distributed-systems" not in (answer.query_used.get("topics") or ())  # type: ignore[operator]
+
+
+def test_dir_naming_a_concept_asks_what_to_read_and_describing_it_asks_what_it_is(
+    assistant: Assistant,
+) -> None:
+    read = assistant.ask("what should I read about vector databases?")
+    assert read.intent == "recommend" and not read.text.startswith("**Vector database**")
+    described = assistant.ask("how do I store embeddings to find the nearest ones fast?")
+    assert described.intent == "explain"
+
+
+@pytest.mark.parametrize(
+    "message", ["what is a vector database?", "what is training-serving skew?", "what is RAG?"]
+)
+def test_scores_shown_are_shares_of_the_best(assistant: Assistant, message: str) -> None:
+    # What the glossary adds is scaled like the rest, so the floor compares like with like.
+    answer = assistant.ask(message)
+    assert answer.items
+    assert all(0.0 <= item.score <= 1.0 for item in answer.items), [
+        (i.resource.id, i.score) for i in answer.items
+    ]
+
+
+def test_a_citation_quotes_what_its_passage_says_of_the_subject(assistant: Assistant) -> None:
+    # A resource's own passage may introduce it first and speak of feature stores later: the
+    # quote is the part on the subject asked about.
+    answer = assistant.ask("what should I read for feature stores?")
+    checked = 0
+    for citation in answer.citations:
+        chunk = assistant.retriever.chunks[citation.chunk_id]
+        if "feature store" in chunk.body.lower():
+            assert "feature store" in citation.snippet.lower(), citation
+            checked += 1
+    assert checked >= 2

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from assistant.concepts import ConceptIndex
 from assistant.profiles import Profile
 from assistant.query import ParsedMessage, QueryParser
 from ingest.catalog import load_catalog
+from ingest.concepts import load_concepts
 from ingest.embedding import Embedder
 from ingest.loading import load_source
 from ingest.vocabulary import PROFILE_ONLY_ROLE_ALIASES, ROLES
@@ -28,7 +30,8 @@ def parser(embedder: Embedder) -> QueryParser:
     """The real parser over the real catalog and corpus text."""
     catalog = load_catalog(CORPUS)
     texts = [load_source(s, CORPUS / "sources").text for s in catalog.sources.values()]
-    return QueryParser(catalog, texts, embedder)
+    glossary = ConceptIndex(load_concepts(CORPUS, catalog))
+    return QueryParser(catalog, texts, embedder, glossary)
 
 
 def parse(parser: QueryParser, message: str) -> ParsedMessage:
@@ -292,6 +295,24 @@ def test_mft_a_resources_name_names_a_topic_only_if_it_covers_it(
     parser: QueryParser, message: str, topic: str, named: bool
 ) -> None:
     # "Weights & Biases" is an experiment tracker, not a question about bias.
+    assert (topic in parse(parser, message).topics) is named
+
+
+@pytest.mark.parametrize(
+    ("message", "topic", "named"),
+    [("what should I read about vector databases?", "distributed-systems", False),
+     ("books on database replication", "distributed-systems", True),
+     ("how do I make batch jobs safe to rerun?", "career", False),
+     ("looking for a new job in MLOps", "career", True),
+     ("how does A/B testing of models work?", "testing", False),
+     ("how should I be testing my ML code?", "testing", True),
+     ("what should I read about model monitoring?", "monitoring", True)],
+)  # fmt: skip
+def test_mft_a_glossary_names_words_name_a_topic_only_if_what_teaches_it_covers_it(
+    parser: QueryParser, message: str, topic: str, named: bool
+) -> None:
+    # A vector database is not the distributed-systems topic because it says "database"; model
+    # monitoring is the monitoring topic, since what teaches it is.
     assert (topic in parse(parser, message).topics) is named
 
 
