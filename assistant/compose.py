@@ -48,7 +48,12 @@ START, DEEPER, HANDS_ON, JOIN = "Start here", "Go deeper", "Try hands-on", "Join
 RELATED = "Related"
 GROUPS = (START, DEEPER, HANDS_ON, JOIN, RELATED)
 READING_KINDS = ("book", "course", "paper", "blog", "newsletter", "platform")
-_READ = re.compile(r"\b(read|reading|books? to read)\b")
+# Asking for something to read or learn from, where reading comes first and one tool at most:
+# "what should I read", "where do I start with X", "I'm new to X", "I want to learn X".
+_READ = re.compile(
+    r"\b(read|reading|learn|study|studying|new to|getting started|get started|"
+    r"(where|how) (do|should|can) i (start|begin))\b"
+)
 _DETAIL = re.compile(
     r"\b(tell me (more )?about|more (details?|info\w*) (on|about)|more about|details? (on|about)|"
     r"describe|what is (the )?(second|first|third|fourth|fifth|last) one)\b"

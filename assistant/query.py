@@ -14,7 +14,13 @@ from assistant.spelling import SpellCorrector
 from ingest.catalog import Catalog
 from ingest.embedding import Embedder
 from ingest.linking import ResourceLinker, normalize
-from ingest.vocabulary import KIND_WORDS, PROFILE_ONLY_ROLE_ALIASES, ROLES, TOPIC_PHRASES
+from ingest.vocabulary import (
+    FRAMING_PHRASES,
+    KIND_WORDS,
+    PROFILE_ONLY_ROLE_ALIASES,
+    ROLES,
+    TOPIC_PHRASES,
+)
 
 FollowUp = Literal["", "narrow", "same-topic", "topic-swap", "more", "similar"]
 
@@ -54,10 +60,13 @@ class TopicMatcher:
 
         self._stem = Stemmer.Stemmer("english").stemWord
         self._phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        self._framing: set[tuple[str, ...]] = set()
         for topic, phrases in TOPIC_PHRASES.items():
             for phrase in phrases:
                 words = tuple(_TOKEN.findall(phrase))
                 self._phrases.setdefault(self._stem(words[0]), []).append((words, topic))
+                if phrase in FRAMING_PHRASES:
+                    self._framing.add(words)
         # A word the vocabulary itself uses means what it says: "production" is a deployment
         # word, though Snowball stems it like "product".
         self._literal = {w for ps in TOPIC_PHRASES.values() for p in ps for w in _TOKEN.findall(p)}
@@ -83,6 +92,7 @@ class TopicMatcher:
         ]
         words = [t.group(0) for t in tokens]
         matches: list[tuple[int, int, str]] = []  # word start, word end, topic
+        framing: set[tuple[int, int]] = set()
         for i, word in enumerate(words):
             for phrase, topic in self._phrases.get(self._stem(word), ()):
                 end = i + len(phrase)
@@ -90,6 +100,8 @@ class TopicMatcher:
                     self._same(t, w) for t, w in zip(words[i:end], phrase, strict=True)
                 ):
                     matches.append((i, end, topic))
+                    if phrase in self._framing:
+                        framing.add((i, end))
         # The longest phrase claims its words: "distributed training" is that topic, not also
         # "training"; "data pipelines" not also "pipelines" (orchestration).
         taken: list[tuple[int, int]] = []  # a phrase dropped for a name still claims its words
@@ -101,14 +113,21 @@ class TopicMatcher:
             where = (tokens[start].start(), tokens[end - 1].end())
             if not any(s <= where[0] and where[1] <= e and topic not in t for s, e, t in names):
                 kept.append((start, end, topic))
+        if any((start, end) not in framing for start, end, _ in kept):
+            # Where the asker stands ("new to", "move into") frames the subject they name.
+            kept = [m for m in kept if (m[0], m[1]) not in framing]
         kept.sort()
         found = {topic for _, _, topic in kept}
         spans = [(tokens[start].start(), tokens[end - 1].end()) for start, end, _ in kept]
         # Phrases with no word between them name one subject: "LLM serving" is serving of LLMs,
         # "feature store monitoring" monitoring of feature stores; "LLMs and serving" is two.
         runs: list[list[tuple[int, int, str]]] = []
+
+        def adjacent(end: int, start: int) -> bool:  # no word, nor a comma, between them
+            return end == start and not text[tokens[end - 1].end() : tokens[start].start()].strip()
+
         for match in kept:
-            if runs and runs[-1][-1][1] == match[0]:
+            if runs and adjacent(runs[-1][-1][1], match[0]):
                 runs[-1].append(match)
             else:
                 runs.append([match])

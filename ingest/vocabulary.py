@@ -181,6 +181,14 @@ TOPIC_PHRASES: dict[str, tuple[str, ...]] = {
     "product": ("product", "business", "scoping", "idea to product", "product-focused"),
 }  # fmt: skip
 TOPICS: tuple[str, ...] = tuple(TOPIC_PHRASES)
+# Phrases that say where the asker stands rather than what they ask about: with another topic
+# named, "new to feature stores" asks for feature stores (at an introductory level, which the
+# level cues read), and "move into MLOps" asks for MLOps; alone ("where do I start?", "how do I
+# switch careers?") they are the subject.
+FRAMING_PHRASES: frozenset[str] = frozenset({
+    "basics", "introduction", "intro", "getting started", "where do i start", "new to",
+    "first book", "transition", "switch", "moving into", "move into",
+})  # fmt: skip
 # How a topic reads in a sentence where its slug with spaces would not ("llms" -> "LLMs").
 _TOPIC_LABELS = {"mlops": "MLOps", "llms": "LLMs", "ml-theory": "ML theory", "devops": "DevOps",
                  "responsible-ai": "responsible AI"}  # fmt: skip

@@ -257,3 +257,15 @@ def test_a_citation_quotes_what_its_passage_says_of_the_subject(assistant: Assis
             assert "feature store" in citation.snippet.lower(), citation
             checked += 1
     assert checked >= 2
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["where do I start with model monitoring?", "I want to learn about experiment tracking"],
+)
+def test_starting_on_a_subject_reads_first(assistant: Assistant, message: str) -> None:
+    # Someone starting on a subject, like someone asking what to read, gets reading material
+    # first and one tool at most to try.
+    answer = assistant.ask(message)
+    kinds = [i.resource.kind for i in answer.items[:5]]
+    assert kinds and kinds[0] != "tool" and kinds.count("tool") <= 1, kinds

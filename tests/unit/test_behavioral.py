@@ -557,3 +557,28 @@ def test_mft_thanks_is_thanks_and_bye_is_goodbye(parser: QueryParser) -> None:
     assert parse(parser, "thank you, that is helpful").smalltalk == "thanks"
     assert parse(parser, "ok, bye for now").smalltalk == "goodbye"
     assert parse(parser, "hi there").smalltalk == "greeting"
+
+
+@pytest.mark.parametrize(
+    ("message", "topics"),
+    [("I'm new to feature stores, what should I read?", ("feature-stores",)),
+     ("where do I start with model monitoring?", ("monitoring",)),
+     ("I want to move into MLOps from data analysis", ("mlops",)),
+     ("where do I start?", ("fundamentals",)),
+     ("how do I switch careers into machine learning?", ("career",)),
+     ("books on ML fundamentals and system design", ("system-design", "fundamentals"))],
+)  # fmt: skip
+def test_mft_where_the_asker_stands_frames_the_subject_they_name(
+    parser: QueryParser, message: str, topics: tuple[str, ...]
+) -> None:
+    # "new to X", "move into X": X is asked about; alone, starting out or a career move is.
+    assert set(parse(parser, message).topics) == set(topics)
+
+
+@pytest.mark.parametrize(
+    ("message", "together"),
+    [("papers on feature store monitoring", True),
+     ("papers on feature stores, monitoring too", False)],
+)  # fmt: skip
+def test_dir_a_comma_separates_subjects(parser: QueryParser, message: str, together: bool) -> None:
+    assert bool(parse(parser, message).compound_topics) is together
