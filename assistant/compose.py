@@ -54,6 +54,11 @@ _READ = re.compile(
     r"\b(read|reading|learn|study|studying|new to|getting started|get started|"
     r"(where|how) (do|should|can) i (start|begin))\b"
 )
+# A yes/no question about one named resource ("is Made With ML good for beginners?", "should I
+# read DDIA?"): answered with what the catalog knows of it (level, best for, caveats, link).
+_JUDGED = re.compile(
+    r"^(?!is there|are there)(is|are|does|do|would|will|can|should i|is it worth|worth)\b"
+)
 _DETAIL = re.compile(
     r"\b(tell me (more )?about|more (details?|info\w*) (on|about)|more about|details? (on|about)|"
     r"describe|what is (the )?(second|first|third|fourth|fifth|last) one)\b"
@@ -245,6 +250,7 @@ class Composer:
         subject = subject_concepts(self.concepts, parsed)
         also = _named_in_topic_request(self.concepts, parsed)
         related = _related(parsed, hits, (*concepts, *subject, *also), profile)
+        related |= _beside_the_concept(parsed, hits, concepts)
         hits = self._select(parsed, hits, concepts, limit, profile, subject, related, also)
         if not hits and not concepts:  # only off-subject filler was found
             return self.nothing_fits(parsed, topic_text)
@@ -417,10 +423,12 @@ class Composer:
 
     @staticmethod
     def _is_detail(parsed: ParsedQuery, concepts: Sequence[Concept] = ()) -> bool:
-        """ "Tell me more about X", or "what is X?" for one named resource and no concept."""
+        """ "Tell me more about X", "is X good for beginners?", or "what is X?" for one named
+        resource and no concept."""
         one = len(parsed.restrict_to) == 1 or (len(parsed.mentioned) == 1 and not parsed.kinds)
         explained = Composer._describes_resource(parsed) and not concepts
-        return one and (bool(_DETAIL.search(parsed.text)) or explained)
+        judged = len(parsed.mentioned) == 1 and bool(_JUDGED.search(parsed.text))
+        return one and (bool(_DETAIL.search(parsed.text)) or explained or judged)
 
     @staticmethod
     def _describes_resource(parsed: ParsedQuery) -> bool:
@@ -509,7 +517,7 @@ class Composer:
         r = item.resource
         byline = f" by {', '.join(r.authors)}" if r.authors else ""
         year = f", {r.year}" if r.year else ""
-        lines = [f"**{r.title}**{byline} ({r.kind}{year})", "", r.summary.strip(), ""]
+        lines = [f"**{r.title}**{byline} ({r.level} {r.kind}{year})", "", r.summary.strip(), ""]
         lines.append(f"Best for: {r.best_for.strip()}")
         effort = getattr(r, "effort", None)
         if effort:
@@ -727,6 +735,24 @@ def _related(
         h.resource.id
         for h in hits
         if not _on_topic(h.resource, parsed, profile, whole=True) and h.resource.id not in teaching
+    }
+
+
+def _beside_the_concept(
+    parsed: ParsedQuery, hits: Sequence[Hit], concepts: Sequence[Concept]
+) -> set[str]:
+    """In an answer defining concepts, what does not teach them while something else does: on
+    the wider topic, perhaps ("The Gradient" for PagedAttention), but not what to read on it."""
+    teaching = {rid for c in concepts for rid in c.resources}
+    if not any(h.resource.id in teaching for h in hits):
+        return set()
+    asked = _asked_for(parsed, hits)
+    return {
+        h.resource.id
+        for h in hits
+        if h.resource.id not in teaching
+        and h.resource.id not in asked
+        and h.resource.kind != DOCUMENT
     }
 
 

@@ -269,3 +269,39 @@ def test_starting_on_a_subject_reads_first(assistant: Assistant, message: str) -
     answer = assistant.ask(message)
     kinds = [i.resource.kind for i in answer.items[:5]]
     assert kinds and kinds[0] != "tool" and kinds.count("tool") <= 1, kinds
+
+
+@pytest.mark.parametrize(
+    ("message", "resource_id"),
+    [("is Made With ML good for beginners?", "made-with-ml"),
+     ("should I read Designing Data-Intensive Applications?",
+      "designing-data-intensive-applications"),
+     ("is Feast worth it for a small team?", "feast")],
+)  # fmt: skip
+def test_a_yes_no_question_on_a_named_resource_describes_it(
+    assistant: Assistant, message: str, resource_id: str
+) -> None:
+    # What the catalog knows of it (its level among it) lets the person judge; a list of other
+    # things that matched "beginners" or "team" does not.
+    answer = assistant.ask(message)
+    resource = assistant.catalog.resources[resource_id]
+    assert [i.resource.id for i in answer.items] == [resource_id]
+    assert answer.text.startswith(f"**{resource.title}**")
+    assert f"({resource.level} {resource.kind}" in answer.text.split("\n", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["what should I read to understand PagedAttention?", "what is a feature store?",
+     "explain the KV cache"],
+)  # fmt: skip
+def test_what_does_not_teach_a_defined_concept_is_listed_last_as_related(
+    assistant: Assistant, message: str
+) -> None:
+    answer = assistant.ask(message)
+    assert answer.concepts, answer.text
+    teaching = {rid for c in answer.concepts for rid in c.resources}
+    groups = [(i.resource.id in teaching, i.group) for i in answer.items]
+    assert groups[0][0], groups  # something that teaches it comes first
+    assert all((group == "Related") is (not teaches) for teaches, group in groups), groups
+    assert groups == sorted(groups, key=lambda g: not g[0])
