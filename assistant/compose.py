@@ -509,7 +509,9 @@ class Composer:
         lines: list[str] = []
         for n, item in enumerate(items, start=1):
             if n == 1 or items[n - 2].group != item.group:
-                lines += ["", f"**{item.group}**"] if lines else [f"**{item.group}**"]
+                # A blank line after the header: Markdown lets only a list starting at 1
+                # interrupt a paragraph, so "2." right under "**Join**" rendered as text.
+                lines += ["", f"**{item.group}**", ""] if lines else [f"**{item.group}**", ""]
             lines.append(self._line(n, item))
         return lines
 

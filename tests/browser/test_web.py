@@ -122,6 +122,9 @@ def test_question_shows_cards_citations_and_query(page: Any, live_app: Any) -> N
     expect(bubble).to_contain_text("[1]")
     expect(bubble).not_to_contain_text("Sources:")
     expect(bubble).not_to_contain_text("Best for:")
+    # Every resource in the bubble is an item of a rendered list, under each purpose header
+    # ("2." right under a header rendered as plain text).
+    expect(bubble.locator("li")).to_have_count(len(shown))
     shoot(page, "chat-feature-stores")
 
 
