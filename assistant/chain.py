@@ -67,7 +67,12 @@ def build_answer_chain(
     def _compose(state: dict[str, Any]) -> Answer:
         result = state["result"]
         return compose(
-            result.parsed, result.hits, result.topic_text, result.personal, limit=state.get("k", 5)
+            result.parsed,
+            result.hits,
+            result.topic_text,
+            result.personal,
+            limit=state.get("k", 5),
+            elsewhere=result.elsewhere,
         )
 
     def _finish(state: dict[str, Any]) -> Answer:

@@ -104,6 +104,8 @@ class Answer:
     generator: str = "composer"
     notes: list[str] = field(default_factory=list)
     concepts: list[Concept] = field(default_factory=list)  # what an explain/compare defines
+    # Named in the text as where the subject is, in formats not asked for (not list items).
+    elsewhere: list[Resource] = field(default_factory=list)
 
 
 def _topic_phrase(topics: tuple[str, ...]) -> str:
@@ -231,11 +233,13 @@ class Composer:
         topic_text: str,
         personal: Personalized | None = None,
         limit: int | None = None,
+        elsewhere: Sequence[Resource] = (),
     ) -> Answer:
         """The answer for this intent, citing the passage behind each resource.
 
         `hits` may hold more candidates than `limit`: the relevance floor and the study order
-        choose among them.
+        choose among them. `elsewhere` is what the catalog has on the topics in other kinds
+        than those asked for: named when nothing of the asked kind is on the topic.
         """
         if parsed.intent == "out_of_scope":
             return self.not_covered(parsed)
@@ -245,7 +249,7 @@ class Composer:
         if not self._describes_resource(parsed) or self.concepts.named_in(parsed.original):
             concepts = self.concepts.for_question(parsed.original, parsed.intent)
         if not hits and not concepts:
-            return self.nothing_fits(parsed, topic_text)
+            return self.nothing_fits(parsed, topic_text, elsewhere)
         profile = personal.profile if personal is not None else None
         subject = subject_concepts(self.concepts, parsed)
         also = _named_in_topic_request(self.concepts, parsed)
@@ -253,7 +257,7 @@ class Composer:
         related |= _beside_the_concept(parsed, hits, concepts)
         hits = self._select(parsed, hits, concepts, limit, profile, subject, related, also)
         if not hits and not concepts:  # only off-subject filler was found
-            return self.nothing_fits(parsed, topic_text)
+            return self.nothing_fits(parsed, topic_text, elsewhere)
         citations: list[Citation] = []
         by_evidence: dict[tuple[str, str], int] = {}
         items: list[Recommendation] = []
@@ -290,14 +294,18 @@ class Composer:
                     group=RELATED if hit.resource.id in related else purpose(hit.resource),
                 )
             )
-        text = self._text(parsed, items, citations, topic_text, personal, concepts, limit)
+        text = self._text(
+            parsed, items, citations, topic_text, personal, concepts, limit, elsewhere
+        )
         used = parsed.to_dict() | {"topic_text": topic_text}
         if concepts:
             used["concepts"] = [c.id for c in concepts]
         if personal is not None and personal.profile is not None:
             used["profile"] = personal.profile.model_dump(mode="json", exclude_defaults=True)
+        pointed = bool(parsed.kinds) and bool(items) and all(i.group == RELATED for i in items)
         return Answer(text=text, intent=parsed.intent, items=items, citations=citations,
-                      query_used=used, concepts=concepts)  # fmt: skip
+                      query_used=used, concepts=concepts,
+                      elsewhere=list(elsewhere) if pointed else [])  # fmt: skip
 
     # -- choosing what to show --------------------------------------------------------------
 
@@ -465,7 +473,9 @@ class Composer:
         return Answer(text=text, intent="smalltalk", items=[], citations=[],
                       query_used=parsed.to_dict())  # fmt: skip
 
-    def nothing_fits(self, parsed: ParsedQuery, topic_text: str) -> Answer:
+    def nothing_fits(
+        self, parsed: ParsedQuery, topic_text: str, elsewhere: Sequence[Resource] = ()
+    ) -> Answer:
         """The answer when the topic is covered but nothing meets every stated constraint."""
         asked = [f"{' or '.join(parsed.kinds)}" if parsed.kinds else ""]
         asked += ["free" if parsed.free_only else ""]
@@ -483,8 +493,12 @@ class Composer:
                 f"Nothing in the catalog on {about} meets all of: {wanted}. "
                 "Try dropping one of the constraints (for example the kind, or 'free')."
             )
+        pointed = list(elsewhere) if parsed.kinds else []
+        if pointed:
+            text = f"{text}\n\n{_elsewhere(parsed, pointed)}"
         return Answer(text=text, intent=parsed.intent, items=[], citations=[],
-                      query_used=parsed.to_dict() | {"topic_text": topic_text})  # fmt: skip
+                      query_used=parsed.to_dict() | {"topic_text": topic_text},
+                      elsewhere=pointed)  # fmt: skip
 
     # -- text -------------------------------------------------------------------------------
 
@@ -547,6 +561,7 @@ class Composer:
         personal: Personalized | None = None,
         concepts: Sequence[Concept] = (),
         limit: int | None = None,
+        elsewhere: Sequence[Resource] = (),
     ) -> str:
         kinds = " or ".join(plural(k) for k in parsed.kinds) or "resources"
         about = _topic_phrase(parsed.topics) or topic_text or parsed.text
@@ -610,7 +625,7 @@ class Composer:
             lines += self._grouped(items)
         else:
             lines = [
-                self._lead(parsed, items, kinds, about, limit, personal),
+                self._lead(parsed, items, kinds, about, limit, personal, elsewhere),
                 "",
                 *self._grouped(items),
             ]
@@ -632,6 +647,7 @@ class Composer:
         about: str,
         limit: int | None,
         personal: Personalized | None = None,
+        elsewhere: Sequence[Resource] = (),
     ) -> str:
         """The header of a list; it claims only constraints every listed item meets."""
         on, for_ = f"on {about}", f"for {about}"
@@ -670,6 +686,10 @@ class Composer:
         if parsed.similar_to:
             like = self.titles.get(parsed.similar_to, parsed.similar_to)
             return f"{what}{qualifier} like *{like}*{level_note}:"
+        if related and not shown and elsewhere and parsed.kinds:
+            # "A course on recommender systems": say where the subject is, then the closest.
+            closest = f"The closest {kinds}, on other subjects{qualifier}{level_note}:"
+            return f"{_elsewhere(parsed, elsewhere)}\n\n{closest}"
         if related and not shown:
             # "LLM serving": what covers one of the two alone is not on the subject.
             none = f"covers {about} together" if parsed.compound_topics else f"is on {about} itself"
@@ -688,6 +708,18 @@ class Composer:
                 return f"{n.capitalize()} {noun}{qualifier} {on} fit your profile{tail}:"
             return f"The catalog has {n} {noun}{qualifier} {on}{level_note}{tail}:"
         return f"Here are {what}{qualifier} {for_}, in study order{level_note}{tail}:"
+
+
+def _elsewhere(parsed: ParsedQuery, resources: Sequence[Resource]) -> str:
+    """ "The catalog has no course on X. On X, it has *A* (book), *B* (blog) and *C* (repo).":
+    where the subject is, when it is not in the format asked for."""
+    adjectives = ["free"] if parsed.free_only else []
+    adjectives += ["open-source"] if open_source_applies(parsed) else []
+    kinds = " ".join([*adjectives, " or ".join(parsed.kinds)])
+    about = _topic_phrase(parsed.topics)
+    named = [f"*{r.title}* ({r.kind})" for r in resources]
+    listed = ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0]
+    return f"The catalog has no {kinds} on {about}. On {about}, it has {listed}."
 
 
 def _number(n: int) -> str:

@@ -107,7 +107,13 @@ def build_prompt(question: str, answer: Answer) -> str:
         for c in answer.concepts
     )
     glossary = f"Definitions:\n{definitions}\n" if definitions else ""
-    return f"Question: {question}\n\n{glossary}Evidence:\n{evidence}\n\nResources:\n{resources}\n"
+    # Where the subject is when nothing of the asked kind covers it: the composed answer says so.
+    other = "".join(f"- {r.title} ({r.kind})\n" for r in answer.elsewhere)
+    elsewhere = f"\nOn the topic, in formats not asked for (none of the asked kind is):\n{other}"
+    return (
+        f"Question: {question}\n\n{glossary}Evidence:\n{evidence}\n\nResources:\n{resources}\n"
+        f"{elsewhere if other else ''}"
+    )
 
 
 @dataclass(frozen=True)

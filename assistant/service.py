@@ -9,7 +9,13 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from assistant.chain import ResourceRetriever, build_answer_chain
-from assistant.compose import CANDIDATES_PER_SLOT, Answer, Composer, subject_concepts
+from assistant.compose import (
+    CANDIDATES_PER_SLOT,
+    READING_KINDS,
+    Answer,
+    Composer,
+    subject_concepts,
+)
 from assistant.concepts import SCOPE_SIMILARITY, ConceptIndex
 from assistant.conversation import Session, Turn, resolve
 from assistant.errors import InvalidInput, check_message
@@ -42,6 +48,8 @@ from ingest.store import VectorStore, open_store
 
 Pipeline = Literal["bm25", "dense", "hybrid", "full"]
 MAX_K = 50
+# Resources in other formats named when none of the asked kind is on the topic.
+ELSEWHERE = 3
 # Issue 15: earlier messages a client sends with a question (OpenAI-style `messages`) are
 # replayed, one retrieval each; this bounds the work one request can cause. A follow-up reads
 # only the latest turn it refers to, so older turns rarely change the answer.
@@ -64,6 +72,10 @@ class SearchResult:
     parsed: ParsedQuery
     topic_text: str
     personal: Personalized | None = None  # how the learner's profile shaped the list
+    # On the topics asked, in formats not asked for ("a course on recommender systems": its
+    # books and blogs), best first: what to point to when no resource of the asked kind is on
+    # the topic.
+    elsewhere: tuple[Resource, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -294,7 +306,32 @@ class Assistant:
         named = [c.id for c in self.concepts.named_in(parsed.original)]
         on_subject = self.parser.speaks_of(parsed.topics, named)
         hits = found.retriever.hits(scored, ranked, on_subject)
-        return SearchResult(hits, parsed, topic_text, personal)
+        elsewhere = self._elsewhere(parsed, candidates, learned, support)
+        return SearchResult(hits, parsed, topic_text, personal, elsewhere)
+
+    def _elsewhere(
+        self,
+        parsed: ParsedQuery,
+        candidates: Mapping[str, Resource],
+        learned: Mapping[str, float],
+        support: Mapping[str, float],
+    ) -> tuple[Resource, ...]:
+        """The best resources on the topics asked in the kinds not asked for."""
+        if not (parsed.kinds and parsed.topics):
+            return ()
+        # Topics named as one subject ("LLM serving") are covered together or not at all.
+        subjects = [set(g) for g in parsed.compound_topics] or [{t} for t in parsed.topics]
+        loose = rank(candidates, learned, replace(parsed, kinds=()), len(candidates), support)
+        loose = prefer_verified(loose, self.catalog, named=parsed.mentioned)
+        found = [
+            candidates[rid]
+            for rid, _ in loose
+            if candidates[rid].kind not in parsed.kinds
+            and any(s <= set(candidates[rid].topics) for s in subjects)
+        ]
+        if all(kind in READING_KINDS for kind in parsed.kinds):  # asked to read: reading first
+            found.sort(key=lambda r: r.kind not in READING_KINDS)
+        return tuple(found[:ELSEWHERE])
 
     def candidates(
         self, parsed: ParsedQuery, topic_text: str, learner: Learner | None = None

@@ -305,3 +305,32 @@ def test_what_does_not_teach_a_defined_concept_is_listed_last_as_related(
     assert groups[0][0], groups  # something that teaches it comes first
     assert all((group == "Related") is (not teaches) for teaches, group in groups), groups
     assert groups == sorted(groups, key=lambda g: not g[0])
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "topic"),
+    [("recommend a course on recommender systems", "course", "recommender-systems"),
+     ("is there a book about feature stores?", "book", "feature-stores")],
+)  # fmt: skip
+def test_no_resource_of_the_asked_kind_says_where_the_subject_is(
+    assistant: Assistant, message: str, kind: str, topic: str
+) -> None:
+    # The catalog has no such course (or book): a mentor says so and points to what it does
+    # have on the subject, while the list itself keeps to the kind asked for.
+    answer = assistant.ask(message)
+    first = answer.text.split("\n", 1)[0]
+    assert first.startswith(f"The catalog has no {kind} on "), first
+    named = re.findall(r"\*([^*]+)\* \((\w+)\)", first)
+    by_title = {r.title: r for r in assistant.catalog.resources.values()}
+    assert named, first
+    for title, shown_kind in named:
+        resource = by_title[title]
+        assert resource.kind == shown_kind != kind and topic in resource.topics
+    assert all(item.resource.kind == kind for item in answer.items)
+    assert not any(topic in item.resource.topics for item in answer.items)
+
+
+def test_a_kind_the_subject_has_is_listed_without_pointing_elsewhere(assistant: Assistant) -> None:
+    answer = assistant.ask("recommend a book on distributed systems")
+    assert not answer.text.startswith("The catalog has no")
+    assert any("distributed-systems" in i.resource.topics for i in answer.items)

@@ -119,6 +119,15 @@ def test_the_prompt_carries_numbered_evidence_and_only_catalog_titles(composed: 
     )
 
 
+def test_the_prompt_says_where_the_subject_is_when_the_kind_asked_has_none(
+    composed: Answer,
+) -> None:
+    assert "formats not asked for" not in build_prompt("feature stores?", composed)
+    pointed = replace(composed, elsewhere=[composed.items[0].resource])
+    tail = build_prompt("a course on feature stores?", pointed).split("formats not asked for", 1)
+    assert len(tail) == 2 and "- Feast (tool)" in tail[1]
+
+
 def test_no_generator_unless_configured(tmp_path: Path) -> None:
     assert make_generator(make_settings(tmp_path)) is None
     configured = make_settings(
