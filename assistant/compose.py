@@ -493,9 +493,9 @@ class Composer:
                 f"Nothing in the catalog on {about} meets all of: {wanted}. "
                 "Try dropping one of the constraints (for example the kind, or 'free')."
             )
-        pointed = list(elsewhere) if parsed.kinds else []
-        if pointed:
-            text = f"{text}\n\n{_elsewhere(parsed, pointed)}"
+        pointed = list(elsewhere) if parsed.kinds and parsed.follow_up != "more" else []
+        if pointed:  # says as much, and where the subject is instead
+            text = _elsewhere(parsed, pointed)
         return Answer(text=text, intent=parsed.intent, items=[], citations=[],
                       query_used=parsed.to_dict() | {"topic_text": topic_text},
                       elsewhere=pointed)  # fmt: skip
@@ -682,7 +682,8 @@ class Composer:
         if parsed.restrict_to:
             return f"Of those, these fit{qualifier}{level_note}:"
         if parsed.anaphoric and parsed.follow_up == "same-topic":  # none of those fit: widened
-            return f"None of those fit; on the same topic, these do{qualifier}{level_note}:"
+            these = f"these {kinds}" if parsed.kinds else "these"
+            return f"None of those fit; on the same topic, {these} do{qualifier}{level_note}:"
         if parsed.similar_to:
             like = self.titles.get(parsed.similar_to, parsed.similar_to)
             return f"{what}{qualifier} like *{like}*{level_note}:"

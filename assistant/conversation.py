@@ -130,7 +130,9 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
             intent=_on_topic(parsed.intent),
             topics=parsed.topics or last_topics,
             compound_topics=_compounds(parsed, used),
-            kinds=parsed.kinds,
+            # "Books on X" then "any of those free?": if none is, the search widens to free
+            # books on X, not to anything free on X.
+            kinds=parsed.kinds or _as_tuple(used.get("kinds")),
             free_only=carried["free_only"],
             open_source=carried["open_source"],
         )

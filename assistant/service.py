@@ -289,6 +289,9 @@ class Assistant:
         if not ranked and parsed.restrict_to:  # none of those fit: widen to the same topic
             parsed = replace(parsed, restrict_to=(), follow_up="same-topic")
             ranked = rank(candidates, learned, parsed, depth, support)
+            if not ranked and parsed.kinds:  # nor anything of that kind: any kind on it
+                parsed = replace(parsed, kinds=())
+                ranked = rank(candidates, learned, parsed, depth, support)
         personal = None
         if learner is not None:
             documents = [(i, s) for i, s in ranked if i in answering]

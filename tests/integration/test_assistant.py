@@ -311,8 +311,9 @@ def test_constraints_are_not_filled_with_off_topic_resources(assistant: Assistan
     first = assistant.ask("I'm preparing for ML interviews at FAANG")
     books = assistant.ask("and free books?", session_id=first.session_id)
     assert all("interviews" in i.resource.topics for i in books.items)
-    if not books.items:
-        assert books.text.startswith("Nothing in the catalog on interview")
+    if not books.items:  # and where the subject is instead
+        assert books.text.startswith("The catalog has no free book on interview"), books.text
+        assert books.elsewhere and all("interviews" in r.topics for r in books.elsewhere)
 
 
 def test_a_session_naming_a_resource_no_longer_in_the_catalog_still_answers(

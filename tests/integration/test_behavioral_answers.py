@@ -334,3 +334,17 @@ def test_a_kind_the_subject_has_is_listed_without_pointing_elsewhere(assistant: 
     answer = assistant.ask("recommend a book on distributed systems")
     assert not answer.text.startswith("The catalog has no")
     assert any("distributed-systems" in i.resource.topics for i in answer.items)
+
+
+def test_dir_a_narrowing_follow_up_that_widens_keeps_the_kind_asked_before(
+    assistant: Assistant,
+) -> None:
+    # "Books on monitoring", then "any of those free?": none is, so the answer widens to the
+    # topic, still to books, as the person asked for books.
+    first = assistant.ask("books on model monitoring")
+    assert first.items and all(i.resource.kind == "book" for i in first.items)
+    assert not any(i.resource.cost == "free" for i in first.items)
+    widened = assistant.ask("any of those free?", session_id=first.session_id)
+    assert widened.items, widened.text
+    assert all(i.resource.kind == "book" and i.resource.cost == "free" for i in widened.items)
+    assert widened.text.startswith("None of those fit; on the same topic, these books do")
