@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 
@@ -101,7 +101,7 @@ class ConceptIndex:
         )
         self._vectors: tuple[list[str], np.ndarray, np.ndarray, np.ndarray] | None = None
         self._lock = threading.Lock()
-        patterns: list[tuple[re.Pattern[str], str, int, int]] = []
+        patterns: list[tuple[re.Pattern[str], str, int, int, str]] = []
         for concept in self.concepts.values():
             for name in concept.names:
                 words = _plain(name).split()
@@ -111,15 +111,21 @@ class ConceptIndex:
                 # plural or possessive of a name counts ("feature stores", "SLOs").
                 body = r"[\s\-/]+".join(re.escape(w) for w in words)
                 pattern = re.compile(r"(?<![\w])" + body + r"(?:s|es|'s)?(?![\w])")
-                patterns.append((pattern, concept.id, len(" ".join(words)), len(words)))
+                size = len(" ".join(words))
+                patterns.append((pattern, concept.id, size, len(words), words[0]))
         self._patterns = sorted(patterns, key=lambda p: -p[2])  # longest claims its span first
 
-    def spans(self, text: str, min_words: int = 1) -> list[tuple[int, int, Concept]]:
-        """Where a normalized text names concepts: start, end and concept, in text order;
-        longer names win overlaps. `min_words=2` counts only names of two words or more."""
+    def spans(
+        self, text: str, min_words: int = 1, among: Collection[str] | None = None
+    ) -> list[tuple[int, int, Concept]]:
+        """Where a normalized text names concepts (of `among`, if given): start, end and
+        concept, in text order; longer names win overlaps. `min_words=2` counts only names of
+        two words or more."""
         taken: list[tuple[int, int, Concept]] = []
-        for pattern, concept_id, _, words in self._patterns:
-            if words < min_words:
+        for pattern, concept_id, _, words, first in self._patterns:
+            if words < min_words or (among is not None and concept_id not in among):
+                continue
+            if first not in text:  # a substring test is far cheaper than the scan
                 continue
             for match in pattern.finditer(text):
                 start, end = match.span()

@@ -61,14 +61,14 @@ _LABEL = re.compile(r"^(link|where to join|url|website)\s*:", re.IGNORECASE)
 _SEGMENTER = pysbd.Segmenter(language="en", clean=False)
 
 
-# A passage is cut into sentences once (about 5 ms for 175 words); a few thousand passages cover
-# the catalog's chunks and the documents an answer cites in a session.
-@lru_cache(maxsize=4096)
 def _cut(text: str, limit: int) -> str:
     """A text within `limit` characters, cut at a word with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
+# A passage is cut into sentences once (about 5 ms for 175 words); a few thousand passages cover
+# the catalog's chunks and the documents an answer cites in a session.
+@lru_cache(maxsize=4096)
 def _sentences(text: str) -> tuple[str, ...]:
     """Sentences and lines of a passage. pysbd keeps initials and abbreviations inside their
     sentence ("by D. Sculley et al."), where a split on every full stop cut "by D."."""

@@ -402,7 +402,7 @@ class QueryParser:
 
         def test(sentence: str) -> bool:
             text = normalize(sentence)
-            if named and any(c.id in named for _, _, c in self._glossary.spans(text)):
+            if named and self._glossary.spans(text, among=named):
                 return True
             return bool(wanted) and bool(wanted & set(self._topics.find(text)[0]))
 
