@@ -412,7 +412,12 @@ class Composer:
         if reading:  # "what should I read": reading material, and one tool to try hands-on
             # A tool keeps its place only if it ranked among the first `limit` anyway.
             tools = [h for h in chosen[:limit] if h.resource.kind == "tool"][:1]
-            others = [h for h in chosen if h.resource.kind != "tool"]
+            # Reading material before repositories and communities, each kept in its order,
+            # unless the learner's profile has ordered the list by the formats they prefer.
+            others = sorted(
+                (h for h in chosen if h.resource.kind != "tool"),
+                key=lambda h: h.resource.kind not in READING_KINDS and not personal_order,
+            )
             room = (limit or len(chosen)) - len(tools)
             chosen = others[:room] + tools
         chosen = chosen[:limit]

@@ -348,3 +348,14 @@ def test_dir_a_narrowing_follow_up_that_widens_keeps_the_kind_asked_before(
     assert widened.items, widened.text
     assert all(i.resource.kind == "book" and i.resource.cost == "free" for i in widened.items)
     assert widened.text.startswith("None of those fit; on the same topic, these books do")
+
+
+@pytest.mark.parametrize(
+    "message", ["I'm new to feature stores, what should I read?", "what should I read on MLOps?"]
+)
+def test_what_to_read_is_mostly_reading(assistant: Assistant, message: str) -> None:
+    # Books, courses, papers and blogs before repositories and communities: a list that asks
+    # what to read and gets one blog, a repo, a tool and two communities has not been heard.
+    reading = ("book", "course", "paper", "blog", "newsletter", "platform")
+    kinds = [i.resource.kind for i in assistant.ask(message).items]
+    assert sum(k in reading for k in kinds) >= 3, kinds
