@@ -113,8 +113,9 @@ class TopicMatcher:
             where = (tokens[start].start(), tokens[end - 1].end())
             if not any(s <= where[0] and where[1] <= e and topic not in t for s, e, t in names):
                 kept.append((start, end, topic))
-        if any((start, end) not in framing for start, end, _ in kept):
-            # Where the asker stands ("new to", "move into") frames the subject they name.
+        if names or any((start, end) not in framing for start, end, _ in kept):
+            # Where the asker stands ("new to", "move into") frames the subject they name: a
+            # topic, a resource or a concept ("switch from Airflow to Dagster" is no career move).
             kept = [m for m in kept if (m[0], m[1]) not in framing]
         kept.sort()
         found = {topic for _, _, topic in kept}

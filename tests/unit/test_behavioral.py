@@ -566,7 +566,8 @@ def test_mft_thanks_is_thanks_and_bye_is_goodbye(parser: QueryParser) -> None:
      ("I want to move into MLOps from data analysis", ("mlops",)),
      ("where do I start?", ("fundamentals",)),
      ("how do I switch careers into machine learning?", ("career",)),
-     ("books on ML fundamentals and system design", ("system-design", "fundamentals"))],
+     ("books on ML fundamentals and system design", ("system-design", "fundamentals")),
+     ("should we switch from Airflow to Dagster?", ())],
 )  # fmt: skip
 def test_mft_where_the_asker_stands_frames_the_subject_they_name(
     parser: QueryParser, message: str, topics: tuple[str, ...]
