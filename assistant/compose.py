@@ -723,7 +723,8 @@ def _elsewhere(parsed: ParsedQuery, resources: Sequence[Resource]) -> str:
     adjectives += ["open-source"] if open_source_applies(parsed) else []
     kinds = " ".join([*adjectives, " or ".join(parsed.kinds)])
     about = _topic_phrase(parsed.topics)
-    named = [f"*{r.title}* ({r.kind})" for r in resources]
+    named = [f"*[{r.title}]({r.url})* ({r.kind})" if r.url else f"*{r.title}* ({r.kind})"
+             for r in resources]  # fmt: skip
     listed = ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0]
     return f"The catalog has no {kinds} on {about}. On {about}, it has {listed}."
 

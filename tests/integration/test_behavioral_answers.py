@@ -320,12 +320,13 @@ def test_no_resource_of_the_asked_kind_says_where_the_subject_is(
     answer = assistant.ask(message)
     first = answer.text.split("\n", 1)[0]
     assert first.startswith(f"The catalog has no {kind} on "), first
-    named = re.findall(r"\*([^*]+)\* \((\w+)\)", first)
+    named = re.findall(r"\*(?:\[([^\]]+)\]\(([^)]+)\)|([^*\[]+))\* \((\w+)\)", first)
     by_title = {r.title: r for r in assistant.catalog.resources.values()}
     assert named, first
-    for title, shown_kind in named:
-        resource = by_title[title]
+    for linked, url, plain, shown_kind in named:
+        resource = by_title[linked or plain]
         assert resource.kind == shown_kind != kind and topic in resource.topics
+        assert url == (resource.url or "")  # linked to its own page where it has one
     assert all(item.resource.kind == kind for item in answer.items)
     assert not any(topic in item.resource.topics for item in answer.items)
 
