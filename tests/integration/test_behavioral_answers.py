@@ -120,15 +120,23 @@ def test_a_person_is_asked_for_what_they_wrote(
 
 @pytest.mark.parametrize(
     ("message", "resource_id"),
-    [("what is Evidently used for?", "evidently-ai"), ("what's Apache Airflow?", "apache-airflow")],
-)
-def test_what_is_a_named_resource_describes_it(
+    [("what is Evidently used for?", "evidently-ai"),
+     ("what's Apache Airflow?", "apache-airflow"),
+     # A yes/no question on it: what the catalog knows of it (its level among it) lets the
+     # person judge; a list of other things that matched "beginners" or "team" does not.
+     ("is Made With ML good for beginners?", "made-with-ml"),
+     ("should I read Designing Data-Intensive Applications?",
+      "designing-data-intensive-applications"),
+     ("is Feast worth it for a small team?", "feast")],
+)  # fmt: skip
+def test_a_question_on_one_named_resource_describes_it(
     assistant: Assistant, message: str, resource_id: str
 ) -> None:
     answer = assistant.ask(message)
     resource = assistant.catalog.resources[resource_id]
     assert [i.resource.id for i in answer.items] == [resource_id]
     assert answer.text.startswith(f"**{resource.title}**")
+    assert f"({resource.level} {resource.kind}" in answer.text.split("\n", 1)[0]
     assert resource.summary.strip() in answer.text
 
 
@@ -269,25 +277,6 @@ def test_starting_on_a_subject_reads_first(assistant: Assistant, message: str) -
     answer = assistant.ask(message)
     kinds = [i.resource.kind for i in answer.items[:5]]
     assert kinds and kinds[0] != "tool" and kinds.count("tool") <= 1, kinds
-
-
-@pytest.mark.parametrize(
-    ("message", "resource_id"),
-    [("is Made With ML good for beginners?", "made-with-ml"),
-     ("should I read Designing Data-Intensive Applications?",
-      "designing-data-intensive-applications"),
-     ("is Feast worth it for a small team?", "feast")],
-)  # fmt: skip
-def test_a_yes_no_question_on_a_named_resource_describes_it(
-    assistant: Assistant, message: str, resource_id: str
-) -> None:
-    # What the catalog knows of it (its level among it) lets the person judge; a list of other
-    # things that matched "beginners" or "team" does not.
-    answer = assistant.ask(message)
-    resource = assistant.catalog.resources[resource_id]
-    assert [i.resource.id for i in answer.items] == [resource_id]
-    assert answer.text.startswith(f"**{resource.title}**")
-    assert f"({resource.level} {resource.kind}" in answer.text.split("\n", 1)[0]
 
 
 @pytest.mark.parametrize(
