@@ -57,6 +57,7 @@ _DEFINE = re.compile(
 )
 # "between A and B", "A vs B", "compare A with B": the two sides of a comparison.
 _COMPARISON = re.compile(r"\b(vs|versus|differences? between|compare|comparing|comparison)\b")
+_EITHER = re.compile(r"\bor\b")
 _AFTER = re.compile(r"\b(?:between|compare|comparing|comparison of)\s+")
 _SPLIT = re.compile(r"\s+(?:and|vs|versus|or|with|to|from)\s+")
 _TAIL = re.compile(r"\s+(?:in|for|when|which|and why|and when)\s+.*$")
@@ -217,7 +218,9 @@ class ConceptIndex:
         """
         if intent not in ("explain", "compare") and not _DEFINE.search(_plain(text)):
             return []
-        if intent == "compare" or _COMPARISON.search(_plain(text)):
+        # "Data drift or concept drift, which is it?" names both sides as one question does.
+        either = _EITHER.search(_plain(text)) and len(self.named_in(text, min_words=2)) >= 2
+        if intent == "compare" or _COMPARISON.search(_plain(text)) or either:
             pair = self._pair(text)
             if pair or intent == "compare":
                 return pair
