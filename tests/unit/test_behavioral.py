@@ -583,3 +583,12 @@ def test_mft_where_the_asker_stands_frames_the_subject_they_name(
 )  # fmt: skip
 def test_dir_a_comma_separates_subjects(parser: QueryParser, message: str, together: bool) -> None:
     assert bool(parse(parser, message).compound_topics) is together
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["my model is slow in production, what should I read?", "how do I speed up inference?",
+     "our response times went up after the new model shipped"],
+)  # fmt: skip
+def test_mft_a_slow_model_is_a_serving_question(parser: QueryParser, message: str) -> None:
+    assert "serving" in parse(parser, message).topics
