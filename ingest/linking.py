@@ -23,8 +23,10 @@ class ResourceLinker:
     def __init__(self, resources: Iterable[Resource]) -> None:
         patterns: list[tuple[str, re.Pattern[str], str]] = []
         for resource in resources:
-            for name in resource.names:
-                norm = normalize(name)
+            # People write "&" as "and": "Weights and Biases" names Weights & Biases.
+            names = {normalize(n) for n in resource.names}
+            names |= {n.replace(" & ", " and ") for n in names}
+            for norm in sorted(names):
                 if len(norm) < 3:
                     continue
                 pattern = re.compile(r"(?<![\w])" + re.escape(norm) + r"(?![\w])")

@@ -288,6 +288,7 @@ def test_mft_a_longer_topic_phrase_claims_its_words(
 @pytest.mark.parametrize(
     ("message", "topic", "named"),
     [("should a small team pick MLflow or Weights & Biases?", "responsible-ai", False),
+     ("what's the difference between MLflow and Weights and Biases?", "responsible-ai", False),
      ("how do I check my model for bias?", "responsible-ai", True),
      ("is Introducing MLOps good for a beginner?", "mlops", True)],
 )  # fmt: skip
@@ -592,3 +593,12 @@ def test_dir_a_comma_separates_subjects(parser: QueryParser, message: str, toget
 )  # fmt: skip
 def test_mft_a_slow_model_is_a_serving_question(parser: QueryParser, message: str) -> None:
     assert "serving" in parse(parser, message).topics
+
+
+@pytest.mark.parametrize(
+    "message", ["MLflow or Weights & Biases?", "MLflow or Weights and Biases?", "MLflow or W&B?"]
+)
+def test_inv_an_ampersand_and_its_word_name_the_same_resource(
+    parser: QueryParser, message: str
+) -> None:
+    assert parse(parser, message).mentioned == ("mlflow", "weights-and-biases")
