@@ -294,18 +294,20 @@ class Composer:
                     group=RELATED if hit.resource.id in related else purpose(hit.resource),
                 )
             )
+        # Where the subject is, in other formats, is said when nothing of the asked kind is on it.
+        pointed = bool(parsed.kinds) and bool(items) and all(i.group == RELATED for i in items)
+        shown_elsewhere = list(elsewhere) if pointed else []
         text = self._text(
-            parsed, items, citations, topic_text, personal, concepts, limit, elsewhere
-        )
+            parsed, items, citations, topic_text, personal, concepts, limit, shown_elsewhere,
+            subject,
+        )  # fmt: skip
         used = parsed.to_dict() | {"topic_text": topic_text}
         if concepts:
             used["concepts"] = [c.id for c in concepts]
         if personal is not None and personal.profile is not None:
             used["profile"] = personal.profile.model_dump(mode="json", exclude_defaults=True)
-        pointed = bool(parsed.kinds) and bool(items) and all(i.group == RELATED for i in items)
         return Answer(text=text, intent=parsed.intent, items=items, citations=citations,
-                      query_used=used, concepts=concepts,
-                      elsewhere=list(elsewhere) if pointed else [])  # fmt: skip
+                      query_used=used, concepts=concepts, elsewhere=shown_elsewhere)  # fmt: skip
 
     # -- choosing what to show --------------------------------------------------------------
 
@@ -567,7 +569,9 @@ class Composer:
         concepts: Sequence[Concept] = (),
         limit: int | None = None,
         elsewhere: Sequence[Resource] = (),
+        subject: Sequence[Concept] = (),
     ) -> str:
+        """`elsewhere` is said in the header when given; `subject` names a glossary subject."""
         kinds = " or ".join(plural(k) for k in parsed.kinds) or "resources"
         about = _topic_phrase(parsed.topics) or topic_text or parsed.text
         lines: list[str]
@@ -630,7 +634,7 @@ class Composer:
             lines += self._grouped(items)
         else:
             lines = [
-                self._lead(parsed, items, kinds, about, limit, personal, elsewhere),
+                self._lead(parsed, items, kinds, about, limit, personal, elsewhere, subject),
                 "",
                 *self._grouped(items),
             ]
@@ -653,21 +657,17 @@ class Composer:
         limit: int | None,
         personal: Personalized | None = None,
         elsewhere: Sequence[Resource] = (),
+        subject: Sequence[Concept] = (),
     ) -> str:
         """The header of a list; it claims only constraints every listed item meets."""
         on, for_ = f"on {about}", f"for {about}"
-        subject = subject_concepts(self.concepts, parsed)
         if subject:  # "books that teach feature engineering": the glossary's name for it
             on = for_ = f"on {' and '.join(c.name for c in subject)}"
         elif parsed.authors and all(set(parsed.authors) & set(i.resource.authors) for i in items):
             on = for_ = f"by {' and '.join(parsed.authors)}"
         elif not parsed.topics:  # the question's leftover words would read as broken English
             on = for_ = "for that"
-        constraints = []
-        if parsed.free_only:
-            constraints.append("free")
-        if open_source_applies(parsed):
-            constraints.append("open source")
+        constraints = _constraint_words(parsed)
         at_level = [i for i in items if i.resource.level == parsed.level]
         if parsed.level and len(at_level) == len(items):
             constraints.append(parsed.level)
@@ -692,7 +692,7 @@ class Composer:
         if parsed.similar_to:
             like = self.titles.get(parsed.similar_to, parsed.similar_to)
             return f"{what}{qualifier} like *{like}*{level_note}:"
-        if related and not shown and elsewhere and parsed.kinds:
+        if related and not shown and elsewhere:
             # "A course on recommender systems": say where the subject is, then the closest.
             closest = f"The closest {kinds}, on other subjects{qualifier}{level_note}:"
             return f"{_elsewhere(parsed, elsewhere)}\n\n{closest}"
@@ -719,14 +719,19 @@ class Composer:
 def _elsewhere(parsed: ParsedQuery, resources: Sequence[Resource]) -> str:
     """ "The catalog has no course on X. On X, it has *A* (book), *B* (blog) and *C* (repo).":
     where the subject is, when it is not in the format asked for."""
-    adjectives = ["free"] if parsed.free_only else []
-    adjectives += ["open-source"] if open_source_applies(parsed) else []
+    adjectives = [word.replace(" ", "-") for word in _constraint_words(parsed)]  # "open-source"
     kinds = " ".join([*adjectives, " or ".join(parsed.kinds)])
     about = _topic_phrase(parsed.topics)
     named = [f"*[{r.title}]({r.url})* ({r.kind})" if r.url else f"*{r.title}* ({r.kind})"
              for r in resources]  # fmt: skip
     listed = ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0]
     return f"The catalog has no {kinds} on {about}. On {about}, it has {listed}."
+
+
+def _constraint_words(parsed: ParsedQuery) -> list[str]:
+    """The constraints besides kind and level a list must meet, as words: 'free', 'open source'."""
+    words = ["free"] if parsed.free_only else []
+    return words + (["open source"] if open_source_applies(parsed) else [])
 
 
 def _number(n: int) -> str:
