@@ -51,8 +51,8 @@ READING_KINDS = ("book", "course", "paper", "blog", "newsletter", "platform")
 # Asking for something to read or learn from, where reading comes first and one tool at most:
 # "what should I read", "where do I start with X", "I'm new to X", "I want to learn X".
 _READ = re.compile(
-    r"\b(read|reading|learn|study|studying|new to|getting started|get started|"
-    r"(where|how) (do|should|can) i (start|begin))\b"
+    r"\b(read|reading|learn|study|studying|new to|getting started|get started|get into|"
+    r"getting into|(where|how) (do|should|can) i (start|begin))\b"
 )
 # A yes/no question about one named resource ("is Made With ML good for beginners?", "should I
 # read DDIA?"): answered with what the catalog knows of it (level, best for, caveats, link).
@@ -329,6 +329,8 @@ class Composer:
             if not parsed.kinds:  # one place to join people is a step; more are a detour
                 joins = [h for h in hits if purpose(h.resource) == JOIN]
                 hits = [h for h in hits if h not in joins[1:]]
+            # A study plan nobody asked a product for is no place for a vendor's own.
+            hits = [h for h in hits if not h.resource.vendor or h.resource.id in parsed.mentioned]
             return _path_order(hits[:limit])
         if self._is_detail(parsed, concepts):
             named = [h for h in hits if h.resource.id in (*parsed.restrict_to, *parsed.mentioned)]

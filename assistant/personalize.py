@@ -305,7 +305,12 @@ class Personalizer:
 
     def learning_path(self, profile: Profile, ratings: Mapping[str, int], k: int) -> Personalized:
         """An ordered path with no topic: foundations first, mixed formats, diverse topics."""
-        mentions = {rid: len(r.mentioned_in) for rid, r in self.catalog.resources.items()}
+        # A vendor's own product, or a title only an affiliate page names, is advertised, not
+        # agreed on: its mentions earn it nothing.
+        mentions = {
+            rid: len(r.mentioned_in) if r.verified and not r.vendor else 0
+            for rid, r in self.catalog.resources.items()
+        }
         most = max(mentions.values(), default=1)
         wanted = profile.wanted_topics()
         priors: list[tuple[str, float]] = []

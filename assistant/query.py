@@ -10,6 +10,7 @@ from typing import Literal, cast
 from assistant.concepts import ConceptIndex
 from assistant.constraints import find_cues, read_constraints
 from assistant.intent import INTENTS, Intent, IntentClassifier, IntentScores
+from assistant.profiles import ROLE_TOPICS
 from assistant.spelling import SpellCorrector
 from ingest.catalog import Catalog
 from ingest.embedding import Embedder
@@ -39,6 +40,12 @@ _ROLE_OF = {phrase: role for phrase, role in _ROLE_PHRASES}
 # "I'm an analyst", "as a data engineer", "for an SRE": a role said of the asker.
 _SELF = re.compile(r"\b(i'?m|i am|as an?|for an?|we are|we're|i work as an?)\b")
 _START = re.compile(r"\b(where|how) (do|should|can) i (start|begin)\b")
+# "how do I get into ML engineering?", "to become a data engineer": the role the asker aims at,
+# which a study plan is for rather than the role they hold.
+_AIM = re.compile(
+    r"\b(?:(?:get|getting|break|breaking|move|moving|transition|transitioning|switch|switching)"
+    r" (?:into|to)|becom(?:e|ing))\b"
+)
 
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
@@ -331,6 +338,18 @@ def _role(text: str) -> str | None:
     return None
 
 
+def _aim(text: str) -> tuple[int, int, str] | None:
+    """Where a text names the role the asker aims at ("get into ML engineering", "become a
+    data engineer"), and that role."""
+    for aim in _AIM.finditer(text):
+        found = _ROLE.search(text, aim.end(), aim.end() + 30)
+        if found:
+            name = found.group(1)
+            role = _ROLE_OF.get(name) or _ROLE_OF[name.removesuffix("s")]
+            return found.start(), found.end(), role
+    return None
+
+
 class QueryParser:
     """Parses messages: spelling, constraints with their negation, topics, names and intent."""
 
@@ -424,10 +443,16 @@ class QueryParser:
         named: list[tuple[int, int, Collection[str]]]
         named = [(s, e, resources[rid].topics) for s, e, rid in names]
         named += [(s, e, self._concept_topics[c.id]) for s, e, c in self._glossary.spans(text)]
+        # The role aimed at is the subject, as a name is: "get into" frames it, and its words
+        # name only what the role needs ("become a data engineer": data engineering).
+        aim = _aim(text)
+        if aim:
+            named.append((aim[0], aim[1], ROLE_TOPICS.get(aim[2], ())))
         topics, topic_spans, compounds = self._topics.find(text, named)
         cues = find_cues(text, covered=topic_spans)
         constraints = read_constraints(cues)
-        role = _role(text)
+        # A study plan is for the role aimed at rather than the one held.
+        role = aim[2] if aim else _role(text)
         stripped = text
         for start, end in sorted(((c.start, c.end) for c in cues), reverse=True):
             stripped = stripped[:start] + " " + stripped[end:]

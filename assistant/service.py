@@ -403,8 +403,13 @@ class Assistant:
     def learning_path(
         self, parsed: ParsedQuery, topic_text: str, k: int, learner: Learner | None
     ) -> SearchResult:
-        """An ordered path for a request with no subject ("where do I start?")."""
+        """An ordered path for a request with no subject ("where do I start?"), for the role
+        the message gives ("I'm a data analyst, ...") when the learner's profile gives none."""
         learner = learner or Learner(Profile())
+        if parsed.role and not learner.profile.role:
+            learner = replace(
+                learner, profile=learner.profile.model_copy(update={"role": parsed.role})
+            )
         path = self.personalizer.learning_path(learner.profile, learner.ratings, k)
         parsed = replace(parsed, intent="learning_path")
         ranked = prefer_verified(path.ranked, self.catalog, study_order=True)  # issue 13

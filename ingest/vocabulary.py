@@ -56,9 +56,10 @@ LEVEL_WORDS: dict[str, str] = {
 # analyst"). Both come from the same list, so chat and profiles agree.
 ROLES: dict[str, tuple[str, ...]] = {
     "data-scientist": ("data scientist", "ds", "analyst", "data analyst", "business analyst",
-                       "statistician", "quant"),
+                       "statistician", "quant", "data science"),
     "ml-engineer": ("ml engineer", "mle", "machine learning engineer", "ai engineer",
-                    "mlops engineer", "applied scientist"),
+                    "mlops engineer", "applied scientist", "ml engineering",
+                    "machine learning engineering"),
     "software-engineer": ("software engineer", "swe", "backend engineer", "developer",
                           "programmer", "software developer", "web developer",
                           "full stack developer", "frontend engineer", "engineer"),
@@ -169,6 +170,7 @@ TOPIC_PHRASES: dict[str, tuple[str, ...]] = {
     "system-design": ("system design", "architecture", "architectures", "design ml systems",
                       "designing", "end-to-end", "end to end"),
     "career": ("career", "job", "transition", "switch", "moving into", "move into",
+               "get into", "getting into", "break into", "breaking into",
                "become an ml engineer"),
     "responsible-ai": ("fairness", "responsible ai", "ethics", "bias", "privacy"),
     "software-engineering": ("clean code", "craftsmanship", "code quality",
@@ -189,7 +191,8 @@ TOPICS: tuple[str, ...] = tuple(TOPIC_PHRASES)
 # switch careers?") they are the subject.
 FRAMING_PHRASES: frozenset[str] = frozenset({
     "basics", "introduction", "intro", "getting started", "where do i start", "new to",
-    "first book", "transition", "switch", "moving into", "move into",
+    "first book", "transition", "switch", "moving into", "move into", "get into", "getting into",
+    "break into", "breaking into",
 })  # fmt: skip
 # How a topic reads in a sentence where its slug with spaces would not ("llms" -> "LLMs").
 _TOPIC_LABELS = {"mlops": "MLOps", "llms": "LLMs", "ml-theory": "ML theory", "devops": "DevOps",

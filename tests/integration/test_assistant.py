@@ -369,6 +369,34 @@ def test_the_default_learning_path_does_not_start_with_a_vendor_item(
     assert not assistant.recommend(k=5).items[0].resource.vendor
 
 
+@pytest.mark.parametrize("message", ["where do I start?", "can you give me a learning path?"])
+def test_a_study_plan_nobody_asked_a_product_for_has_no_vendor_product(
+    assistant: Assistant, message: str
+) -> None:
+    answer = assistant.ask(message)
+    assert answer.intent == "learning_path" and len(answer.items) >= 3
+    assert not [i.resource.id for i in answer.items if i.resource.vendor]
+
+
+def test_a_vendors_own_mentions_do_not_earn_it_a_place_on_the_default_path(
+    assistant: Assistant,
+) -> None:
+    # A path with no subject starts from what several sources name; a source naming its own
+    # product is advertising, not agreement.
+    hits = assistant.search("can you give me a learning path?", k=5).hits
+    assert not [h.resource.id for h in hits if h.resource.vendor or not h.resource.verified]
+
+
+def test_a_learning_path_is_for_the_role_the_message_gives(assistant: Assistant) -> None:
+    # No profile: the role said in the message is who the path is for, and where they are
+    # going counts over where they are.
+    answer = assistant.ask("I'm a data analyst, how do I get into ML engineering?")
+    assert answer.intent == "learning_path"
+    assert "ML engineers" in answer.text.split("\n", 1)[0]
+    fits = [i for i in answer.items if "ml-engineer" in i.resource.audience]
+    assert len(fits) >= len(answer.items) - 1, [i.resource.id for i in answer.items]
+
+
 # -- issue 13: answers a mentor would give -------------------------------------------------------
 
 

@@ -269,8 +269,9 @@ def test_a_citation_quotes_what_its_passage_says_of_the_subject(assistant: Assis
 
 @pytest.mark.parametrize(
     "message",
-    ["where do I start with model monitoring?", "I want to learn about experiment tracking"],
-)
+    ["where do I start with model monitoring?", "I want to learn about experiment tracking",
+     "I want to get into feature stores"],
+)  # fmt: skip
 def test_starting_on_a_subject_reads_first(assistant: Assistant, message: str) -> None:
     # Someone starting on a subject, like someone asking what to read, gets reading material
     # first and one tool at most to try.

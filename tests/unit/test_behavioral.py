@@ -206,6 +206,29 @@ def test_mft_role_said_of_oneself(parser: QueryParser, message: str, role: str) 
 
 
 @pytest.mark.parametrize(
+    ("message", "role"),
+    [
+        ("how do I get into ML engineering?", "ml-engineer"),
+        ("I'm a data analyst, how do I get into ML engineering?", "ml-engineer"),
+        ("I'm a web developer trying to break into data science", "data-scientist"),
+        ("what should I learn to become an SRE?", "sre"),
+    ],
+)
+def test_mft_the_role_aimed_at_is_the_role(parser: QueryParser, message: str, role: str) -> None:
+    # A study plan is for where the asker is going; "get into" frames that, it is no career topic.
+    parsed = parse(parser, message)
+    assert parsed.role == role
+    assert "career" not in parsed.topics
+
+
+def test_dir_getting_into_a_subject_is_no_career_move(parser: QueryParser) -> None:
+    # "get into" frames a subject as "new to" does, and what gets into production is no role.
+    assert parse(parser, "I want to get into feature stores").topics == ("feature-stores",)
+    moved = parse(parser, "how do bad features get into production models?")
+    assert moved.role is None and "career" not in moved.topics
+
+
+@pytest.mark.parametrize(
     "message",
     [
         "I'm not a data scientist, what should I read on serving?",
