@@ -361,6 +361,17 @@ class Composer:
             about = {rid for c in subject for rid in c.resources}
             hits = [h for h in hits if h.resource.id in about or h.resource.kind == DOCUMENT]
         elif not keep_all and top > 0:
+            if concepts and any(h.resource.id in taught for h in hits):
+                # What to read next after a definition: what teaches the concept, then what is
+                # on the question's topics; the rest matched words around it ("data" for "data
+                # mesh": an introduction to data science).
+                hits = [
+                    h
+                    for h in hits
+                    if h.resource.id in taught
+                    or h.resource.id in asked
+                    or _on_topic(h.resource, parsed, profile, whole=True)
+                ]
             hits = [
                 h
                 for h in hits

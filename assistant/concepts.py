@@ -55,6 +55,11 @@ SCOPE_SIMILARITY = 0.5
 _DEFINE = re.compile(
     r"^(?:(?:what does|what do)\b.*\bmean\b|(?:define|meaning of|what is meant by)\b)"
 )
+# "what is", "what's", "what exactly are": asking what something is.
+_WHAT_IS = re.compile(
+    r"^(?:so |and |ok |okay )?(?:whats|what(?: exactly)?(?:'s| is| are))(?: exactly)? "
+    r"(?:an? |the )?"
+)
 # "between A and B", "A vs B", "compare A with B": the two sides of a comparison.
 _COMPARISON = re.compile(r"\b(vs|versus|differences? between|compare|comparing|comparison)\b")
 _EITHER = re.compile(r"\bor\b")
@@ -140,6 +145,16 @@ class ConceptIndex:
         "caching"), for when a name must be evidence of the domain on its own."""
         found = self.spans(normalize(text), min_words)
         return list({concept.id: concept for _, _, concept in found}.values())
+
+    def asked_what(self, text: str) -> Concept | None:
+        """The concept a question opens by asking what it is ("what is infrastructure as code and
+        why do ML teams care?"), whatever follows; None if it opens otherwise."""
+        plain = normalize(text)
+        opening = _WHAT_IS.match(plain)
+        if opening is None:
+            return None
+        found = self.spans(plain)
+        return found[0][2] if found and found[0][0] == opening.end() else None
 
     @property
     def embedded(self) -> bool:

@@ -239,6 +239,11 @@ class Assistant:
         # A question naming the concept asks for what teaches it ("what should I read about
         # vector databases?"): the subject's resources, as for "papers about model compression".
         plain = plain and not self.concepts.named_in(parsed.original)
+        # "What is infrastructure as code, and why do ML teams care?" asks for a definition first,
+        # whatever the rest of the question asks.
+        opens = not (parsed.kinds or parsed.mentioned or parsed.follow_up)
+        if parsed.intent == "recommend" and opens and self.concepts.asked_what(parsed.text):
+            parsed = replace(parsed, intent="explain")
         if parsed.intent == "recommend" and plain and not parsed.follow_up:
             near = self.concepts.nearest(parsed.text)  # the vector the classifier already made
             if near is not None and near[1] >= SCOPE_SIMILARITY:

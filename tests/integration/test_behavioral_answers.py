@@ -164,6 +164,33 @@ def test_a_learning_path_reads_first_and_joins_last(assistant: Assistant, messag
     assert sum(1 for s in stage if s == 2) <= 1, kinds
 
 
+def test_a_question_opening_with_what_a_concept_is_defines_it_first(assistant: Assistant) -> None:
+    # Whatever else it asks, "what is X, and ...?" wants X defined before the reading list.
+    answer = assistant.ask("what is infrastructure as code and why do ML teams care?")
+    assert answer.intent == "explain"
+    assert answer.text.startswith("**Infrastructure as code**")
+
+
+@pytest.mark.parametrize(
+    "message", ["what is data mesh?", "what is infrastructure as code?", "what is AutoML?"]
+)
+def test_what_to_read_after_a_definition_teaches_it_or_is_on_its_topics(
+    assistant: Assistant, message: str
+) -> None:
+    # Off the question's topics and not teaching the concept is filler that matched words
+    # around it ("data" in "data mesh").
+    answer = assistant.ask(message)
+    assert answer.concepts and answer.items
+    taught = {rid for c in answer.concepts for rid in c.resources}
+    asked = set(answer.query_used.get("topics") or ())  # type: ignore[call-overload]
+    off = [
+        i.resource.id
+        for i in answer.items
+        if i.resource.id not in taught and asked and not asked & set(i.resource.topics)
+    ]
+    assert not off, off
+
+
 def test_a_how_question_about_a_concept_defines_it(assistant: Assistant) -> None:
     # No topic word, format or name to search by; close in meaning to model compression.
     answer = assistant.ask("what can I do to make a model smaller and faster?")

@@ -92,7 +92,13 @@ def test_a_malformed_question_file_says_what_is_wrong(tmp_path: Path) -> None:
      ("we rerun last month's pipeline and now the table has every row twice, why?",
       "idempotent-pipelines"),
      ("how can we tell exactly which version of the training data a model was built from?",
-      "data-versioning")],
+      "data-versioning"),
+     ("our company wants every department to publish and own its datasets instead of one "
+      "central data team, what is that approach called?", "data-mesh"),
+     ("can a service automatically try lots of models and settings on my spreadsheet and pick "
+      "the best?", "automl"),
+     ("how do I keep our cloud setup in version control so I can rebuild it exactly?",
+      "infrastructure-as-code")],
 )  # fmt: skip
 def test_the_glossarys_newer_entries_are_found_by_meaning(
     index: ConceptIndex, question: str, concept: str

@@ -44,6 +44,31 @@ def test_the_glossary_covers_the_core_concepts(catalog: Catalog) -> None:
         assert concept.resources and concept.why
 
 
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [("what is infrastructure as code and why do ML teams care?", "infrastructure-as-code"),
+     ("what's a feature store good for?", "feature-store"),
+     ("What are SLOs, and do ML services need them?", "slo"),
+     ("what exactly is data mesh?", "data-mesh")],
+)  # fmt: skip
+def test_a_question_opening_with_what_a_concept_is_asks_for_it(
+    index: ConceptIndex, question: str, expected: str
+) -> None:
+    found = index.asked_what(question)
+    assert found is not None and found.id == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what are the best books on feature stores?", "what should I read about data mesh?",
+     "is a feature store worth it?", "what is MLflow?", "what feature store should we use?"],
+)  # fmt: skip
+def test_a_question_not_opening_with_what_a_concept_is_does_not(
+    index: ConceptIndex, question: str
+) -> None:
+    assert index.asked_what(question) is None
+
+
 def test_no_two_concepts_share_a_name(catalog: Catalog) -> None:
     seen: dict[str, str] = {}
     for concept in load_concepts(CORPUS, catalog).values():
