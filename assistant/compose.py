@@ -726,7 +726,8 @@ class Composer:
             if personal is not None and personal.profile is not None:
                 return f"{n.capitalize()} {noun}{qualifier} {on} fit your profile{tail}:"
             return f"The catalog has {n} {noun}{qualifier} {on}{level_note}{tail}:"
-        return f"Here are {what}{qualifier} {for_}, in study order{level_note}{tail}:"
+        are = "is" if shown == 1 else "are"
+        return f"Here {are} {what}{qualifier} {for_}, in study order{level_note}{tail}:"
 
 
 def _elsewhere(parsed: ParsedQuery, resources: Sequence[Resource]) -> str:
@@ -788,6 +789,8 @@ def _related(
     not the user's own, not fitting the learner, not what the glossary says teaches a concept
     asked about (`asked`). They may be shown, as related, never counted as on the topic."""
     if not parsed.topics or parsed.intent == "learning_path" or parsed.restrict_to:
+        return set()
+    if parsed.similar_to:  # "books like DDIA": likeness to it is the subject, not its topics
         return set()
     teaching = {rid for c in asked for rid in c.resources}
     return {

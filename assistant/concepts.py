@@ -262,8 +262,9 @@ class ConceptIndex:
         if len(parts) == 2:
             a, b = _LEAD.sub("", parts[0]).strip(), _TAIL.sub("", parts[1]).strip()
             found = [self.named_in(side) for side in _distribute(a, b)]
-            if all(found) and found[0][0] != found[1][0]:
-                return [found[0][0], found[1][0]]
+            if all(found):
+                # "A data lake or a data warehouse?": one entry that explains both sides.
+                return list({c.id: c for c in (found[0][0], found[1][0])}.values())
         return named[:2] if len(named) >= 2 else []
 
 

@@ -171,7 +171,8 @@ ORDINAL = re.compile(
 # "something like Feast", "similar to the second one": more like one resource.
 SIMILAR = re.compile(
     r"\b(similar|something like|anything like|more like|alternatives?|comparable|"
-    r"in the same vein|like (that|this|it) one)\b"
+    r"in the same vein|like (that|this|it) one|"
+    r"(books?|courses?|papers?|blogs?|tools?|repos?|resources?|reads?|ones|stuff) like)\b"
 )
 # Which kind of small talk: the classifier says it is small talk, these words say which.
 _THANKS = re.compile(r"\b(thanks?|thx|ty|cheers|appreciate\w*|helpful|useful|great|perfect)\b")

@@ -297,6 +297,22 @@ def test_something_like_a_named_resource_needs_no_history(assistant: Assistant) 
     assert {"hopsworks", "tecton", "databricks-feature-store"} & set(_ids_of(like)[:5])
 
 
+@pytest.mark.parametrize(
+    ("message", "like"),
+    [("books like Designing Data-Intensive Applications but for ML",
+      "designing-data-intensive-applications"),
+     ("are there courses like Made With ML?", "made-with-ml")],
+)  # fmt: skip
+def test_a_kind_like_a_named_resource_is_others_like_it(
+    assistant: Assistant, message: str, like: str
+) -> None:
+    # "books like X" wants other books like X, all of them counted as such, not X itself.
+    answer = assistant.ask(message)
+    assert answer.query_used["similar_to"] == like and like not in _ids_of(answer)
+    assert answer.items and all(i.group != "Related" for i in answer.items)
+    assert answer.text.startswith(f"{len(answer.items)} ")
+
+
 def test_a_bare_level_keeps_the_topic_and_searches_again(assistant: Assistant) -> None:
     first = assistant.ask("what should I read for feature stores?")
     easier = assistant.ask("something more beginner friendly?", session_id=first.session_id)

@@ -139,6 +139,8 @@ def test_a_corpus_without_a_glossary_has_no_concepts(tmp_path: Path, fixture_cor
         ("is shadow deployment or canary deployment safer for a first launch?", "explain",
          ["shadow-deployment", "canary-deployment"]),
         ("what is data drift, or is it just noise?", "explain", ["data-drift"]),
+        ("what's the difference between a data lake and a data warehouse?", "compare",
+         ["data-warehouse-lake"]),
         ("what should I read for feature stores?", "recommend", []),
         ("what is a good sourdough recipe?", "explain", []),
     ],

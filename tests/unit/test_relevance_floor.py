@@ -316,3 +316,14 @@ def test_for_a_subject_named_as_one_what_covers_half_of_it_is_related(
     apart = ParsedQuery(text, text, topics=("serving", "llms"))
     answer = composer.compose(apart, _hits((half[0], 1.0), (both[0], 0.9)), "", limit=5)
     assert RELATED not in {i.group for i in answer.items}
+
+
+def test_one_on_topic_item_among_related_reads_as_one(catalog: Catalog, composer: Composer) -> None:
+    books = sorted((r for r in catalog.resources.values() if r.kind == "book"), key=lambda r: r.id)
+    on = next(r for r in books if "monitoring" in r.topics)
+    off = [r for r in books if not {"monitoring", "reliability", "mlops"} & set(r.topics)][:4]
+    parsed = ParsedQuery("books on monitoring", "books on monitoring", kinds=("book",),
+                         topics=("monitoring",))  # fmt: skip
+    answer = composer.compose(parsed, _hits((on, 1.0), *((r, 0.95) for r in off)), "", limit=5)
+    assert [i.group == RELATED for i in answer.items] == [False, True, True, True, True]
+    assert answer.text.startswith("Here is 1 book for monitoring"), answer.text[:80]
