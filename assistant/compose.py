@@ -372,10 +372,16 @@ class Composer:
                     or h.resource.id in asked
                     or _on_topic(h.resource, parsed, profile, whole=True)
                 ]
+            # What is on the subject is measured against the best on it: an off-topic top
+            # ("Attention Is All You Need" for "papers on model monitoring") sets no bar for it.
+            on = [h.score for h in hits if _on_topic(h.resource, parsed, profile)]
+            best = {True: max(on, default=top), False: top}
             hits = [
                 h
                 for h in hits
-                if h.score >= _floor(h.resource, parsed, profile) * top
+                if h.score
+                >= _floor(h.resource, parsed, profile)
+                * best[_on_topic(h.resource, parsed, profile)]
                 or h.resource.id in taught
                 or h.resource.id in asked
             ]

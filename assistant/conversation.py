@@ -149,7 +149,9 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
             kinds=parsed.kinds or (_as_tuple(used.get("kinds")) if level_only else ()),
             **_carried(parsed, used),
         )
-        return kept, previous.topic_text
+        # "Anything more hands-on?": the topic again, searched with the respect that changed.
+        changed = own_topic if parsed.comparative else ""
+        return kept, f"{previous.topic_text} {changed}".strip()
     if parsed.topic_swap and own_topic:
         swapped = Request.of(
             parsed,

@@ -155,6 +155,16 @@ SAME_TOPIC = re.compile(
     r"that topic|this topic|for that|for this|with that|with this|with it|similar)\b"
 )
 TOPIC_SWAP = re.compile(r"^(and|what about|how about|and for|and what about|ok,? and|now|also)\b")
+# "something shorter?", "anything more hands-on?", "one less theoretical": the last request
+# again, changed in the respect its words say.
+COMPARATIVE = re.compile(
+    r"^(?:(?:is there|are there|do you have|got|have you got|any|anything|something|one|ones|"
+    r"a|an|maybe|ok|okay|hmm|and)\s+)+(?:(?:a )?(?:bit|little|lot) )?"
+    r"(?:(?:more|less) [a-z][a-z-]+|shorter|quicker|lighter|briefer|smaller)\b"
+)
+# A shorter read than a book or a course: a post or a paper.
+SHORTER = re.compile(r"\b(?:shorter|quicker|lighter|briefer|smaller|less long)\b")
+SHORTER_KINDS = ("blog", "paper")
 # "show me more": the same request again, without what was already shown.
 MORE = re.compile(
     r"\b(show me more|more (results|options|suggestions|of (those|these|them)|like (these|those))|"
@@ -221,6 +231,7 @@ class ParsedMessage:
     more: bool = False  # "show me more": the last request again, without what was shown
     ordinal: int | None = None  # "the second one": 1-based place in the last answer, -1 = last
     similar: bool = False  # "something like ...": more like one resource
+    comparative: bool = False  # "something shorter?": the last request, changed in one respect
 
     @property
     def domain(self) -> bool:
@@ -260,6 +271,7 @@ class Request:
     more: bool = False
     ordinal: int | None = None
     similar: bool = False
+    comparative: bool = False
     restrict_to: tuple[str, ...] = ()  # "any of those ...": only the last answer's resources
     follow_up: FollowUp = ""
     similar_to: str = ""  # the resource to find more like
@@ -462,7 +474,13 @@ class QueryParser:
         if role:
             stripped = _ROLE.sub(" ", stripped)
         topic_words = tuple(w for w in _words(stripped) if w not in _FILLER and len(w) > 1)
-        follow_up_cue = any(p.search(text) for p in (ANAPHORA, MORE, ORDINAL, SIMILAR))
+        comparative = bool(COMPARATIVE.search(text)) and not (topics or mentioned or authors)
+        kinds = constraints.kinds
+        if comparative and not kinds and SHORTER.search(text):
+            kinds = SHORTER_KINDS
+        follow_up_cue = comparative or any(
+            p.search(text) for p in (ANAPHORA, MORE, ORDINAL, SIMILAR)
+        )
         # The classifier reads the whole message; what it names can still overrule a reading
         # that cannot hold: a message naming a topic or a constraint is not small talk, and a
         # "where do I start" that names a subject is a search on it.
@@ -487,7 +505,7 @@ class QueryParser:
             intent=intent,
             scope=round(scores.in_scope, 4),
             smalltalk=smalltalk,
-            kinds=constraints.kinds,
+            kinds=kinds,
             excluded_kinds=constraints.excluded_kinds,
             free_only=constraints.free_only,
             open_source=constraints.open_source,
@@ -499,9 +517,10 @@ class QueryParser:
             compound_topics=compounds,
             topic_words=topic_words,
             anaphoric=bool(ANAPHORA.search(text)),
-            same_topic=bool(SAME_TOPIC.search(text)),
+            same_topic=comparative or bool(SAME_TOPIC.search(text)),
             topic_swap=bool(TOPIC_SWAP.search(text)),
             more=bool(MORE.search(text)),
             ordinal=_ordinal(text),
             similar=bool(SIMILAR.search(text)),
+            comparative=comparative,
         )

@@ -30,7 +30,10 @@ def level_gap(level: str, other: str) -> int:
 # The words (regular expressions over lower-cased text) that name each kind of resource.
 KIND_WORDS: dict[str, str] = {
     "book": r"books?|textbooks?|e-?books?",
-    "course": r"courses?|class(es)?|lectures?|moocs?|bootcamps?|specializations?|tutorials?",
+    # Videos as a format, not as a subject ("video streaming", "recommending videos").
+    "course": r"courses?|class(es)?|lectures?|moocs?|bootcamps?|specializations?|tutorials?|"
+    r"(any|some|good|free) videos|video (lectures?|courses?|tutorials?|series)|"
+    r"(lecture|tutorial|youtube) videos|youtube channels?",
     "paper": r"papers?|publications?|academic (work|articles?)",
     "repo": r"repos?|repositor(y|ies)|github|curated lists?|awesome[- ]lists?",
     "blog": r"blogs?|blog posts?|articles?|write-?ups?",

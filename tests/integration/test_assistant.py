@@ -322,6 +322,27 @@ def test_a_bare_level_keeps_the_topic_and_searches_again(assistant: Assistant) -
     assert all("feature-stores" in i.resource.topics for i in easier.items[:3])
 
 
+@pytest.mark.parametrize(
+    ("first", "then", "topic", "kinds", "searched"),
+    [("books on model monitoring", "something shorter", "monitoring", {"blog", "paper"}, ""),
+     ("model serving resources", "anything more hands-on?", "serving", None, "hands-on"),
+     ("books on model monitoring", "any videos?", "monitoring", {"course"}, "")],
+)  # fmt: skip
+def test_a_bare_change_asks_for_the_same_subject_again(
+    assistant: Assistant, first: str, then: str, topic: str, kinds: set[str] | None, searched: str
+) -> None:
+    before = assistant.ask(first)
+    after = assistant.ask(then, session_id=before.session_id)
+    assert after.intent == "recommend" and after.query_used["follow_up"] == "same-topic"
+    assert topic in after.query_used["topics"]
+    # The respect that changed is searched for on the subject, not dropped.
+    assert searched in str(after.query_used["topic_text"])
+    on = [i for i in after.items if i.group != "Related"]
+    assert on and all(topic in i.resource.topics for i in on), [i.resource.id for i in on]
+    if kinds:
+        assert {i.resource.kind for i in after.items} <= kinds
+
+
 def test_constraints_are_not_filled_with_off_topic_resources(assistant: Assistant) -> None:
     # No free book in the catalog is about interviews: say so, instead of listing free SRE books.
     first = assistant.ask("I'm preparing for ML interviews at FAANG")

@@ -221,6 +221,42 @@ def test_mft_the_role_aimed_at_is_the_role(parser: QueryParser, message: str, ro
     assert "career" not in parsed.topics
 
 
+@pytest.mark.parametrize(
+    ("message", "kinds"),
+    [("something shorter", ("blog", "paper")), ("anything more hands-on?", ()),
+     ("is there something more practical?", ()), ("a lighter read maybe?", ("blog", "paper")),
+     ("any videos?", ("course",))],
+)  # fmt: skip
+def test_mft_a_bare_change_keeps_the_subject(
+    parser: QueryParser, message: str, kinds: tuple[str, ...]
+) -> None:
+    # With no subject of its own, a change ("shorter", "more hands-on", "videos") asks for the
+    # last subject again: no small talk, and a shorter read than a book is a post or a paper.
+    parsed = parse(parser, message)
+    assert parsed.intent != "smalltalk" and not parsed.topics
+    assert parsed.same_topic or parsed.kinds
+    assert parsed.kinds == kinds
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["how do video streaming apps build recommendations?", "how does YouTube recommend videos?"],
+)
+def test_inv_videos_as_a_subject_ask_for_no_kind(parser: QueryParser, message: str) -> None:
+    assert "course" not in parse(parser, message).kinds
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["is there anything more on feature stores?", "what is more important, latency or cost?",
+     "anything more?", "something shorter than DDIA on distributed systems"],
+)  # fmt: skip
+def test_mft_a_change_with_its_own_subject_is_no_bare_change(
+    parser: QueryParser, message: str
+) -> None:
+    assert not parse(parser, message).comparative
+
+
 def test_dir_getting_into_a_subject_is_no_career_move(parser: QueryParser) -> None:
     # "get into" frames a subject as "new to" does, and what gets into production is no role.
     assert parse(parser, "I want to get into feature stores").topics == ("feature-stores",)

@@ -64,6 +64,21 @@ def test_off_topic_needs_a_higher_score_than_on_topic(catalog: Catalog, composer
     assert off.id in _ids(composer, parsed, _hits((best, 1.0), (off, OFF_TOPIC_FLOOR + 0.05)))
 
 
+def test_an_off_topic_best_sets_no_bar_for_what_is_on_the_subject(
+    catalog: Catalog, composer: Composer
+) -> None:
+    best_on, on = _blogs(catalog, "feature-stores", on=True)[:2]
+    off = _blogs(catalog, "feature-stores", on=False)[0]
+    parsed = ParsedQuery("good blogs on feature stores", "good blogs on feature stores",
+                         kinds=("blog",), topics=("feature-stores",))  # fmt: skip
+    # The best on the subject is scored far below something off it: still the answer, first.
+    answer = composer.compose(parsed, _hits((off, 1.0), (best_on, 0.3), (on, 0.3 * BETWEEN)), "",
+                              limit=5)  # fmt: skip
+    assert [i.resource.id for i in answer.items][2:] == [off.id]
+    assert {i.resource.id for i in answer.items[:2]} == {best_on.id, on.id}
+    assert answer.items[2].group == RELATED
+
+
 def test_without_a_topic_every_resource_has_the_same_floor(
     catalog: Catalog, composer: Composer
 ) -> None:
