@@ -48,7 +48,10 @@ KIND_WORDS: dict[str, str] = {
 LEVEL_WORDS: dict[str, str] = {
     "beginner": r"beginners?|newbies?|novices?|intro(ductory|duction)?|new to|getting started|"
     r"start(ing)? out|basics|first steps|entry[- ]level|gentle|from scratch|zero to|"
-    r"easier|simpler|easy|less (advanced|technical)|more accessible|accessible",
+    r"easier|simpler|easy|less (advanced|technical)|more accessible|accessible|"
+    r"(know|knowing) (nothing|little) about|nothing about (ml|machine learning|ai|data science)|"
+    r"(complete|total|absolute) (beginner|newbie)s?|"
+    r"no (prior )?(ml )?(experience|background)|never (studied|learned|done|used)",
     "advanced": r"advanced|experts?|deep[- ]dives?|in[- ]depth|rigorous|research[- ]level|"
     r"hardcore|harder|more technical|senior",
     "intermediate": r"intermediate",

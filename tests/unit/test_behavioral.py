@@ -240,6 +240,18 @@ def test_mft_a_bare_change_keeps_the_subject(
 
 @pytest.mark.parametrize(
     "message",
+    ["I know Python but nothing about ML, what should I read first?",
+     "I have no ML background, where do I start?", "I've never studied machine learning",
+     "complete beginner here, any books on MLOps?"],
+)  # fmt: skip
+def test_mft_saying_you_know_nothing_yet_asks_for_beginner_material(
+    parser: QueryParser, message: str
+) -> None:
+    assert parse(parser, message).level == "beginner"
+
+
+@pytest.mark.parametrize(
+    "message",
     ["how do video streaming apps build recommendations?", "how does YouTube recommend videos?"],
 )
 def test_inv_videos_as_a_subject_ask_for_no_kind(parser: QueryParser, message: str) -> None:
