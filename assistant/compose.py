@@ -724,9 +724,10 @@ class Composer:
         if limit is not None and len(items) < limit:
             # Honest about a short list: the floor left only these.
             n = _number(shown)
+            # "one paper", "two blogs or papers", "three resources"
             noun = (
-                plural(parsed.kinds[0], shown)
-                if len(parsed.kinds) == 1
+                " or ".join(plural(k, shown) for k in parsed.kinds)
+                if parsed.kinds
                 else ("resource" if shown == 1 else "resources")
             )
             if personal is not None and personal.profile is not None:

@@ -130,7 +130,8 @@ def _notes(resource: Resource, profile: Profile, liked_like: str | None) -> list
         notes.append(f"{resource.level}, a stretch from your {profile.level} level")
     who = ROLE_LABELS.get(profile.role or "", profile.role)
     if profile.role and profile.role in resource.audience:
-        notes.append(f"suits {who} like you")
+        # Not "like you": the role may be the one the learner aims at ("get into ML engineering").
+        notes.append(f"suits {who}")
     elif set(resource.topics) & profile.role_topics():
         shared = sorted(set(resource.topics) & profile.role_topics())
         notes.append(f"covers {', '.join(shared)}, which {who} need")

@@ -115,7 +115,9 @@ def describe_query(query_used: dict[str, object]) -> str:
         restrict = query_used.get("restrict_to")
         among = f" (among the {len(restrict)} from before)" if isinstance(restrict, list) else ""
         parts.append(f"follow-up: {follow_up}{among}")
-    if query_used.get("profile"):
+    profile = query_used.get("profile")
+    # A role said in the message ("I'm an SRE") is shown above; it is no stored profile.
+    if isinstance(profile, dict) and profile and profile != {"role": query_used.get("role")}:
         parts.append("personalized to your profile")
     searched = query_used.get("topic_text") or query_used.get("text")
     return f"**Understood:** {' · '.join(parts)}. **Searched for:** “{searched}”"

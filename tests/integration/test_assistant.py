@@ -432,6 +432,8 @@ def test_a_learning_path_is_for_the_role_the_message_gives(assistant: Assistant)
     assert "ML engineers" in answer.text.split("\n", 1)[0]
     fits = [i for i in answer.items if "ml-engineer" in i.resource.audience]
     assert len(fits) >= len(answer.items) - 1, [i.resource.id for i in answer.items]
+    # They are not an ML engineer yet: no reason says "like you".
+    assert not [i.reason for i in answer.items if "like you" in i.reason]
 
 
 # -- issue 13: answers a mentor would give -------------------------------------------------------

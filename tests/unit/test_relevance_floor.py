@@ -342,3 +342,11 @@ def test_one_on_topic_item_among_related_reads_as_one(catalog: Catalog, composer
     answer = composer.compose(parsed, _hits((on, 1.0), *((r, 0.95) for r in off)), "", limit=5)
     assert [i.group == RELATED for i in answer.items] == [False, True, True, True, True]
     assert answer.text.startswith("Here is 1 book for monitoring"), answer.text[:80]
+
+
+def test_a_short_list_of_two_kinds_names_both(catalog: Catalog, composer: Composer) -> None:
+    blog = _blogs(catalog, "feature-stores", on=True)[0]
+    parsed = ParsedQuery("blogs or papers on feature stores", "blogs or papers on feature stores",
+                         kinds=("blog", "paper"), topics=("feature-stores",))  # fmt: skip
+    answer = composer.compose(parsed, _hits((blog, 1.0)), "", limit=5)
+    assert answer.text.startswith("The catalog has one blog or paper on feature stores")

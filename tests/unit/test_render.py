@@ -95,6 +95,13 @@ def test_the_understood_query_reads_as_one_line():
     assert line.endswith("**Searched for:** “x”")
 
 
+def test_a_role_said_in_the_message_is_no_stored_profile():
+    said = describe_query({"intent": "learning_path", "role": "sre", "profile": {"role": "sre"}})
+    assert "role: sre" in said and "your profile" not in said
+    stored = {"intent": "recommend", "role": "sre", "profile": {"role": "sre", "level": "beginner"}}
+    assert "personalized to your profile" in describe_query(stored)
+
+
 def test_the_chat_bubble_keeps_text_and_numbers_not_reasons_or_passages():
     text = (
         "Here are 2 resources for feature stores, in study order:\n\n"
