@@ -258,6 +258,14 @@ class Composer:
         hits = self._select(parsed, hits, concepts, limit, profile, subject, related, also)
         if not hits and not concepts:  # only off-subject filler was found
             return self.nothing_fits(parsed, topic_text, elsewhere)
+        runners: list[Hit] = []
+        if parsed.one and parsed.intent == "recommend" and not self._is_detail(parsed, concepts):
+            # "The single best book on X": the best on the subject, the next two named after it.
+            on = [h for h in hits if h.resource.id not in related]
+            if on:
+                pick = max(on, key=lambda h: h.score)
+                runners = sorted((h for h in hits if h is not pick), key=lambda h: -h.score)[:2]
+                hits = [pick]
         citations: list[Citation] = []
         by_evidence: dict[tuple[str, str], int] = {}
         items: list[Recommendation] = []
@@ -301,6 +309,11 @@ class Composer:
             parsed, items, citations, topic_text, personal, concepts, limit, shown_elsewhere,
             subject,
         )  # fmt: skip
+        if runners:
+            next_best = _titles([h.resource for h in runners])
+            text = text.replace(
+                "\n\nSources:", f"\n\nAlso worth a look: {next_best}.\n\nSources:", 1
+            )
         used = parsed.to_dict() | {"topic_text": topic_text}
         if concepts:
             used["concepts"] = [c.id for c in concepts]
@@ -703,6 +716,10 @@ class Composer:
         elif parsed.level and len(at_level) < len(items):
             first = "the first is" if len(at_level) == 1 else f"the first {len(at_level)} are"
             level_note = f" ({first} {parsed.level})"
+        if parsed.one and len(items) == 1 and not related:
+            one = " or ".join(parsed.kinds) or "resource"
+            verb = {"course": "take", "tool": "try", "community": "join"}.get(one, "read")
+            return f"If you {verb} one {one}{qualifier} {on}, make it this one{level_note}:"
         if parsed.restrict_to:
             return f"Of those, these fit{qualifier}{level_note}:"
         if parsed.anaphoric and parsed.follow_up == "same-topic":  # none of those fit: widened
@@ -743,10 +760,14 @@ def _elsewhere(parsed: ParsedQuery, resources: Sequence[Resource]) -> str:
     adjectives = [word.replace(" ", "-") for word in _constraint_words(parsed)]  # "open-source"
     kinds = " ".join([*adjectives, " or ".join(parsed.kinds)])
     about = _topic_phrase(parsed.topics)
+    return f"The catalog has no {kinds} on {about}. On {about}, it has {_titles(resources)}."
+
+
+def _titles(resources: Sequence[Resource]) -> str:
+    """ "*[A](url)* (book), *B* (blog) and *[C](url)* (repo)": linked where they have a home."""
     named = [f"*[{r.title}]({r.url})* ({r.kind})" if r.url else f"*{r.title}* ({r.kind})"
              for r in resources]  # fmt: skip
-    listed = ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0]
-    return f"The catalog has no {kinds} on {about}. On {about}, it has {listed}."
+    return ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0]
 
 
 def _constraint_words(parsed: ParsedQuery) -> list[str]:

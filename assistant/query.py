@@ -165,6 +165,14 @@ COMPARATIVE = re.compile(
 # A shorter read than a book or a course: a post or a paper.
 SHORTER = re.compile(r"\b(?:shorter|quicker|lighter|briefer|smaller|less long)\b")
 SHORTER_KINDS = ("blog", "paper")
+# "the single best book on X", "if I could read only one", "just one course": one pick, not a list.
+ONE = re.compile(
+    r"\b(?:single best|a single (?:book|course|paper|resource|blog|tool|thing)|"
+    r"(?:only|just|time for|room for) one (?:book|course|paper|resource|blog|tool|thing)|"
+    r"(?:had|have) to (?:pick|choose) (?:just )?one|your top pick|"
+    r"the one (?:book|course|paper|resource|thing) (?:to|i should|you'?d|you would)|"
+    r"if i (?:can|could) (?:only )?(?:read|take|do|pick) (?:only )?one)\b"
+)
 # "show me more": the same request again, without what was already shown.
 MORE = re.compile(
     r"\b(show me more|more (results|options|suggestions|of (those|these|them)|like (these|those))|"
@@ -232,6 +240,7 @@ class ParsedMessage:
     ordinal: int | None = None  # "the second one": 1-based place in the last answer, -1 = last
     similar: bool = False  # "something like ...": more like one resource
     comparative: bool = False  # "something shorter?": the last request, changed in one respect
+    one: bool = False  # "the single best book on X": one pick, not a list
 
     @property
     def domain(self) -> bool:
@@ -272,6 +281,7 @@ class Request:
     ordinal: int | None = None
     similar: bool = False
     comparative: bool = False
+    one: bool = False
     restrict_to: tuple[str, ...] = ()  # "any of those ...": only the last answer's resources
     follow_up: FollowUp = ""
     similar_to: str = ""  # the resource to find more like
@@ -523,4 +533,5 @@ class QueryParser:
             ordinal=_ordinal(text),
             similar=bool(SIMILAR.search(text)),
             comparative=comparative,
+            one=bool(ONE.search(text)),
         )

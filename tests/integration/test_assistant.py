@@ -343,6 +343,21 @@ def test_a_bare_change_asks_for_the_same_subject_again(
         assert {i.resource.kind for i in after.items} <= kinds
 
 
+@pytest.mark.parametrize(
+    ("message", "kind", "verb"),
+    [("what's the single best book on ML system design?", "book", "read"),
+     ("I only have time for one course on MLOps", "course", "take")],
+)  # fmt: skip
+def test_asking_for_one_pick_gets_one_and_the_next_two_named(
+    assistant: Assistant, message: str, kind: str, verb: str
+) -> None:
+    answer = assistant.ask(message)
+    assert [i.resource.kind for i in answer.items] == [kind]
+    assert answer.text.startswith(f"If you {verb} one {kind} on ")
+    also = answer.text.split("Also worth a look:", 1)[1].split("\n", 1)[0]
+    assert answer.items[0].resource.title not in also and also.count("*[") >= 1
+
+
 def test_constraints_are_not_filled_with_off_topic_resources(assistant: Assistant) -> None:
     # No free book in the catalog is about interviews: say so, instead of listing free SRE books.
     first = assistant.ask("I'm preparing for ML interviews at FAANG")

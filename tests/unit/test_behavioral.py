@@ -251,6 +251,20 @@ def test_mft_saying_you_know_nothing_yet_asks_for_beginner_material(
 
 
 @pytest.mark.parametrize(
+    ("message", "one"),
+    [("what's the single best book on ML system design?", True),
+     ("if I could read only one thing about MLOps, what should it be?", True),
+     ("I only have time for one course on LLMs", True),
+     ("if you had to pick one tool for experiment tracking, which?", True),
+     ("what are the best books on MLOps?", False),
+     ("one of the best courses on serving", False),
+     ("is only one of these free?", False)],
+)  # fmt: skip
+def test_mft_asking_for_one_pick(parser: QueryParser, message: str, one: bool) -> None:
+    assert parse(parser, message).one is one
+
+
+@pytest.mark.parametrize(
     "message",
     ["how do video streaming apps build recommendations?", "how does YouTube recommend videos?"],
 )
