@@ -346,18 +346,24 @@ def _choose(scores: IntentScores, exclude: tuple[str, ...]) -> Intent:
     return cast(Intent, scores.best_of(allowed))
 
 
+def _role_named(match: re.Match[str] | None) -> str | None:
+    """The role a `_ROLE` match names: the phrase itself ("devops"), or its singular ("SREs")."""
+    if match is None:
+        return None
+    name = match.group(1)
+    return _ROLE_OF.get(name) or _ROLE_OF.get(name.removesuffix("s"))
+
+
 def _role(text: str) -> str | None:
     """The role the asker gives themselves ("I'm an analyst"), unless negated ("I'm not a ...")."""
     if _START.search(text):  # "SRE here, where do I start?"
-        found = _ROLE.search(text)
-        return _ROLE_OF[found.group(1).removesuffix("s")] if found else None
+        return _role_named(_ROLE.search(text))
     for said in _SELF.finditer(text):
         # The role follows within a few words: "I'm a senior data engineer", "as an SRE".
         window = text[said.end() : said.end() + 40]
         found = _ROLE.search(window)
         if found and not re.search(r"\b(not|no longer|never)\b", window[: found.start()]):
-            name = found.group(1)
-            return _ROLE_OF.get(name) or _ROLE_OF.get(name.removesuffix("s"))
+            return _role_named(found)
     return None
 
 
@@ -366,9 +372,8 @@ def _aim(text: str) -> tuple[int, int, str] | None:
     data engineer"), and that role."""
     for aim in _AIM.finditer(text):
         found = _ROLE.search(text, aim.end(), aim.end() + 30)
-        if found:
-            name = found.group(1)
-            role = _ROLE_OF.get(name) or _ROLE_OF[name.removesuffix("s")]
+        role = _role_named(found)
+        if found and role:
             return found.start(), found.end(), role
     return None
 

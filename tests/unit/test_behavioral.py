@@ -196,6 +196,7 @@ ROLE_CASES = [
     ("I'm a machine learning engineer", "ml-engineer"),
     ("I'm a platform engineer building an ML platform", "platform-engineer"),
     ("I'm a devops engineer, where do I start?", "sre"),
+    ("DevOps here, where do I start?", "sre"),  # "devops" is no plural of "devop"
     ("I'm an undergrad interested in ML systems", "student"),
 ]
 
