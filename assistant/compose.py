@@ -307,13 +307,8 @@ class Composer:
         shown_elsewhere = list(elsewhere) if pointed else []
         text = self._text(
             parsed, items, citations, topic_text, personal, concepts, limit, shown_elsewhere,
-            subject,
+            subject, [h.resource for h in runners],
         )  # fmt: skip
-        if runners:
-            next_best = _titles([h.resource for h in runners])
-            text = text.replace(
-                "\n\nSources:", f"\n\nAlso worth a look: {next_best}.\n\nSources:", 1
-            )
         used = parsed.to_dict() | {"topic_text": topic_text}
         if concepts:
             used["concepts"] = [c.id for c in concepts]
@@ -385,18 +380,21 @@ class Composer:
                     or h.resource.id in asked
                     or _on_topic(h.resource, parsed, profile, whole=True)
                 ]
-            # What is on the subject is measured against the best on it: an off-topic top
-            # ("Attention Is All You Need" for "papers on model monitoring") sets no bar for it.
-            on = [h.score for h in hits if _on_topic(h.resource, parsed, profile)]
-            best = {True: max(on, default=top), False: top}
+            # What is on the subject (the question's or the learner's) needs a share of the best
+            # on it: an off-topic top ("Attention Is All You Need" for "papers on model
+            # monitoring") sets no bar for it. What is off it needs more of the best overall.
+            on = {h.resource.id for h in hits if _on_topic(h.resource, parsed, profile)}
+            best_on = max((h.score for h in hits if h.resource.id in on), default=top)
+
+            def bar(hit: Hit) -> float:
+                if hit.resource.id in on:
+                    return RELEVANCE_FLOOR * best_on
+                return OFF_TOPIC_FLOOR * top
+
             hits = [
                 h
                 for h in hits
-                if h.score
-                >= _floor(h.resource, parsed, profile)
-                * best[_on_topic(h.resource, parsed, profile)]
-                or h.resource.id in taught
-                or h.resource.id in asked
+                if h.score >= bar(h) or h.resource.id in taught or h.resource.id in asked
             ]
         wanted = set(parsed.kinds)
         # "What should I read", and "what is X?" (its list is what to read next): reading
@@ -602,8 +600,10 @@ class Composer:
         limit: int | None = None,
         elsewhere: Sequence[Resource] = (),
         subject: Sequence[Concept] = (),
+        next_best: Sequence[Resource] = (),
     ) -> str:
-        """`elsewhere` is said in the header when given; `subject` names a glossary subject."""
+        """`elsewhere` is said in the header when given; `subject` names a glossary subject;
+        `next_best` follows a single pick ("Also worth a look: ...")."""
         kinds = " or ".join(plural(k) for k in parsed.kinds) or "resources"
         about = _topic_phrase(parsed.topics) or topic_text or parsed.text
         lines: list[str]
@@ -674,6 +674,8 @@ class Composer:
             titles = " and ".join(f"*{title}*" for title in personal.skipped_titles)
             them = "them" if len(personal.skipped_titles) > 1 else "it"
             lines[0] = f"Since you've read {titles}, I left {them} out. {lines[0]}"
+        if next_best:
+            lines += ["", f"Also worth a look: {_titles(next_best)}."]
         lines += ["", "Sources:"]
         for c in citations:
             where = f"{c.source_title}, \u201c{c.heading}\u201d" if c.heading else c.source_title
@@ -879,12 +881,6 @@ def _on_topic(
         or set(parsed.authors) & set(resource.authors)
         or resource.kind == DOCUMENT
     )
-
-
-def _floor(resource: Resource, parsed: ParsedQuery, profile: Profile | None = None) -> float:
-    """The share of the best score a resource needs to be shown: higher when it is off-topic
-    (for the question and for the learner's role and goals)."""
-    return RELEVANCE_FLOOR if _on_topic(resource, parsed, profile) else OFF_TOPIC_FLOOR
 
 
 def _path_order(hits: list[Hit]) -> list[Hit]:
