@@ -517,6 +517,7 @@ class Composer:
         asked = [f"{' or '.join(parsed.kinds)}" if parsed.kinds else ""]
         asked += ["free" if parsed.free_only else ""]
         asked += ["open source" if open_source_applies(parsed) else ""]
+        asked += _none_on(parsed)
         asked += [f"among the {len(parsed.restrict_to)} from before" if parsed.restrict_to else ""]
         wanted = ", ".join(a for a in asked if a) or "those constraints"
         about = _topic_phrase(parsed.topics) or topic_text
@@ -701,7 +702,7 @@ class Composer:
             on = for_ = f"by {' and '.join(parsed.authors)}"
         elif not parsed.topics:  # the question's leftover words would read as broken English
             on = for_ = "for that"
-        constraints = _constraint_words(parsed)
+        constraints = _constraint_words(parsed) + _none_on(parsed)
         at_level = [i for i in items if i.resource.level == parsed.level]
         if parsed.level and len(at_level) == len(items):
             constraints.append(parsed.level)
@@ -762,7 +763,11 @@ def _elsewhere(parsed: ParsedQuery, resources: Sequence[Resource]) -> str:
     adjectives = [word.replace(" ", "-") for word in _constraint_words(parsed)]  # "open-source"
     kinds = " ".join([*adjectives, " or ".join(parsed.kinds)])
     about = _topic_phrase(parsed.topics)
-    return f"The catalog has no {kinds} on {about}. On {about}, it has {_titles(resources)}."
+    avoided = parsed.avoided_topics
+    leaving = f" that leaves out {_topic_phrase(avoided)}" if avoided else ""
+    return (
+        f"The catalog has no {kinds} on {about}{leaving}. On {about}, it has {_titles(resources)}."
+    )
 
 
 def _titles(resources: Sequence[Resource]) -> str:
@@ -776,6 +781,11 @@ def _constraint_words(parsed: ParsedQuery) -> list[str]:
     """The constraints besides kind and level a list must meet, as words: 'free', 'open source'."""
     words = ["free"] if parsed.free_only else []
     return words + (["open source"] if open_source_applies(parsed) else [])
+
+
+def _none_on(parsed: ParsedQuery) -> list[str]:
+    """The subjects ruled out ("not too mathematical"), as words: ['none on ML theory']."""
+    return [f"none on {_topic_phrase(parsed.avoided_topics)}"] if parsed.avoided_topics else []
 
 
 def _number(n: int) -> str:

@@ -61,6 +61,20 @@ _LEVEL_EXTRA = {
     "beginner": r"too basic|too easy|too simple|too shallow",
 }
 
+# Words that rule a subject out of the request when they come just before it: "not too
+# mathematical", "less theoretical", "without much theory", "no math", "I don't want anything
+# too heavy on LLMs", "..., but not deep learning". Narrower than a negation's scope: "I know
+# nothing about feature stores", "no background in deep learning", "why is my model not
+# training?" and "avoiding training/serving skew" name what the asker wants to learn.
+_AVOID = re.compile(
+    r"(?:\b(?:less|too|not (?:too|so|very|overly|about|on)|nothing too|without|skip(?:ping)?|"
+    r"no|other than|except(?: for)?|anything but|light on|lighter on|not into|"
+    r"not looking for|(?:do|does)(?: not|n'?t) (?:want|need|like|care (?:for|about)))"
+    r"|(?:^|[,;(]|\bbut)\s*not)"
+    r"(?:\s+(?:the|much|any|anything|something|stuff|too|so|very|heavy|hardcore|deep|a lot of|"
+    r"on|about|with|of|pure|more|heavily))*\s+$"
+)
+
 
 @dataclass(frozen=True)
 class Cue:
@@ -171,3 +185,10 @@ def read_constraints(cues: list[Cue]) -> Constraints:
     if level is None:
         level = next((_flipped(c.what[6:]) for c in level_cues if c.polarity == "negated"), None)
     return Constraints(kinds, excluded, free_only, open_source, level)
+
+
+def ruled_out(text: str, start: int) -> int | None:
+    """Where the words that rule out what a lower-cased message names at `start` begin ("not
+    too mathematical", "less theoretical"), or None if nothing just before it does."""
+    found = _AVOID.search(text, 0, start)
+    return found.start() if found else None

@@ -46,6 +46,13 @@ def _carried(parsed: ParsedMessage, used: Mapping[str, object]) -> dict[str, Any
         "free_only": parsed.free_only or bool(used.get("free_only")),
         "open_source": parsed.open_source or bool(used.get("open_source")),
         "level": parsed.level or (str(used["level"]) if used.get("level") else None),
+        # "Not too mathematical" still holds for "any courses?" after it, unless the new
+        # message asks for that subject itself.
+        "avoided_topics": tuple(
+            t
+            for t in dict.fromkeys((*parsed.avoided_topics, *_as_tuple(used.get("avoided_topics"))))
+            if t not in parsed.topics
+        ),
     }
 
 

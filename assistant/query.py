@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from typing import Literal, cast
 
 from assistant.concepts import ConceptIndex
-from assistant.constraints import find_cues, read_constraints
+from assistant.constraints import find_cues, read_constraints, ruled_out
 from assistant.intent import INTENTS, Intent, IntentClassifier, IntentScores
 from assistant.profiles import ROLE_TOPICS
 from assistant.spelling import SpellCorrector
@@ -22,6 +22,9 @@ from ingest.vocabulary import (
     ROLES,
     TOPIC_PHRASES,
 )
+
+# Intents that ask what something is rather than what to read.
+EXPLAINING = ("explain", "compare")
 
 FollowUp = Literal["", "narrow", "same-topic", "topic-swap", "more", "similar"]
 
@@ -85,9 +88,9 @@ class TopicMatcher:
 
     def find(
         self, text: str, names: Sequence[tuple[int, int, Collection[str]]] = ()
-    ) -> tuple[tuple[str, ...], list[tuple[int, int]], tuple[tuple[str, ...], ...]]:
-        """The topics named in a lower-cased text (in vocabulary order), where they are, and
-        the topics named together as one subject.
+    ) -> tuple[tuple[str, ...], list[tuple[int, int, str]], tuple[tuple[str, ...], ...]]:
+        """The topics named in a lower-cased text (in vocabulary order), where each is named
+        (start, end, topic), and the topics named together as one subject.
 
         `names` are the spans of resource (or glossary) names in the text, each with the topics
         its resource (or what teaches the concept) covers: a name's words name a topic only if
@@ -126,7 +129,7 @@ class TopicMatcher:
             kept = [m for m in kept if (m[0], m[1]) not in framing]
         kept.sort()
         found = {topic for _, _, topic in kept}
-        spans = [(tokens[start].start(), tokens[end - 1].end()) for start, end, _ in kept]
+        spans = [(tokens[start].start(), tokens[end - 1].end(), t) for start, end, t in kept]
         # Phrases with no word between them name one subject: "LLM serving" is serving of LLMs,
         # "feature store monitoring" monitoring of feature stores; "LLMs and serving" is two.
         runs: list[list[tuple[int, int, str]]] = []
@@ -223,6 +226,7 @@ class ParsedMessage:
     smalltalk: str = ""  # "greeting", "thanks" or "goodbye": a message with no request in it
     kinds: tuple[str, ...] = ()
     excluded_kinds: tuple[str, ...] = ()  # "not a book", "I don't want tools"
+    avoided_topics: tuple[str, ...] = ()  # "not too mathematical": ML theory left out
     free_only: bool = False
     open_source: bool = False
     level: str | None = None
@@ -264,6 +268,7 @@ class Request:
     smalltalk: str = ""
     kinds: tuple[str, ...] = ()
     excluded_kinds: tuple[str, ...] = ()
+    avoided_topics: tuple[str, ...] = ()
     free_only: bool = False
     open_source: bool = False
     level: str | None = None
@@ -305,6 +310,7 @@ class Request:
             "corrections": self.corrections,
             "kinds": list(self.kinds),
             "excluded_kinds": list(self.excluded_kinds),
+            "avoided_topics": list(self.avoided_topics),
             "free_only": self.free_only,
             "open_source": self.open_source,
             "level": self.level,
@@ -335,6 +341,13 @@ def _ordinal(text: str) -> int | None:
 
 def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9][a-z0-9+#/.'-]*[a-z0-9+#]|[a-z0-9]", text)
+
+
+def _blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """The text with each span blanked out by spaces (every other position stays where it was)."""
+    for start, end in spans:
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text
 
 
 def _choose(scores: IntentScores, exclude: tuple[str, ...]) -> Intent:
@@ -477,13 +490,25 @@ class QueryParser:
         if aim:
             named.append((aim[0], aim[1], ROLE_TOPICS.get(aim[2], ())))
         topics, topic_spans, compounds = self._topics.find(text, named)
-        cues = find_cues(text, covered=topic_spans)
+        cues = find_cues(text, covered=[(start, end) for start, end, _ in topic_spans])
         constraints = read_constraints(cues)
+        # A subject ruled out ("not too mathematical", "less theoretical") is not the subject:
+        # what covers it is left out, and its words are neither searched nor the topic.
+        # Only a request rules anything out: "why wasn't it caught without any alert?" describes
+        # a problem, and its words are what to explain.
+        requests = _choose(scores, exclude=("out_of_scope", "smalltalk")) not in EXPLAINING
+        ruled = [
+            (ruled_out(text, start) if requests else None, start, end, t)
+            for start, end, t in topic_spans
+        ]
+        avoided_spans = [(begin, end) for begin, _, end, _ in ruled if begin is not None]
+        said = {t for begin, _, _, t in ruled if begin is None}
+        avoided = tuple(t for t in topics if t not in said)
+        topics = tuple(t for t in topics if t in said)
+        compounds = tuple(group for group in compounds if not set(group) & set(avoided))
         # A study plan is for the role aimed at rather than the one held.
         role = aim[2] if aim else _role(text)
-        stripped = text
-        for start, end in sorted(((c.start, c.end) for c in cues), reverse=True):
-            stripped = stripped[:start] + " " + stripped[end:]
+        stripped = _blank(text, [*((c.start, c.end) for c in cues), *avoided_spans])
         for pattern in (ANAPHORA, SAME_TOPIC, MORE, ORDINAL, SIMILAR):
             stripped = pattern.sub(" ", stripped)
         if role:
@@ -515,13 +540,14 @@ class QueryParser:
             smalltalk = "goodbye" if _GOODBYE.search(text) else thanks
         return ParsedMessage(
             original=original,
-            text=text,
+            text=" ".join(_blank(text, avoided_spans).split()),
             corrections=corrections,
             intent=intent,
             scope=round(scores.in_scope, 4),
             smalltalk=smalltalk,
             kinds=kinds,
             excluded_kinds=constraints.excluded_kinds,
+            avoided_topics=avoided,
             free_only=constraints.free_only,
             open_source=constraints.open_source,
             level=constraints.level,

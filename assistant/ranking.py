@@ -66,6 +66,8 @@ def passes(resource: Resource, parsed: ParsedQuery) -> bool:
         return False
     if resource.kind in parsed.excluded_kinds:  # "I don't want tools"
         return False
+    if set(parsed.avoided_topics) & set(resource.topics) and resource.id not in parsed.mentioned:
+        return False  # "not too mathematical": nothing that covers ML theory
     if parsed.free_only and resource.cost == "paid":
         return False
     return not (open_source_applies(parsed) and resource.open_source is not True)

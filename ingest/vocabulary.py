@@ -30,10 +30,13 @@ def level_gap(level: str, other: str) -> int:
 # The words (regular expressions over lower-cased text) that name each kind of resource.
 KIND_WORDS: dict[str, str] = {
     "book": r"books?|textbooks?|e-?books?",
-    # Videos as a format, not as a subject ("video streaming", "recommending videos").
+    # Videos as a format, not as a subject ("video streaming", "recommending videos"): asked
+    # for, wanted, watched or ruled out ("I don't want videos", "no videos").
     "course": r"courses?|class(es)?|lectures?|moocs?|bootcamps?|specializations?|tutorials?|"
     r"(any|some|good|free) videos|video (lectures?|courses?|tutorials?|series)|"
-    r"(lecture|tutorial|youtube) videos|youtube channels?",
+    r"(lecture|tutorial|youtube) videos|youtube channels?|"
+    r"((?<=\bno )|(?<=\bnot )|(?<=\bwant )|(?<=\bwithout )|(?<=\blike )|(?<=\bprefer )|"
+    r"(?<=\bwatch )|(?<=\bwatching ))videos",
     "paper": r"papers?|publications?|academic (work|articles?)",
     "repo": r"repos?|repositor(y|ies)|github|curated lists?|awesome[- ]lists?",
     "blog": r"blogs?|blog posts?|articles?|write-?ups?",

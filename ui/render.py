@@ -104,6 +104,9 @@ def describe_query(query_used: dict[str, object]) -> str:
         value = query_used.get(key)
         if value:
             parts.append(f"{label}: {', '.join(value) if isinstance(value, list) else value}")
+    avoided = query_used.get("avoided_topics")
+    if isinstance(avoided, list) and avoided:
+        parts.append(f"leaving out: {', '.join(avoided)}")
     if query_used.get("free_only"):
         parts.append("free only")
     if query_used.get("open_source"):

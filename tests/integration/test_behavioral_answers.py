@@ -85,6 +85,31 @@ def test_dir_a_negated_kind_is_left_out(assistant: Assistant) -> None:
     assert result.parsed.to_dict()["excluded_kinds"] == ["tool"]
 
 
+def _topics(answer_items: list) -> set[str]:
+    return {t for item in answer_items for t in item.resource.topics}
+
+
+def test_dir_a_subject_ruled_out_is_left_out_and_stays_out(assistant: Assistant) -> None:
+    # The catalog's deep-learning books all cover ML theory: ruled out, none is listed.
+    plain = assistant.ask("what should I read about deep learning?")
+    assert "ml-theory" in _topics(plain.items)
+    ruled = assistant.ask("what should I read about deep learning? nothing too mathematical")
+    assert ruled.items and "ml-theory" not in _topics(ruled.items)
+    assert "none on ML theory" in ruled.text.split("\n", 1)[0]
+    # A follow-up keeps it ruled out, as it keeps "free", and says what is missing.
+    books = assistant.ask("any books?", session_id=ruled.session_id)
+    assert "ml-theory" not in _topics(books.items)
+    assert "no book on deep learning that leaves out ML theory" in books.text
+
+
+def test_a_bare_less_keeps_the_subject_and_drops_what_it_names(assistant: Assistant) -> None:
+    first = assistant.ask("what should I read about deep learning?")
+    assert "ml-theory" in _topics(first.items)
+    lighter = assistant.ask("something less theoretical", session_id=first.session_id)
+    assert lighter.query_used["topics"] == ["deep-learning"]
+    assert lighter.items and "ml-theory" not in _topics(lighter.items)
+
+
 def test_level_negation_reaches_the_ranking(assistant: Assistant) -> None:
     not_beginner = assistant.search("I'm not a beginner, what should I read on model serving?")
     assert not_beginner.parsed.level == "advanced"

@@ -284,6 +284,66 @@ def test_mft_a_change_with_its_own_subject_is_no_bare_change(
     assert not parse(parser, message).comparative
 
 
+@pytest.mark.parametrize(
+    ("message", "topics", "avoided"),
+    [("books on MLOps that are not too mathematical", ("mlops",), ("ml-theory",)),
+     ("something less theoretical about recommender systems", ("recommender-systems",),
+      ("ml-theory",)),
+     ("deep learning books without much math", ("deep-learning",), ("ml-theory",)),
+     ("I want to learn serving, no LLM stuff please", ("serving",), ("llms",)),
+     ("courses on deployment, but not kubernetes", ("deployment",), ("devops",)),
+     ("I don't want anything too heavy on statistics, just monitoring", ("monitoring",),
+      ("ml-theory",))],
+)  # fmt: skip
+def test_mft_a_subject_ruled_out_is_left_out(
+    parser: QueryParser, message: str, topics: tuple[str, ...], avoided: tuple[str, ...]
+) -> None:
+    # What the asker rules out is not their subject, nor searched for.
+    parsed = parse(parser, message)
+    assert parsed.topics == topics
+    assert parsed.avoided_topics == avoided
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["I know nothing about deep learning, where do I start?",
+     "I have no background in statistics, what should I read?",
+     "why is my model not training on the new data?",
+     "I don't know much about feature stores, any books?",
+     "how do I avoid training/serving skew?",
+     "why did a broken table reach training without any alert?",
+     "why do some users get no recommendations at all?"],
+)  # fmt: skip
+def test_inv_what_you_do_not_know_yet_is_still_the_subject(
+    parser: QueryParser, message: str
+) -> None:
+    # A negation about the asker or their system is no ruling out of what they ask about.
+    parsed = parse(parser, message)
+    assert not parsed.avoided_topics
+    assert parsed.topics
+
+
+@pytest.mark.parametrize("base", ["books on model serving", "what should I read on LLMs?"])
+def test_dir_ruling_out_math_drops_it_from_the_search(parser: QueryParser, base: str) -> None:
+    plain, ruled = parse(parser, base), parse(parser, f"{base} Nothing too mathematical.")
+    assert plain.topics == ruled.topics and not plain.avoided_topics
+    assert ruled.avoided_topics == ("ml-theory",)
+    assert "mathematical" not in ruled.text  # the embedding is not pulled towards maths
+
+
+@pytest.mark.parametrize(
+    ("message", "kinds", "excluded"),
+    [("I don't want videos, what should I read about model serving?", (), ("course",)),
+     ("no videos please, books on monitoring", ("book",), ("course",)),
+     ("I prefer videos, anything on feature stores?", ("course",), ())],
+)  # fmt: skip
+def test_mft_videos_wanted_or_ruled_out_are_the_course_format(
+    parser: QueryParser, message: str, kinds: tuple[str, ...], excluded: tuple[str, ...]
+) -> None:
+    parsed = parse(parser, message)
+    assert (parsed.kinds, parsed.excluded_kinds) == (kinds, excluded)
+
+
 def test_dir_getting_into_a_subject_is_no_career_move(parser: QueryParser) -> None:
     # "get into" frames a subject as "new to" does, and what gets into production is no role.
     assert parse(parser, "I want to get into feature stores").topics == ("feature-stores",)

@@ -87,10 +87,12 @@ def test_citations_turn_markdown_links_into_links_and_keep_their_numbers():
 def test_the_understood_query_reads_as_one_line():
     line = describe_query(
         {"intent": "recommend", "topics": ["feature-stores"], "kinds": ["course"],
-         "free_only": True, "follow_up": "narrow", "restrict_to": ["a", "b"], "text": "x"}
+         "free_only": True, "follow_up": "narrow", "restrict_to": ["a", "b"], "text": "x",
+         "avoided_topics": ["ml-theory"]}
     )  # fmt: skip
     assert line.startswith("**Understood:** intent: recommend · topics: feature-stores")
     assert "kinds: course" in line and "free only" in line
+    assert "leaving out: ml-theory" in line
     assert "follow-up: narrow (among the 2 from before)" in line
     assert line.endswith("**Searched for:** “x”")
 
