@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -389,6 +390,13 @@ class Composer:
             def bar(hit: Hit) -> float:
                 if hit.resource.id in on:
                     return RELEVANCE_FLOOR * best_on
+                # Among one kind, the best may be on something else entirely ("Attention Is
+                # All You Need" for "papers on model monitoring"): what says nothing of the
+                # subject is not even related. Dev: padding 0.045 -> 0.041, nothing else moved;
+                # for every question, it was 0.028 but nDCG@5 0.763 -> 0.756 (a conference for
+                # "events where people present research", Spotify's blog for music apps).
+                if parsed.kinds and not hit.speaks:
+                    return math.inf
                 return OFF_TOPIC_FLOOR * top
 
             hits = [

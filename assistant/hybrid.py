@@ -36,6 +36,9 @@ class Hit:
     score: float
     evidence: Chunk | None  # best source passage mentioning the resource (for the citation)
     snippet: str
+    # Whether its own description or the passage quoted speaks of the subject asked about
+    # (True when nothing was asked about, or nobody checked).
+    speaks: bool = True
 
 
 @dataclass
@@ -346,7 +349,10 @@ class HybridRetriever:
             resource = self.catalog.resources.get(resource_id) or self.documents[resource_id]
             evidence = self.evidence_for(resource_id, scored.get(resource_id, (0.0, None))[1])
             snippet = self.snippet(resource, evidence, on_subject=on_subject)
-            found.append(Hit(resource, score, evidence, snippet))
+            speaks = on_subject is None or any(
+                on_subject(text) for text in (resource.summary, resource.best_for, snippet)
+            )
+            found.append(Hit(resource, score, evidence, snippet, speaks))
         return found
 
 

@@ -239,6 +239,26 @@ def test_no_paper_on_a_concept_is_said_not_padded(assistant: Assistant) -> None:
     assert answer.text.startswith("Nothing in the catalog on model compression")
 
 
+@pytest.mark.parametrize(
+    "message",
+    ["papers on model monitoring", "courses on data quality", "any papers on ML technical debt?",
+     "books about recommender systems"],
+)  # fmt: skip
+def test_an_item_of_the_kind_asked_for_is_on_the_subject_or_speaks_of_it(
+    assistant: Assistant, message: str
+) -> None:
+    # The best paper of all may be on something else entirely ("Attention Is All You Need" for
+    # monitoring): listed, even as related, only if what it says is about the subject.
+    answer = assistant.ask(message)
+    topics = answer.query_used["topics"]
+    speaks = assistant.parser.speaks_of(topics, [])
+    assert answer.items
+    for item in answer.items:
+        r = item.resource
+        said = (r.summary, r.best_for, item.snippet)
+        assert set(topics) & set(r.topics) or any(speaks(text) for text in said), r.id
+
+
 @pytest.mark.parametrize(("message", "label"), [("books on MLOps", "MLOps"),
                                                   ("courses about llms", "LLMs")])  # fmt: skip
 def test_a_topic_is_written_as_people_write_it(

@@ -64,6 +64,22 @@ def test_off_topic_needs_a_higher_score_than_on_topic(catalog: Catalog, composer
     assert off.id in _ids(composer, parsed, _hits((best, 1.0), (off, OFF_TOPIC_FLOOR + 0.05)))
 
 
+def test_of_a_kind_asked_for_what_says_nothing_of_the_subject_is_not_even_related(
+    catalog: Catalog, composer: Composer
+) -> None:
+    best_on = _blogs(catalog, "feature-stores", on=True)[0]
+    off = _blogs(catalog, "feature-stores", on=False)[0]
+    asked = ParsedQuery("good blogs on feature stores", "good blogs on feature stores",
+                        kinds=("blog",), topics=("feature-stores",))  # fmt: skip
+    silent = [Hit(off, 1.0, None, "", speaks=False), Hit(best_on, 0.3, None, "")]
+    assert _ids(composer, asked, silent) == {best_on.id}
+    speaking = [Hit(off, 1.0, None, ""), Hit(best_on, 0.3, None, "")]
+    assert _ids(composer, asked, speaking) == {best_on.id, off.id}
+    # With no kind asked for, the top of the whole catalog sets the bar, as before.
+    any_kind = ParsedQuery("feature stores", "feature stores", topics=("feature-stores",))
+    assert _ids(composer, any_kind, silent) == {best_on.id, off.id}
+
+
 def test_an_off_topic_best_sets_no_bar_for_what_is_on_the_subject(
     catalog: Catalog, composer: Composer
 ) -> None:
