@@ -705,7 +705,7 @@ class Composer:
         """The header of a list; it claims only constraints every listed item meets."""
         on, for_ = f"on {about}", f"for {about}"
         if subject:  # "books that teach feature engineering": the glossary's name for it
-            on = for_ = f"on {' and '.join(c.name for c in subject)}"
+            on = for_ = f"on {' and '.join(_plural_name(c) for c in subject)}"
         elif parsed.authors and all(set(parsed.authors) & set(i.resource.authors) for i in items):
             on = for_ = f"by {' and '.join(parsed.authors)}"
         elif not parsed.topics:  # the question's leftover words would read as broken English
@@ -789,6 +789,13 @@ def _constraint_words(parsed: ParsedQuery) -> list[str]:
     """The constraints besides kind and level a list must meet, as words: 'free', 'open source'."""
     words = ["free"] if parsed.free_only else []
     return words + (["open source"] if open_source_applies(parsed) else [])
+
+
+def _plural_name(concept: Concept) -> str:
+    """A glossary name as the subject of a list: 'vector databases', not 'vector database';
+    a name with no plural alias ('data drift', 'MLOps') as it is."""
+    plurals = (f"{concept.name}s", f"{concept.name}es")
+    return next((a for a in concept.aliases if a in plurals), concept.name)
 
 
 def _none_on(parsed: ParsedQuery) -> list[str]:

@@ -126,6 +126,16 @@ def test_a_glossary_concept_is_the_subject_of_a_topicless_request(
     assert "books on feature engineering:" in answer.text.splitlines()[0]
 
 
+def test_a_countable_concept_is_named_in_the_plural_as_a_subject(
+    catalog: Catalog, composer: Composer
+) -> None:
+    concept = composer.concepts.concepts["vector-database"]
+    teaches = [catalog.resources[r] for r in concept.resources]
+    parsed = ParsedQuery("resources on vector databases", "resources on vector databases")
+    answer = composer.compose(parsed, _hits(*((r, 1.0) for r in teaches)), "", limit=5)
+    assert answer.text.splitlines()[0].endswith("on vector databases:")
+
+
 def test_a_concept_with_nothing_of_the_asked_kind_says_so(
     catalog: Catalog, composer: Composer
 ) -> None:
