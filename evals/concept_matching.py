@@ -20,6 +20,7 @@ from assistant.concepts import (
     MIN_SIMILARITY,
     QUESTION_DISCOUNT,
     SCOPE_SIMILARITY,
+    TOP_VIEWS,
     ConceptIndex,
 )
 from evals.datasets import DATASETS_DIR, DatasetError, load_out_of_scope
@@ -37,6 +38,8 @@ DISCOUNTS = tuple(round(0.01 * n, 2) for n in range(11))
 # Lexical weights tried on dev: 0 (the cosine alone) to 0.5, where the best BM25 concept's bonus
 # is as large as the gap between a near-paraphrase (0.7) and an unrelated text (0.2).
 LEXICAL_WEIGHTS = tuple(round(0.05 * n, 2) for n in range(11))
+# How many of a concept's best views to average: the best alone, up to three.
+VIEW_COUNTS = (1, 2, 3)
 
 
 def load_questions(path: Path = QUESTIONS_PATH) -> dict[str, list[tuple[str, str | None]]]:
@@ -114,6 +117,24 @@ def lexical_weights(
         index.lexical_weight = kept
 
 
+def view_counts(
+    index: ConceptIndex, dev: list[tuple[str, str | None]], embedder: Embedder
+) -> dict[int, tuple[float, int, int, int]]:
+    """For each count in VIEW_COUNTS, at the floor in use: dev accuracy and wrong concepts,
+    and the held-out example questions right and wrong (`held_out_examples`)."""
+    kept = index.top_views
+    try:
+        found = {}
+        for views in VIEW_COUNTS:
+            index.top_views = views
+            result = score(index, dev)
+            held = held_out_examples(index.concepts, embedder, top_views=views)
+            found[views] = (result["accuracy"], result["wrong"], held["right"], held["wrong"])
+        return found
+    finally:
+        index.top_views = kept
+
+
 def scope(
     index: ConceptIndex, off_topic: list[str], concept_questions: list[str]
 ) -> dict[str, Any]:
@@ -158,7 +179,10 @@ def remembering(embedder: Embedder) -> Embedder:
 
 
 def held_out_examples(
-    concepts: Mapping[str, Concept], embedder: Embedder, lexical_weight: float = LEXICAL_WEIGHT
+    concepts: Mapping[str, Concept],
+    embedder: Embedder,
+    lexical_weight: float = LEXICAL_WEIGHT,
+    top_views: int = TOP_VIEWS,
 ) -> dict[str, int]:
     """Each of the glossary's own example questions asked with it held out of its concept's
     views: how many find their concept, and how many a wrong one. Six times the dev split's
@@ -168,9 +192,8 @@ def held_out_examples(
         for n, question in enumerate(concept.questions):
             others = tuple(q for i, q in enumerate(concept.questions) if i != n)
             held = {**concepts, cid: concept.model_copy(update={"questions": others})}
-            found = ConceptIndex(held, embedder, lexical_weight=lexical_weight).for_question(
-                question, "explain"
-            )
+            index = ConceptIndex(held, embedder, lexical_weight=lexical_weight, top_views=top_views)
+            found = index.for_question(question, "explain")
             total += 1
             right += bool(found) and found[0].id == cid
             wrong += bool(found) and found[0].id != cid
@@ -198,11 +221,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     floor, dev_best = best_floor(index, questions["dev"])
     swept = discounts(index, questions["dev"])
     weighed = lexical_weights(index, questions["dev"], embedder)
+    viewed = view_counts(index, questions["dev"], embedder)
     report: dict[str, Any] = {
         "question_discount_in_use": QUESTION_DISCOUNT,
         "dev_accuracy_by_discount": swept,
         "lexical_weight_in_use": LEXICAL_WEIGHT,
         "dev_accuracy_wrong_by_lexical_weight": weighed,
+        "top_views_in_use": TOP_VIEWS,
+        "dev_accuracy_wrong_by_top_views": viewed,
         "floor_in_use": MIN_SIMILARITY,
         "best_dev_floor": floor,
         "best_dev_accuracy": dev_best,
@@ -233,6 +259,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
         for weight, (accuracy, wrong, right, held_wrong) in weighed.items():
             print(f"  {weight}: dev {accuracy:.3f} ({wrong}), examples {right} ({held_wrong})")
+        print(
+            f"top views in use {TOP_VIEWS}; by views averaged, dev accuracy (wrong concepts) "
+            "and held-out example questions right (wrong):"
+        )
+        for views, (accuracy, wrong, right, held_wrong) in viewed.items():
+            print(f"  {views}: dev {accuracy:.3f} ({wrong}), examples {right} ({held_wrong})")
         for split in ("dev", "test"):
             result = report[split]
             print(

@@ -28,13 +28,15 @@ CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 # Name-only matching (before issue 13's fix) got 14 of 46 dev questions right; by name and
 # definition 34 of 46 (0.74); with each concept's example questions as well, 41 of 46 (0.89);
 # with their words' BM25 evidence reordering the cosines, 43 of 46 (0.93; 40 without it at the
-# same floor).
+# same floor); with eight example questions a concept and two views averaged, 43 (39 without
+# the BM25 evidence).
 MIN_DEV_ACCURACY = 0.9
-# Of the glossary's own example questions, each asked with it held out of the index: the cosine
-# alone names a wrong concept for 123 of 332 and the right one for 200; with the lexical
-# evidence, 53 and 253 (`python -m evals.concept_matching`).
-MAX_HELD_OUT_WRONG = 60
-MIN_HELD_OUT_RIGHT = 235
+# Of the glossary's own example questions (eight a concept), each asked with it held out of the
+# index: with the lexical evidence and the two best views averaged, 117 of 664 name a wrong
+# concept and 434 the right one; with the best view alone, 141 and 453; without the lexical
+# evidence, 236 and 363 (`python -m evals.concept_matching`).
+MAX_HELD_OUT_WRONG = 130
+MIN_HELD_OUT_RIGHT = 420
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +48,12 @@ def test_dev_questions_find_their_concepts(index: ConceptIndex) -> None:
     dev = load_questions()["dev"]
     result = score(index, dev)
     assert result["accuracy"] >= MIN_DEV_ACCURACY, result["misses"]
-    floor, accuracy = best_floor(index, dev)
-    # The floor in use is within one step of the best on dev, and costs at most one question.
-    assert abs(floor - MIN_SIMILARITY) <= 0.021 + (FLOORS[1] - FLOORS[0])
+    _, accuracy = best_floor(index, dev)
+    # The floor in use is within one step of the floors best on dev, and costs at most one
+    # question.
+    best = [f for f in FLOORS if score(index, dev, f)["accuracy"] == accuracy]
+    step = FLOORS[1] - FLOORS[0] + 1e-9
+    assert min(best) - step <= MIN_SIMILARITY <= max(best) + step, best
     assert accuracy - result["accuracy"] <= 1 / len(dev) + 1e-9
 
 
@@ -56,7 +61,7 @@ def test_held_out_example_questions_rarely_name_a_wrong_concept(
     index: ConceptIndex, embedder: Embedder
 ) -> None:
     held = held_out_examples(index.concepts, remembering(embedder))
-    assert held["n"] >= 300, held
+    assert held["n"] >= 600, held
     assert held["wrong"] <= MAX_HELD_OUT_WRONG, held
     assert held["right"] >= MIN_HELD_OUT_RIGHT, held
 

@@ -160,9 +160,12 @@ def test_a_paraphrase_finds_its_concept_by_meaning(index: ConceptIndex) -> None:
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
-        # Described, not named: matched by the definition's meaning.
+        # Described, not named: matched by the definition's meaning. (Latest values served
+        # fast and history kept for training are the two halves of a feature store.)
         ("what is the system that serves the most recent feature values to models at low "
-         "latency and keeps history for training?", "feature-store"),
+         "latency and keeps history for training?", "online-offline-store"),
+        ("what do you call one shared place where teams define features once and reuse them "
+         "across models?", "feature-store"),
         ("how do I split one big training job over several machines with GPUs?",
          "distributed-training"),
         ("why would you keep a snapshot of the weights during a long training job?",
