@@ -63,12 +63,14 @@ _LEVEL_EXTRA = {
 
 # Words that rule a subject out of the request when they come just before it: "not too
 # mathematical", "less theoretical", "without much theory", "no math", "I don't want anything
-# too heavy on LLMs", "..., but not deep learning". Narrower than a negation's scope: "I know
-# nothing about feature stores", "no background in deep learning", "why is my model not
-# training?" and "avoiding training/serving skew" name what the asker wants to learn.
+# too heavy on LLMs", "..., but not deep learning", "anything that isn't about LLMs". Narrower
+# than a negation's scope: "I know nothing about feature stores", "no background in deep
+# learning", "why is my model not training?" and "avoiding training/serving skew" name what the
+# asker wants to learn.
 _AVOID = re.compile(
     r"(?:\b(?:less|too|not (?:too|so|very|overly|about|on)|nothing too|without|skip(?:ping)?|"
     r"no|other than|except(?: for)?|anything but|light on|lighter on|not into|"
+    r"(?:is|are|was|were)(?: not|n'?t) (?:about|on)|"
     r"not looking for|(?:do|does)(?: not|n'?t) (?:want|need|like|care (?:for|about)))"
     r"|(?:^|[,;(]|\bbut)\s*not)"
     r"(?:\s+(?:the|much|any|anything|something|stuff|too|so|very|heavy|hardcore|deep|a lot of|"

@@ -292,6 +292,7 @@ def test_mft_a_change_with_its_own_subject_is_no_bare_change(
      ("deep learning books without much math", ("deep-learning",), ("ml-theory",)),
      ("I want to learn serving, no LLM stuff please", ("serving",), ("llms",)),
      ("courses on deployment, but not kubernetes", ("deployment",), ("devops",)),
+     ("anything on model serving that isn't about LLMs?", ("serving",), ("llms",)),
      ("I don't want anything too heavy on statistics, just monitoring", ("monitoring",),
       ("ml-theory",))],
 )  # fmt: skip
