@@ -190,6 +190,7 @@ ROLE_CASES = [
     ("I am a data scientist learning deployment", "data-scientist"),
     ("as an SRE, what should I know about ML?", "sre"),
     ("I'm a backend developer moving into ML", "software-engineer"),
+    ("I'm a backend dev, teach me how models get deployed", "software-engineer"),
     ("I work as a data engineer, anything on feature stores?", "data-engineer"),
     ("I'm an engineering manager, what should my team read?", "manager"),
     ("I'm a PhD student, papers on training", "researcher"),
