@@ -77,6 +77,12 @@ _WHAT_IS = re.compile(
 # "between A and B", "A vs B", "compare A with B": the two sides of a comparison.
 _COMPARISON = re.compile(r"\b(vs|versus|differences? between|compare|comparing|comparison)\b")
 _EITHER = re.compile(r"\bor\b")
+# A choice between two ways of doing something, which may name neither ("should I precompute
+# predictions or compute them on request?"): the two sides are compared if each means a concept.
+_CHOICE = re.compile(
+    r"^(?:so |and |ok |okay )?(?:(?:should|do|can|could|would) (?:i|we|you)|is it better|"
+    r"would it be better|which is better|when should (?:i|we))\b.*\sor\s"
+)
 _AFTER = re.compile(r"\b(?:between|compare|comparing|comparison of)\s+")
 _SPLIT = re.compile(r"\s+(?:and|vs|versus|or|with|to|from)\s+")
 _TAIL = re.compile(r"\s+(?:in|for|when|which|and why|and when)\s+.*$")
@@ -258,13 +264,17 @@ class ConceptIndex:
         The comparison is read from the words themselves too: a spelling fix may have turned
         "difference between" into something the intent rules call an explain question.
         """
-        if intent not in ("explain", "compare") and not _DEFINE.search(_plain(text)):
+        plain = _plain(text)
+        choice = bool(_CHOICE.search(plain))
+        if intent not in ("explain", "compare") and not (_DEFINE.search(plain) or choice):
             return []
         # "Data drift or concept drift, which is it?" names both sides as one question does.
-        either = _EITHER.search(_plain(text)) and len(self.named_in(text, min_words=2)) >= 2
-        if intent == "compare" or _COMPARISON.search(_plain(text)) or either:
+        either = _EITHER.search(plain) and len(self.named_in(text, min_words=2)) >= 2
+        if intent == "compare" or _COMPARISON.search(plain) or either or choice:
             pair = self._pair(text)
-            if pair or intent == "compare":
+            if not pair and (choice or intent == "compare"):
+                pair = self._pair_by_meaning(plain, floor)
+            if pair or intent != "explain":
                 return pair
         named = self.named_in(text, min_words=2)
         if named:  # "point-in-time correctness": a name of two words or more is unambiguous
@@ -280,6 +290,35 @@ class ConceptIndex:
         if short and (near is None or ranked[near] <= ranked.get(short[0].id, 0.0)):
             return short[:1]
         return [self.concepts[near]] if near and agreed[near] >= floor else short[:1]
+
+    def _pair_by_meaning(self, plain: str, floor: float) -> list[Concept]:
+        """The two concepts a choice sets against each other without naming them: the question's
+        two best concepts by meaning, both above the floor, one among the best two of each side
+        of its "or" ("show it to a few users first" / "run it silently next to the old one":
+        canary and shadow deployment); [] unless it is that clear."""
+        if " or " not in plain:
+            return []
+        before, after = plain.split(" or ", 1)
+        best = self._best(plain, 2)
+        if len(best) < 2 or any(score < floor for _, score in best):
+            return []
+        # A side that names a concept means that one ("a feature store or ...").
+        sides = [
+            {named[0].id} if (named := self.named_in(side)) else {c for c, _ in self._best(side, 2)}
+            for side in (before, after)
+        ]
+        (a, _), (b, _) = best
+        for first, second in ((a, b), (b, a)):
+            if first in sides[0] and second in sides[1]:
+                return [self.concepts[first], self.concepts[second]]
+        return []
+
+    def _best(self, text: str, n: int) -> list[tuple[str, float]]:
+        """The `n` concepts that best fit a text by meaning and words, each with its agreement
+        (the mean cosine of its best views, which the floor applies to)."""
+        agreed = self._by_concept(self._view_scores(text), self.top_views)
+        ranked = self._ranking(text, agreed)
+        return [(cid, agreed[cid]) for cid in sorted(ranked, key=ranked.__getitem__)[::-1][:n]]
 
     def _pair(self, text: str) -> list[Concept]:
         named = self.named_in(text)

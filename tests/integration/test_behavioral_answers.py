@@ -110,6 +110,15 @@ def test_a_bare_less_keeps_the_subject_and_drops_what_it_names(assistant: Assist
     assert lighter.items and "ml-theory" not in _topics(lighter.items)
 
 
+def test_a_choice_between_two_unnamed_ways_opens_with_both_definitions(
+    assistant: Assistant,
+) -> None:
+    answer = assistant.ask("should we process events as they arrive or in a nightly job?")
+    assert [c.id for c in answer.concepts] == ["stream-processing", "batch-processing"]
+    assert answer.text.startswith("**Stream processing** and **batch processing**, side by side")
+    assert answer.items and answer.citations
+
+
 def test_level_negation_reaches_the_ranking(assistant: Assistant) -> None:
     not_beginner = assistant.search("I'm not a beginner, what should I read on model serving?")
     assert not_beginner.parsed.level == "advanced"

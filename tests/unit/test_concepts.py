@@ -151,6 +151,37 @@ def test_questions_find_their_concepts(
     assert [c.id for c in index.for_question(question, intent)] == expected
 
 
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [("should we process events as they arrive or in a nightly job?",
+      ["stream-processing", "batch-processing"]),
+     ("is it better to run the model on the user's phone or on our servers?",
+      ["edge-deployment", "model-serving"]),
+     ("should I switch all traffic to a copy of the environment at once or ramp up slowly?",
+      ["blue-green-deployment", "canary-deployment"]),
+     ("do we copy the database to more machines or split it across them?",
+      ["replication", "partitioning"])],
+)  # fmt: skip
+def test_a_choice_that_names_neither_side_compares_what_each_side_means(
+    index: ConceptIndex, question: str, expected: list[str]
+) -> None:
+    # Read as a request by the rules, it still sets two ways of doing something side by side.
+    assert [c.id for c in index.for_question(question, "recommend")] == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["should I read DDIA or the Chip Huyen book first?", "should I learn pytorch or tensorflow?",
+     "should I use a feature store or just compute features in the service?",
+     "what should I read about batch or streaming pipelines?"],
+)  # fmt: skip
+def test_a_choice_whose_sides_mean_no_two_concepts_defines_nothing(
+    index: ConceptIndex, question: str
+) -> None:
+    # A named side means that concept: a feature store is not set against its own two halves.
+    assert index.for_question(question, "recommend") == []
+
+
 def test_a_paraphrase_finds_its_concept_by_meaning(index: ConceptIndex) -> None:
     assert not index.named_in("what is a place to version trained models?")
     found = index.for_question("what is a place to version trained models?", "explain")
