@@ -205,10 +205,16 @@ class ConceptIndex:
         if self._vectors is None or not scores.size:
             return {}
         ids, owners, _, _ = self._vectors
-        # A concept's views are consecutive rows.
-        groups = np.split(scores, np.flatnonzero(np.diff(owners)) + 1)
-        best = [float(np.sort(group)[-views:].mean()) for group in groups]
-        return dict(zip(ids, best, strict=True))
+        # One row per concept, its view scores padded with -inf, best first.
+        counts = np.bincount(owners, minlength=len(ids))
+        place = np.arange(len(owners)) - np.repeat(np.cumsum(counts) - counts, counts)
+        grid = np.full((len(ids), int(counts.max())), -np.inf)
+        grid[owners, place] = scores
+        top = -np.sort(-grid, axis=1)[:, :views]
+        taken = np.minimum(counts, views)
+        kept = np.arange(top.shape[1]) < taken[:, None]
+        best = np.where(kept, top, 0.0).sum(axis=1) / taken
+        return {cid: float(score) for cid, score in zip(ids, best, strict=True)}
 
     def _embed_views(
         self, embedder: Embedder
