@@ -18,6 +18,7 @@ from ingest.linking import ResourceLinker, normalize
 from ingest.vocabulary import (
     FRAMING_PHRASES,
     KIND_WORDS,
+    NOT_A_TOPIC_AFTER,
     PROFILE_ONLY_ROLE_ALIASES,
     ROLES,
     TOPIC_PHRASES,
@@ -104,6 +105,8 @@ class TopicMatcher:
         matches: list[tuple[int, int, str]] = []  # word start, word end, topic
         framing: set[tuple[int, int]] = set()
         for i, word in enumerate(words):
+            if i and words[i - 1] in NOT_A_TOPIC_AFTER.get(self._stem(word), ()):
+                continue  # "a nightly job": the scheduler's, not a career
             for phrase, topic in self._phrases.get(self._stem(word), ()):
                 end = i + len(phrase)
                 if end <= len(words) and all(

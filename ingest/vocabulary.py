@@ -196,6 +196,15 @@ TOPIC_PHRASES: dict[str, tuple[str, ...]] = {
     "product": ("product", "business", "scoping", "idea to product", "product-focused"),
 }  # fmt: skip
 TOPICS: tuple[str, ...] = tuple(TOPIC_PHRASES)
+# Topic words that mean something else after certain words: a job a scheduler runs ("a nightly
+# job", "training jobs") is no career move. After one of these, the word names no topic.
+NOT_A_TOPIC_AFTER: dict[str, frozenset[str]] = {
+    "job": frozenset({
+        "nightly", "batch", "training", "retraining", "spark", "cron", "scheduled", "etl",
+        "daily", "hourly", "weekly", "backfill", "streaming", "inference", "scoring",
+        "pipeline", "airflow", "failed", "long-running", "gpu", "compute",
+    }),
+}  # fmt: skip
 # Phrases that say where the asker stands rather than what they ask about: with another topic
 # named, "new to feature stores" asks for feature stores (at an introductory level, which the
 # level cues read), and "move into MLOps" asks for MLOps; alone ("where do I start?", "how do I

@@ -346,6 +346,20 @@ def test_mft_videos_wanted_or_ruled_out_are_the_course_format(
     assert (parsed.kinds, parsed.excluded_kinds) == (kinds, excluded)
 
 
+@pytest.mark.parametrize(
+    ("message", "career"),
+    [("should we process events as they arrive or in a nightly job?", False),
+     ("our spark jobs keep failing at 3am, what should I read?", False),
+     ("how do I speed up my training jobs?", False),
+     ("how do I get a job in ML?", True),
+     ("looking for a new job in MLOps", True)],
+)  # fmt: skip
+def test_mft_a_job_a_scheduler_runs_is_no_career(
+    parser: QueryParser, message: str, career: bool
+) -> None:
+    assert ("career" in parse(parser, message).topics) is career
+
+
 def test_dir_getting_into_a_subject_is_no_career_move(parser: QueryParser) -> None:
     # "get into" frames a subject as "new to" does, and what gets into production is no role.
     assert parse(parser, "I want to get into feature stores").topics == ("feature-stores",)
