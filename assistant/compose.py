@@ -107,6 +107,8 @@ class Answer:
     concepts: list[Concept] = field(default_factory=list)  # what an explain/compare defines
     # Named in the text as where the subject is, in formats not asked for (not list items).
     elsewhere: list[Resource] = field(default_factory=list)
+    # Named after a single pick as "Also worth a look" ("the single best book on X").
+    also: list[Resource] = field(default_factory=list)
 
 
 def _topic_phrase(topics: tuple[str, ...]) -> str:
@@ -306,9 +308,10 @@ class Composer:
         # Where the subject is, in other formats, is said when nothing of the asked kind is on it.
         pointed = bool(parsed.kinds) and bool(items) and all(i.group == RELATED for i in items)
         shown_elsewhere = list(elsewhere) if pointed else []
+        next_best = [h.resource for h in runners]
         text = self._text(
             parsed, items, citations, topic_text, personal, concepts, limit, shown_elsewhere,
-            subject, [h.resource for h in runners],
+            subject, next_best,
         )  # fmt: skip
         used = parsed.to_dict() | {"topic_text": topic_text}
         if concepts:
@@ -316,7 +319,8 @@ class Composer:
         if personal is not None and personal.profile is not None:
             used["profile"] = personal.profile.model_dump(mode="json", exclude_defaults=True)
         return Answer(text=text, intent=parsed.intent, items=items, citations=citations,
-                      query_used=used, concepts=concepts, elsewhere=shown_elsewhere)  # fmt: skip
+                      query_used=used, concepts=concepts, elsewhere=shown_elsewhere,
+                      also=next_best)  # fmt: skip
 
     # -- choosing what to show --------------------------------------------------------------
 

@@ -110,9 +110,12 @@ def build_prompt(question: str, answer: Answer) -> str:
     # Where the subject is when nothing of the asked kind covers it: the composed answer says so.
     other = "".join(f"- {r.title} ({r.kind})\n" for r in answer.elsewhere)
     elsewhere = f"\nOn the topic, in formats not asked for (none of the asked kind is):\n{other}"
+    # One pick was asked for: the composed answer names the next two after it.
+    runners = "".join(f"- {r.title} ({r.kind})\n" for r in answer.also)
+    also = f"\nOne pick was asked for; also worth a look after it:\n{runners}"
     return (
         f"Question: {question}\n\n{glossary}Evidence:\n{evidence}\n\nResources:\n{resources}\n"
-        f"{elsewhere if other else ''}"
+        f"{elsewhere if other else ''}{also if runners else ''}"
     )
 
 

@@ -356,6 +356,8 @@ def test_asking_for_one_pick_gets_one_and_the_next_two_named(
     assert answer.text.startswith(f"If you {verb} one {kind} on ")
     also = answer.text.split("Also worth a look:", 1)[1].split("\n", 1)[0]
     assert answer.items[0].resource.title not in also and also.count("*[") >= 1
+    # The answer carries them too, for an LLM's prompt.
+    assert answer.also and all(r.title in also for r in answer.also)
 
 
 def test_constraints_are_not_filled_with_off_topic_resources(assistant: Assistant) -> None:

@@ -128,6 +128,15 @@ def test_the_prompt_says_where_the_subject_is_when_the_kind_asked_has_none(
     assert len(tail) == 2 and "- Feast (tool)" in tail[1]
 
 
+def test_the_prompt_names_what_follows_a_single_pick(composed: Answer) -> None:
+    assert "also worth a look" not in build_prompt("the best feature store?", composed)
+    runners = [i.resource for i in composed.items[1:3]]
+    one = replace(composed, items=composed.items[:1], also=runners)
+    tail = build_prompt("the single best feature store?", one).split("also worth a look", 1)
+    assert len(tail) == 2
+    assert all(f"- {i.resource.title} ({i.resource.kind})" in tail[1] for i in composed.items[1:3])
+
+
 def test_no_generator_unless_configured(tmp_path: Path) -> None:
     assert make_generator(make_settings(tmp_path)) is None
     configured = make_settings(
