@@ -104,17 +104,7 @@ def lexical_weights(
 ) -> dict[float, tuple[float, int, int, int]]:
     """For each weight in LEXICAL_WEIGHTS, at the floor in use: dev accuracy and wrong
     concepts, and the held-out example questions right and wrong (`held_out_examples`)."""
-    kept = index.lexical_weight
-    try:
-        found = {}
-        for weight in LEXICAL_WEIGHTS:
-            index.lexical_weight = weight
-            result = score(index, dev)
-            held = held_out_examples(index.concepts, embedder, weight)
-            found[weight] = (result["accuracy"], result["wrong"], held["right"], held["wrong"])
-        return found
-    finally:
-        index.lexical_weight = kept
+    return _sweep(index, dev, embedder, "lexical_weight", LEXICAL_WEIGHTS)
 
 
 def view_counts(
@@ -122,17 +112,29 @@ def view_counts(
 ) -> dict[int, tuple[float, int, int, int]]:
     """For each count in VIEW_COUNTS, at the floor in use: dev accuracy and wrong concepts,
     and the held-out example questions right and wrong (`held_out_examples`)."""
-    kept = index.top_views
+    return _sweep(index, dev, embedder, "top_views", VIEW_COUNTS)
+
+
+def _sweep(
+    index: ConceptIndex,
+    dev: list[tuple[str, str | None]],
+    embedder: Embedder,
+    setting: str,
+    values: Sequence[Any],
+) -> dict[Any, tuple[float, int, int, int]]:
+    """Dev accuracy and wrong concepts, and held-out example questions right and wrong, with
+    one of the index's settings (`lexical_weight`, `top_views`) at each value in turn."""
+    kept = getattr(index, setting)
     try:
         found = {}
-        for views in VIEW_COUNTS:
-            index.top_views = views
+        for value in values:
+            setattr(index, setting, value)
             result = score(index, dev)
-            held = held_out_examples(index.concepts, embedder, top_views=views)
-            found[views] = (result["accuracy"], result["wrong"], held["right"], held["wrong"])
+            held = held_out_examples(index.concepts, embedder, **{setting: value})
+            found[value] = (result["accuracy"], result["wrong"], held["right"], held["wrong"])
         return found
     finally:
-        index.top_views = kept
+        setattr(index, setting, kept)
 
 
 def scope(
