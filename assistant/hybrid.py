@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -338,19 +338,24 @@ class HybridRetriever:
         scored: dict[str, tuple[float, str | None]],
         ids: Sequence[tuple[str, float]],
         on_subject: Callable[[str], bool] | None = None,
+        topics: Collection[str] = (),
     ) -> list[Hit]:
         """Hits for ranked (resource id, score) pairs, each with evidence and a snippet.
 
         `scored` is what `resource_scores` returned for the same query: it names each
-        resource's best supporting passage.
+        resource's best supporting passage. A hit sharing none of `topics` is checked for
+        whether it speaks of the subject (`on_subject`); the rest are taken to.
         """
         found: list[Hit] = []
         for resource_id, score in ids:
             resource = self.catalog.resources.get(resource_id) or self.documents[resource_id]
             evidence = self.evidence_for(resource_id, scored.get(resource_id, (0.0, None))[1])
             snippet = self.snippet(resource, evidence, on_subject=on_subject)
-            speaks = on_subject is None or any(
-                on_subject(text) for text in (resource.summary, resource.best_for, snippet)
+            off = bool(topics) and not set(topics) & set(resource.topics)
+            speaks = (
+                not off
+                or on_subject is None
+                or any(on_subject(text) for text in (resource.summary, resource.best_for, snippet))
             )
             found.append(Hit(resource, score, evidence, snippet, speaks))
         return found

@@ -313,7 +313,9 @@ class Assistant:
         # Each citation quotes what its passage says of the subject asked about, where it can.
         named = [c.id for c in self.concepts.named_in(parsed.original)]
         on_subject = self.parser.speaks_of(parsed.topics, named)
-        hits = found.retriever.hits(scored, ranked, on_subject)
+        # Whether an off-topic hit speaks of the subject matters only among one kind asked for.
+        checked = parsed.topics if parsed.kinds else ()
+        hits = found.retriever.hits(scored, ranked, on_subject, checked)
         elsewhere = self._elsewhere(parsed, candidates, learned, support)
         return SearchResult(hits, parsed, topic_text, personal, elsewhere)
 
