@@ -292,8 +292,7 @@ class ConceptIndex:
         short = self.named_in(text)
         # The best views' agreement with the words' evidence picks the concept; the agreement
         # alone must clear the floor.
-        agreed = self._by_concept(self._view_scores(text), self.top_views)
-        ranked = self._ranking(text, agreed)
+        agreed, ranked = self._fit(text)
         near = max(ranked, key=ranked.__getitem__) if ranked else None
         if short and (near is None or ranked[near] <= ranked.get(short[0].id, 0.0)):
             return short[:1]
@@ -324,9 +323,14 @@ class ConceptIndex:
     def _best(self, text: str, n: int) -> list[tuple[str, float]]:
         """The `n` concepts that best fit a text by meaning and words, each with its agreement
         (the mean cosine of its best views, which the floor applies to)."""
-        agreed = self._by_concept(self._view_scores(text), self.top_views)
-        ranked = self._ranking(text, agreed)
+        agreed, ranked = self._fit(text)
         return [(cid, agreed[cid]) for cid in sorted(ranked, key=ranked.__getitem__)[::-1][:n]]
+
+    def _fit(self, text: str) -> tuple[dict[str, float], dict[str, float]]:
+        """Each concept's agreement with a text (the mean cosine of its TOP_VIEWS best views,
+        which the floor applies to) and its rank score (that plus the words' evidence)."""
+        agreed = self._by_concept(self._view_scores(text), self.top_views)
+        return agreed, self._ranking(text, agreed)
 
     def _pair(self, text: str) -> list[Concept]:
         named = self.named_in(text)

@@ -501,11 +501,10 @@ class QueryParser:
         # a problem, and its words are what to explain.
         requests = _choose(scores, exclude=("out_of_scope", "smalltalk")) not in EXPLAINING
         ruled = [
-            (ruled_out(text, start) if requests else None, start, end, t)
-            for start, end, t in topic_spans
+            (ruled_out(text, start) if requests else None, end, t) for start, end, t in topic_spans
         ]
-        avoided_spans = [(begin, end) for begin, _, end, _ in ruled if begin is not None]
-        said = {t for begin, _, _, t in ruled if begin is None}
+        avoided_spans = [(begin, end) for begin, end, _ in ruled if begin is not None]
+        said = {t for begin, _, t in ruled if begin is None}
         avoided = tuple(t for t in topics if t not in said)
         topics = tuple(t for t in topics if t in said)
         compounds = tuple(group for group in compounds if not set(group) & set(avoided))
