@@ -77,6 +77,20 @@ _AVOID = re.compile(
     r"on|about|with|of|pure|more|heavily))*\s+$"
 )
 
+# The same, said after the subject: "theory is not what I want", "LLMs aren't my thing",
+# "maths isn't my strong suit". A statement about the subject's state ("the model is not
+# training", "features are not available") says nothing of what to read, so only these do.
+_AVOID_AFTER = re.compile(
+    r"(?:\s+(?:stuff|material|content|topics?|heavy|books?|papers?))*\s*"
+    # "theory's" is one token, so its "'s" may come before the match.
+    r"(?:,\s*)?(?:(?:is|are|'s|'re)(?: not|n'?t)|(?<='s) not|(?<='re) not) "
+    r"(?:really |quite |exactly |at all )?"
+    r"(?:what (?:i|we)(?:'m| am|'re| are)? ?(?:want|need|after|looking for|interested in)\w*"
+    r"(?! (?:it|them|to)\b)|"  # "our data is not what we need it to be" is a state
+    r"(?:my|our) (?:thing|strong suit|strength|focus|interest|cup of tea)|"
+    r"for (?:me|us)|(?:of )?interest(?: to (?:me|us))?|needed|necessary|wanted|a priority)"
+)
+
 
 @dataclass(frozen=True)
 class Cue:
@@ -189,8 +203,14 @@ def read_constraints(cues: list[Cue]) -> Constraints:
     return Constraints(kinds, excluded, free_only, open_source, level)
 
 
-def ruled_out(text: str, start: int) -> int | None:
-    """Where the words that rule out what a lower-cased message names at `start` begin ("not
-    too mathematical", "less theoretical"), or None if nothing just before it does."""
-    found = _AVOID.search(text, 0, start)
-    return found.start() if found else None
+def ruled_out(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span of a lower-cased message that rules out what it names at `start:end`, with
+    the words that rule it out before it ("not too mathematical", "less theoretical") or after
+    it ("theory is not what I want"), or None if none do."""
+    before = _AVOID.search(text, 0, start)
+    if before:
+        return before.start(), end
+    after = _AVOID_AFTER.match(text, end)
+    # "our data quality isn't a priority" says how things stand, not what to read.
+    owned = re.search(r"\b(?:my|our|your|their|its)\s+$", text[:start])
+    return (start, after.end()) if after and not owned else None

@@ -501,10 +501,10 @@ class QueryParser:
         # a problem, and its words are what to explain.
         requests = _choose(scores, exclude=("out_of_scope", "smalltalk")) not in EXPLAINING
         ruled = [
-            (ruled_out(text, start) if requests else None, end, t) for start, end, t in topic_spans
+            (ruled_out(text, start, end) if requests else None, t) for start, end, t in topic_spans
         ]
-        avoided_spans = [(begin, end) for begin, end, _ in ruled if begin is not None]
-        said = {t for begin, _, t in ruled if begin is None}
+        avoided_spans = [span for span, _ in ruled if span is not None]
+        said = {t for span, t in ruled if span is None}
         avoided = tuple(t for t in topics if t not in said)
         topics = tuple(t for t in topics if t in said)
         compounds = tuple(group for group in compounds if not set(group) & set(avoided))

@@ -295,7 +295,13 @@ def test_mft_a_change_with_its_own_subject_is_no_bare_change(
      ("courses on deployment, but not kubernetes", ("deployment",), ("devops",)),
      ("anything on model serving that isn't about LLMs?", ("serving",), ("llms",)),
      ("I don't want anything too heavy on statistics, just monitoring", ("monitoring",),
-      ("ml-theory",))],
+      ("ml-theory",)),
+     # Said after the subject.
+     ("theory is not what I want, give me practical books on MLOps", ("mlops",),
+      ("ml-theory",)),
+     ("LLMs aren't my thing, anything on serving?", ("serving",), ("llms",)),
+     ("books on monitoring. Math isn't my strong suit", ("monitoring",), ("ml-theory",)),
+     ("what should I read on MLOps? theory's not for me", ("mlops",), ("ml-theory",))],
 )  # fmt: skip
 def test_mft_a_subject_ruled_out_is_left_out(
     parser: QueryParser, message: str, topics: tuple[str, ...], avoided: tuple[str, ...]
@@ -314,7 +320,11 @@ def test_mft_a_subject_ruled_out_is_left_out(
      "I don't know much about feature stores, any books?",
      "how do I avoid training/serving skew?",
      "why did a broken table reach training without any alert?",
-     "why do some users get no recommendations at all?"],
+     "why do some users get no recommendations at all?",
+     "features are not available at serving time, what should I read?",
+     "the training data is not what we need it to be, which books help?",
+     "our data quality is not a priority yet, what should I read on serving?",
+     "monitoring is what I want"],
 )  # fmt: skip
 def test_inv_what_you_do_not_know_yet_is_still_the_subject(
     parser: QueryParser, message: str
