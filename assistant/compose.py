@@ -687,6 +687,8 @@ class Composer:
             titles = " and ".join(f"*{title}*" for title in personal.skipped_titles)
             them = "them" if len(personal.skipped_titles) > 1 else "it"
             lines[0] = f"Since you've read {titles}, I left {them} out. {lines[0]}"
+        if parsed.unlisted_kinds:
+            lines[0] = f"{_unlisted(parsed.unlisted_kinds)} {lines[0]}"
         if next_best:
             lines += ["", f"Also worth a look: {_titles(next_best)}."]
         lines += ["", "Sources:"]
@@ -780,6 +782,11 @@ def _elsewhere(parsed: ParsedQuery, resources: Sequence[Resource]) -> str:
     return (
         f"The catalog has no {kinds} on {about}{leaving}. On {about}, it has {_titles(resources)}."
     )
+
+
+def _unlisted(formats: Sequence[str]) -> str:
+    """The sentence saying the catalog lists none of the asked formats, before what it has."""
+    return f"The catalog lists no {' or '.join(f'{f}s' for f in formats)}."
 
 
 def _titles(resources: Sequence[Resource]) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from ingest.vocabulary import KIND_WORDS, LEVEL_WORDS, LEVELS
+from ingest.vocabulary import KIND_WORDS, LEVEL_WORDS, LEVELS, UNLISTED_KINDS
 
 Polarity = Literal["affirmed", "negated", "allowed"]
 
@@ -111,6 +111,7 @@ class Constraints:
     free_only: bool = False
     open_source: bool = False
     level: str | None = None
+    unlisted_kinds: tuple[str, ...] = ()  # asked-for formats the catalog has no kind for
 
 
 def _scopes(text: str) -> list[tuple[int, int, Polarity]]:
@@ -162,6 +163,9 @@ def find_cues(text: str, covered: Iterable[tuple[int, int]] = ()) -> list[Cue]:
         for match in re.finditer(rf"\b(?:{pattern})\b", text):
             if not any(a <= match.start() and match.end() <= b for a, b in spans):
                 add(f"kind:{kind}", match)
+    for kind, pattern in UNLISTED_KINDS.items():
+        for match in re.finditer(rf"\b(?:{pattern})\b", text):
+            add(f"unlisted:{kind}", match)
     for level, pattern in LEVEL_WORDS.items():
         extra = _LEVEL_EXTRA.get(level)
         for match in re.finditer(rf"\b(?:{pattern}{'|' + extra if extra else ''})\b", text):
@@ -200,7 +204,12 @@ def read_constraints(cues: list[Cue]) -> Constraints:
     level = next((c.what[6:] for c in level_cues if c.polarity != "negated"), None)
     if level is None:
         level = next((_flipped(c.what[6:]) for c in level_cues if c.polarity == "negated"), None)
-    return Constraints(kinds, excluded, free_only, open_source, level)
+    unlisted = tuple(
+        dict.fromkeys(
+            c.what[9:] for c in cues if c.what.startswith("unlisted:") and c.polarity != "negated"
+        )
+    )
+    return Constraints(kinds, excluded, free_only, open_source, level, unlisted)
 
 
 def ruled_out(text: str, start: int, end: int) -> tuple[int, int] | None:

@@ -230,6 +230,7 @@ class ParsedMessage:
     kinds: tuple[str, ...] = ()
     excluded_kinds: tuple[str, ...] = ()  # "not a book", "I don't want tools"
     avoided_topics: tuple[str, ...] = ()  # "not too mathematical": ML theory left out
+    unlisted_kinds: tuple[str, ...] = ()  # "any podcasts?": a format the catalog has none of
     free_only: bool = False
     open_source: bool = False
     level: str | None = None
@@ -272,6 +273,7 @@ class Request:
     kinds: tuple[str, ...] = ()
     excluded_kinds: tuple[str, ...] = ()
     avoided_topics: tuple[str, ...] = ()
+    unlisted_kinds: tuple[str, ...] = ()
     free_only: bool = False
     open_source: bool = False
     level: str | None = None
@@ -314,6 +316,7 @@ class Request:
             "kinds": list(self.kinds),
             "excluded_kinds": list(self.excluded_kinds),
             "avoided_topics": list(self.avoided_topics),
+            "unlisted_kinds": list(self.unlisted_kinds),
             "free_only": self.free_only,
             "open_source": self.open_source,
             "level": self.level,
@@ -550,6 +553,7 @@ class QueryParser:
             kinds=kinds,
             excluded_kinds=constraints.excluded_kinds,
             avoided_topics=avoided,
+            unlisted_kinds=constraints.unlisted_kinds,
             free_only=constraints.free_only,
             open_source=constraints.open_source,
             level=constraints.level,

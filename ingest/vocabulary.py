@@ -47,6 +47,13 @@ KIND_WORDS: dict[str, str] = {
     "platform": r"(learning|interview|online|practice) platforms?|mock interviews?",
 }
 
+# Formats people ask for that the catalog has no kind for: the answer says so rather than
+# quietly listing books ("any podcasts on MLOps?").
+UNLISTED_KINDS: dict[str, str] = {
+    "podcast": r"podcasts?",
+    "cheat sheet": r"cheat[- ]?sheets?",
+}
+
 # Words that ask for a level: the label, then how people say it.
 LEVEL_WORDS: dict[str, str] = {
     "beginner": r"beginners?|newbies?|novices?|intro(ductory|duction)?|new to|getting started|"

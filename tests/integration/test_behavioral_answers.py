@@ -102,6 +102,17 @@ def test_dir_a_subject_ruled_out_is_left_out_and_stays_out(assistant: Assistant)
     assert "no book on deep learning that leaves out ML theory" in books.text
 
 
+def test_a_format_the_catalog_lacks_is_said_not_ignored(assistant: Assistant) -> None:
+    # Asked for podcasts, the answer says there are none before what it has on the subject.
+    answer = assistant.ask("any podcasts on MLOps?")
+    assert answer.text.startswith("The catalog lists no podcasts.")
+    assert answer.items and "mlops" in _topics(answer.items)
+    # Ruled out, the format is nothing to apologise for.
+    books = assistant.ask("no podcasts please, books on monitoring")
+    assert "podcast" not in books.text.split("\n", 1)[0]
+    assert {i.resource.kind for i in books.items} == {"book"}
+
+
 def test_a_bare_less_keeps_the_subject_and_drops_what_it_names(assistant: Assistant) -> None:
     first = assistant.ask("what should I read about deep learning?")
     assert "ml-theory" in _topics(first.items)

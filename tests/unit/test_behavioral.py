@@ -357,6 +357,20 @@ def test_mft_videos_wanted_or_ruled_out_are_the_course_format(
 
 
 @pytest.mark.parametrize(
+    ("message", "unlisted"),
+    [("any podcasts on MLOps?", ("podcast",)),
+     ("I like listening to podcasts, anything about feature stores?", ("podcast",)),
+     ("is there a cheat sheet for ML system design interviews?", ("cheat sheet",)),
+     ("no podcasts please, books on monitoring", ()),
+     ("books on monitoring", ())],
+)  # fmt: skip
+def test_mft_a_format_the_catalog_lacks_is_noted(
+    parser: QueryParser, message: str, unlisted: tuple[str, ...]
+) -> None:
+    assert parse(parser, message).unlisted_kinds == unlisted
+
+
+@pytest.mark.parametrize(
     ("message", "career"),
     [("should we process events as they arrive or in a nightly job?", False),
      ("our spark jobs keep failing at 3am, what should I read?", False),
