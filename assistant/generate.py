@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from assistant.compose import RELATED, Answer
 from assistant.settings import Settings
-from ingest.catalog import Catalog
+from ingest.catalog import Catalog, Resource
 from ingest.linking import ResourceLinker, normalize
 
 SYSTEM_PROMPT = """You recommend learning resources for machine-learning system design.
@@ -95,10 +95,11 @@ def make_generator(settings: Settings) -> Generator | None:
 def build_prompt(question: str, answer: Answer) -> str:
     """The user prompt: the question, the numbered evidence and the allowed resources."""
     evidence = "\n".join(f"[{c.number}] ({c.source_title}) {c.snippet}" for c in answer.citations)
+    # Each resource's catalog facts, so "is it free?" is answerable from the prompt alone.
     resources = "\n".join(
         f"- {item.resource.title} ({item.resource.kind})"
         f"{' [related: not on the topic asked]' if item.group == RELATED else ''}: "
-        f"{item.resource.best_for}"
+        f"{item.resource.best_for} [{_facts(item.resource)}]"
         for item in answer.items
     )
     # The glossary's definitions: the same material the composed answer opens with.
@@ -113,10 +114,21 @@ def build_prompt(question: str, answer: Answer) -> str:
     # One pick was asked for: the composed answer names the next two after it.
     runners = "".join(f"- {r.title} ({r.kind})\n" for r in answer.also)
     also = f"\nOne pick was asked for; also worth a look after it:\n{runners}"
-    return (
-        f"Question: {question}\n\n{glossary}Evidence:\n{evidence}\n\nResources:\n{resources}\n"
-        f"{elsewhere if other else ''}{also if runners else ''}"
+    asked = answer.query_used.get("unlisted_kinds")
+    missing = [str(f) for f in asked] if isinstance(asked, list) else []
+    unlisted = (
+        f"The catalog lists no {' or '.join(f + 's' for f in missing)}.\n\n" if missing else ""
     )
+    return (
+        f"Question: {question}\n\n{unlisted}{glossary}Evidence:\n{evidence}\n\n"
+        f"Resources:\n{resources}\n{elsewhere if other else ''}{also if runners else ''}"
+    )
+
+
+def _facts(resource: Resource) -> str:
+    """Level, cost and (for software) whether it is open source: "beginner, free, open source"."""
+    source = {True: ["open source"], False: ["not open source"], None: []}[resource.open_source]
+    return ", ".join([resource.level, resource.cost, *source])
 
 
 @dataclass(frozen=True)

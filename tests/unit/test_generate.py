@@ -119,6 +119,18 @@ def test_the_prompt_carries_numbered_evidence_and_only_catalog_titles(composed: 
     )
 
 
+def test_the_prompt_carries_each_resources_facts_and_formats_the_catalog_lacks(
+    composed: Answer,
+) -> None:
+    # "Is it free?" and "any podcasts?" are answerable from the prompt alone.
+    for item in composed.items:
+        r = item.resource
+        assert f"{r.best_for} [{r.level}, {r.cost}" in build_prompt("is it free?", composed)
+    assert "lists no" not in build_prompt("feature stores?", composed)
+    asked = replace(composed, query_used={**composed.query_used, "unlisted_kinds": ["podcast"]})
+    assert "The catalog lists no podcasts." in build_prompt("podcasts on MLOps?", asked)
+
+
 def test_the_prompt_says_where_the_subject_is_when_the_kind_asked_has_none(
     composed: Answer,
 ) -> None:
