@@ -482,9 +482,14 @@ class Composer:
     def _is_detail(parsed: ParsedQuery, concepts: Sequence[Concept] = ()) -> bool:
         """ "Tell me more about X", "is X good for beginners?", or "what is X?" for one named
         resource and no concept."""
-        one = len(parsed.restrict_to) == 1 or (len(parsed.mentioned) == 1 and not parsed.kinds)
+        # "Is the FSDL course free?" names a course: its kind word asks for no list of courses.
+        one = len(parsed.restrict_to) == 1 or (
+            len(parsed.mentioned) == 1 and (not parsed.kinds or parsed.judged)
+        )
         explained = Composer._describes_resource(parsed) and not concepts
-        judged = len(parsed.mentioned) == 1 and bool(_JUDGED.search(parsed.text))
+        judged = (len(parsed.mentioned) == 1 or len(parsed.restrict_to) == 1) and bool(
+            _JUDGED.search(parsed.text)
+        )
         return one and (bool(_DETAIL.search(parsed.text)) or explained or judged)
 
     @staticmethod
@@ -622,7 +627,8 @@ class Composer:
         lines: list[str]
         if self._is_detail(parsed, concepts) and items:
             lines = self._detail(items[0], citations)
-            return "\n".join(lines)
+            verdict = _verdict(parsed, items[0].resource)
+            return "\n".join([verdict, "", *lines] if verdict else lines)
         if len(concepts) >= 2:
             a, b = concepts[0], concepts[1]
             lines = [f"**{a.name[0].upper()}{a.name[1:]}** and **{b.name}**, side by side:", ""]
@@ -787,6 +793,35 @@ def _elsewhere(parsed: ParsedQuery, resources: Sequence[Resource]) -> str:
 def _unlisted(formats: Sequence[str]) -> str:
     """The sentence saying the catalog lists none of the asked formats, before what it has."""
     return f"The catalog lists no {' or '.join(f'{f}s' for f in formats)}."
+
+
+def _verdict(parsed: ParsedQuery, resource: Resource) -> str | None:
+    """The direct answer to a yes-or-no question on one resource's catalog facts ("is vLLM
+    open source?", "is DDIA free?", "is it good for beginners?"), or None for other questions."""
+    if not _JUDGED.search(parsed.original.strip().lower()):
+        return None
+    name = f"*{resource.title}*"
+    if parsed.open_source:
+        if resource.open_source is None and resource.kind not in ("tool", "repo"):
+            return f"{name} is a {resource.kind}, not software; it is {resource.cost}."
+        if resource.open_source is None:
+            return f"The catalog does not say whether {name} is open source."
+        return (
+            f"Yes, {name} is open source."
+            if resource.open_source
+            else f"No, {name} is not open source."
+        )
+    if parsed.free_only:
+        return {
+            "free": f"Yes, {name} is free.",
+            "freemium": f"Partly: {name} is free to start, with paid tiers.",
+            "paid": f"No, {name} is paid.",
+        }[resource.cost]
+    if parsed.level:
+        if resource.level == parsed.level:
+            return f"Yes, {name} is marked {resource.level}."
+        return f"Not quite: {name} is marked {resource.level}, not {parsed.level}."
+    return None
 
 
 def _titles(resources: Sequence[Resource]) -> str:

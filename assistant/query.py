@@ -199,6 +199,20 @@ SIMILAR = re.compile(
     r"(books?|courses?|papers?|blogs?|tools?|repos?|resources?|reads?|ones|stuff) like)\b"
 )
 # Which kind of small talk: the classifier says it is small talk, these words say which.
+_YES_NO = re.compile(r"^(?:is|are|does|do|would|will|can|could)\s+(?:the\s+|this\s+|that\s+)?")
+
+
+def _judged(text: str, name_starts: Sequence[int]) -> bool:
+    """Whether a message asks yes or no of one resource: named right after the verb ("is vLLM
+    open source?") or referred to ("is it free?"); "is there a free book like DDIA?" is not."""
+    verb = _YES_NO.match(text)
+    if not verb:
+        return False
+    if len(set(name_starts)) == 1:
+        return name_starts[0] == verb.end()
+    return not name_starts and bool(re.match(r"(?:it|this one|that one)\b", text[verb.end() :]))
+
+
 _THANKS = re.compile(r"\b(thanks?|thx|ty|cheers|appreciate\w*|helpful|useful|great|perfect)\b")
 _GOODBYE = re.compile(r"\b(bye|goodbye|see you|see ya|that'?s all|that is all|later|good night)\b")
 
@@ -249,6 +263,9 @@ class ParsedMessage:
     similar: bool = False  # "something like ...": more like one resource
     comparative: bool = False  # "something shorter?": the last request, changed in one respect
     one: bool = False  # "the single best book on X": one pick, not a list
+    # "Is vLLM open source?", "is it free?": a yes-or-no question about the one resource it
+    # names (or "it"), whose constraint words are what is asked, not a filter.
+    judged: bool = False
 
     @property
     def domain(self) -> bool:
@@ -292,6 +309,7 @@ class Request:
     similar: bool = False
     comparative: bool = False
     one: bool = False
+    judged: bool = False
     restrict_to: tuple[str, ...] = ()  # "any of those ...": only the last answer's resources
     follow_up: FollowUp = ""
     similar_to: str = ""  # the resource to find more like
@@ -571,4 +589,5 @@ class QueryParser:
             similar=bool(SIMILAR.search(text)),
             comparative=comparative,
             one=bool(ONE.search(text)),
+            judged=_judged(text, [start for start, _, _ in names]),
         )

@@ -68,9 +68,13 @@ def passes(resource: Resource, parsed: ParsedQuery) -> bool:
         return False
     if set(parsed.avoided_topics) & set(resource.topics) and resource.id not in parsed.mentioned:
         return False  # "not too mathematical": nothing that covers ML theory
-    if parsed.free_only and resource.cost == "paid":
+    # "Is DDIA free?" asks a fact of DDIA: its answer is the resource, whatever the fact.
+    asked = parsed.judged and (
+        resource.id in parsed.mentioned or parsed.restrict_to == (resource.id,)
+    )
+    if parsed.free_only and resource.cost == "paid" and not asked:
         return False
-    return not (open_source_applies(parsed) and resource.open_source is not True)
+    return asked or not (open_source_applies(parsed) and resource.open_source is not True)
 
 
 def rank(

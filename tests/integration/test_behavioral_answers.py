@@ -113,6 +113,27 @@ def test_a_format_the_catalog_lacks_is_said_not_ignored(assistant: Assistant) ->
     assert {i.resource.kind for i in books.items} == {"book"}
 
 
+def test_a_yes_or_no_question_about_one_resource_is_answered_first(
+    assistant: Assistant,
+) -> None:
+    # Its constraint words are the question: the paid book is the answer, not filtered out.
+    paid = assistant.ask("is Designing Data-Intensive Applications free?")
+    assert [i.resource.id for i in paid.items] == ["designing-data-intensive-applications"]
+    assert paid.text.startswith("No, *Designing Data-Intensive Applications* is paid.")
+    tool = assistant.ask("is vLLM open source?")
+    assert tool.text.startswith("Yes, *vLLM* is open source.")
+    # "it" is the one resource the last answer described.
+    detail = assistant.ask("tell me more about Feast")
+    again = assistant.ask("is it free?", session_id=detail.session_id)
+    assert [i.resource.id for i in again.items] == ["feast"]
+    assert again.text.startswith("Yes, *Feast* is free.")
+    # Asking for free resources like a paid one still filters: the paid one is not offered.
+    similar = assistant.ask("are there free books like Designing Data-Intensive Applications?")
+    assert "designing-data-intensive-applications" not in {i.resource.id for i in similar.items}
+    assert all(i.resource.cost != "paid" for i in similar.items)
+    assert not similar.text.startswith(("Yes", "No,"))
+
+
 def test_a_bare_less_keeps_the_subject_and_drops_what_it_names(assistant: Assistant) -> None:
     first = assistant.ask("what should I read about deep learning?")
     assert "ml-theory" in _topics(first.items)

@@ -357,6 +357,21 @@ def test_mft_videos_wanted_or_ruled_out_are_the_course_format(
 
 
 @pytest.mark.parametrize(
+    ("message", "judged"),
+    [("is vLLM open source?", True),
+     ("is Designing Data-Intensive Applications free?", True),
+     ("is it free?", True),
+     ("is there a free book like Designing Data-Intensive Applications?", False),
+     ("are there open source feature stores?", False),
+     ("what is vLLM?", False)],
+)  # fmt: skip
+def test_mft_a_yes_or_no_question_about_one_resource_is_judged(
+    parser: QueryParser, message: str, judged: bool
+) -> None:
+    assert parse(parser, message).judged is judged
+
+
+@pytest.mark.parametrize(
     ("message", "unlisted"),
     [("any podcasts on MLOps?", ("podcast",)),
      ("I like listening to podcasts, anything about feature stores?", ("podcast",)),
