@@ -109,6 +109,9 @@ class Answer:
     elsewhere: list[Resource] = field(default_factory=list)
     # Named after a single pick as "Also worth a look" ("the single best book on X").
     also: list[Resource] = field(default_factory=list)
+    # The next closest glossary entry, when the question fits it nearly as well as the one
+    # defined ("if that is not what you meant: ...").
+    maybe: list[Concept] = field(default_factory=list)
 
 
 def _topic_phrase(topics: tuple[str, ...]) -> str:
@@ -249,7 +252,11 @@ class Composer:
         if parsed.intent == "smalltalk":
             return self.smalltalk(parsed)
         concepts: list[Concept] = []  # "what's MLflow?": MLflow itself, not the nearest concept
-        if not self._describes_resource(parsed) or self.concepts.named_in(parsed.original):
+        # "Is DDIA better than DMLS?" sets resources side by side, not glossary entries.
+        of_resources = self._describes_resource(parsed) or (
+            parsed.intent == "compare" and bool(parsed.mentioned)
+        )
+        if not of_resources or self.concepts.named_in(parsed.original):
             concepts = self.concepts.for_question(parsed.original, parsed.intent)
         if not hits and not concepts:
             return self.nothing_fits(parsed, topic_text, elsewhere)
@@ -309,9 +316,14 @@ class Composer:
         pointed = bool(parsed.kinds) and bool(items) and all(i.group == RELATED for i in items)
         shown_elsewhere = list(elsewhere) if pointed else []
         next_best = [h.resource for h in runners]
+        maybe = (
+            self.concepts.runner_up(parsed.original, concepts[0])
+            if len(concepts) == 1 and parsed.intent in ("explain", "compare")
+            else None
+        )
         text = self._text(
             parsed, items, citations, topic_text, personal, concepts, limit, shown_elsewhere,
-            subject, next_best,
+            subject, next_best, maybe,
         )  # fmt: skip
         used = parsed.to_dict() | {"topic_text": topic_text}
         if concepts:
@@ -320,7 +332,7 @@ class Composer:
             used["profile"] = personal.profile.model_dump(mode="json", exclude_defaults=True)
         return Answer(text=text, intent=parsed.intent, items=items, citations=citations,
                       query_used=used, concepts=concepts, elsewhere=shown_elsewhere,
-                      also=next_best)  # fmt: skip
+                      also=next_best, maybe=[maybe] if maybe else [])  # fmt: skip
 
     # -- choosing what to show --------------------------------------------------------------
 
@@ -619,9 +631,11 @@ class Composer:
         elsewhere: Sequence[Resource] = (),
         subject: Sequence[Concept] = (),
         next_best: Sequence[Resource] = (),
+        maybe: Concept | None = None,
     ) -> str:
         """`elsewhere` is said in the header when given; `subject` names a glossary subject;
-        `next_best` follows a single pick ("Also worth a look: ...")."""
+        `next_best` follows a single pick ("Also worth a look: ..."); `maybe` follows a
+        definition the question fits about as well as it."""
         kinds = " or ".join(plural(k) for k in parsed.kinds) or "resources"
         about = _topic_phrase(parsed.topics) or topic_text or parsed.text
         lines: list[str]
@@ -643,6 +657,9 @@ class Composer:
                        if r in self.concepts.concepts]  # fmt: skip
             if related:
                 lines += ["", f"Related: {', '.join(related)}."]
+            if maybe is not None:
+                lines += ["", f"If that is not what you meant, the next closest entry is "
+                              f"**{maybe.name}**: {maybe.definition.strip()}"]  # fmt: skip
             lines += ["", "What to read next:", ""] if items else []
             lines += self._grouped(items)
         elif (

@@ -106,6 +106,9 @@ def build_prompt(question: str, answer: Answer) -> str:
     definitions = "".join(
         f"- {c.name}: {c.definition.strip()} Why it matters: {c.why.strip()}\n"
         for c in answer.concepts
+    ) + "".join(
+        f"- {c.name} [the question may mean this instead]: {c.definition.strip()}\n"
+        for c in answer.maybe
     )
     glossary = f"Definitions:\n{definitions}\n" if definitions else ""
     # Where the subject is when nothing of the asked kind covers it: the composed answer says so.

@@ -188,8 +188,10 @@ def held_out_examples(
 ) -> dict[str, int]:
     """Each of the glossary's own example questions asked with it held out of its concept's
     views: how many find their concept, and how many a wrong one. Six times the dev split's
-    size, so it shows what a change does to questions written apart from the glossary."""
-    right = wrong = total = 0
+    size, so it shows what a change does to questions written apart from the glossary.
+    `offered` counts the wrong picks whose concept the answer offers next ("if that is not what
+    you meant"), `doubted` the right picks that come with such an offer."""
+    right = wrong = total = offered = doubted = 0
     for cid, concept in concepts.items():
         for n, question in enumerate(concept.questions):
             others = tuple(q for i, q in enumerate(concept.questions) if i != n)
@@ -197,9 +199,14 @@ def held_out_examples(
             index = ConceptIndex(held, embedder, lexical_weight=lexical_weight, top_views=top_views)
             found = index.for_question(question, "explain")
             total += 1
-            right += bool(found) and found[0].id == cid
-            wrong += bool(found) and found[0].id != cid
-    return {"n": total, "right": right, "wrong": wrong}
+            if not found:
+                continue
+            maybe = index.runner_up(question, found[0])
+            right += found[0].id == cid
+            wrong += found[0].id != cid
+            offered += found[0].id != cid and maybe is not None and maybe.id == cid
+            doubted += found[0].id == cid and maybe is not None
+    return {"n": total, "right": right, "wrong": wrong, "offered": offered, "doubted": doubted}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -224,6 +231,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     swept = discounts(index, questions["dev"])
     weighed = lexical_weights(index, questions["dev"], embedder)
     viewed = view_counts(index, questions["dev"], embedder)
+    held = held_out_examples(index.concepts, embedder)
     report: dict[str, Any] = {
         "question_discount_in_use": QUESTION_DISCOUNT,
         "dev_accuracy_by_discount": swept,
@@ -231,6 +239,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "dev_accuracy_wrong_by_lexical_weight": weighed,
         "top_views_in_use": TOP_VIEWS,
         "dev_accuracy_wrong_by_top_views": viewed,
+        "held_out_examples": held,
         "floor_in_use": MIN_SIMILARITY,
         "best_dev_floor": floor,
         "best_dev_accuracy": dev_best,
@@ -267,6 +276,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
         for views, (accuracy, wrong, right, held_wrong) in viewed.items():
             print(f"  {views}: dev {accuracy:.3f} ({wrong}), examples {right} ({held_wrong})")
+        print(
+            f"held-out example questions: {held['right']} of {held['n']} right, {held['wrong']} "
+            f"wrong; of the wrong, {held['offered']} offer the right one next; "
+            f"{held['doubted']} right ones come with an offer"
+        )
         for split in ("dev", "test"):
             result = report[split]
             print(

@@ -134,6 +134,18 @@ def test_a_yes_or_no_question_about_one_resource_is_answered_first(
     assert not similar.text.startswith(("Yes", "No,"))
 
 
+def test_a_definition_the_question_barely_prefers_names_the_next_entry(
+    assistant: Assistant,
+) -> None:
+    unsure = assistant.ask("how do teams roll out a new model safely?")
+    assert unsure.concepts and len(unsure.maybe) == 1
+    assert "If that is not what you meant, the next closest entry is **" in unsure.text
+    # After the definition and before the reading list.
+    assert unsure.text.index("If that is not") < unsure.text.index("What to read next")
+    clear = assistant.ask("what is a feature store and why would I need one?")
+    assert not clear.maybe and "If that is not what you meant" not in clear.text
+
+
 def test_a_bare_less_keeps_the_subject_and_drops_what_it_names(assistant: Assistant) -> None:
     first = assistant.ask("what should I read about deep learning?")
     assert "ml-theory" in _topics(first.items)

@@ -37,6 +37,7 @@ MIN_DEV_ACCURACY = 0.9
 # evidence, 236 and 363 (`python -m evals.concept_matching`).
 MAX_HELD_OUT_WRONG = 130
 MIN_HELD_OUT_RIGHT = 420
+MIN_HELD_OUT_OFFERED = 15  # 21 measured with UNSURE_MARGIN 0.1
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +65,8 @@ def test_held_out_example_questions_rarely_name_a_wrong_concept(
     assert held["n"] >= 600, held
     assert held["wrong"] <= MAX_HELD_OUT_WRONG, held
     assert held["right"] >= MIN_HELD_OUT_RIGHT, held
+    # A close second is offered: some wrong picks come with the right concept next.
+    assert held["offered"] >= MIN_HELD_OUT_OFFERED, held
 
 
 def test_off_topic_messages_stay_below_the_scope_floor(index: ConceptIndex) -> None:
@@ -113,3 +116,27 @@ def test_the_glossarys_newer_entries_are_found_by_meaning(
     # Plain-English questions written for this test, not taken from the glossary or the eval.
     found = index.for_question(question, "explain")
     assert found and found[0].id in ((concept,) if isinstance(concept, str) else concept)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["how do teams roll out a new model safely?",
+     "how do we release a new model without hurting users?"],
+)  # fmt: skip
+def test_a_question_two_entries_fit_offers_the_second(index: ConceptIndex, question: str) -> None:
+    # Sending a new model to a few users first is what both ask; the entry for it is offered
+    # whether it is picked or the runner-up.
+    found = index.for_question(question, "explain")
+    maybe = index.runner_up(question, found[0])
+    assert maybe is not None and maybe.id != found[0].id
+    assert "canary-deployment" in {found[0].id, maybe.id}
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what is a feature store?", "what is point-in-time correctness?",
+     "how can I shrink a neural network so it runs on a phone?"],
+)  # fmt: skip
+def test_a_named_or_clear_concept_offers_no_second(index: ConceptIndex, question: str) -> None:
+    found = index.for_question(question, "explain")
+    assert found and index.runner_up(question, found[0]) is None

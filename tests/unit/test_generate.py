@@ -17,6 +17,7 @@ from assistant.generate import (
 )
 from assistant.settings import Settings
 from ingest.catalog import load_catalog
+from ingest.concepts import load_concepts
 
 REAL_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
@@ -129,6 +130,17 @@ def test_the_prompt_carries_each_resources_facts_and_formats_the_catalog_lacks(
     assert "lists no" not in build_prompt("feature stores?", composed)
     asked = replace(composed, query_used={**composed.query_used, "unlisted_kinds": ["podcast"]})
     assert "The catalog lists no podcasts." in build_prompt("podcasts on MLOps?", asked)
+
+
+def test_the_prompt_marks_the_entry_the_question_may_mean_instead(
+    composed: Answer, catalog
+) -> None:
+    assert "may mean this instead" not in build_prompt("what is it?", composed)
+    other = load_concepts(REAL_CORPUS, catalog)["canary-deployment"]
+    unsure = replace(composed, maybe=[other])
+    assert f"- {other.name} [the question may mean this instead]: " in build_prompt(
+        "what is it?", unsure
+    )
 
 
 def test_the_prompt_says_where_the_subject_is_when_the_kind_asked_has_none(
