@@ -6,11 +6,10 @@ import math
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from typing import Any
 
 from assistant.concepts import ConceptIndex
 from assistant.hybrid import DOCUMENT, Hit
+from assistant.keyword import english_stemmer
 from assistant.personalize import ROLE_LABELS, Personalized
 from assistant.profiles import Profile
 from assistant.query import ParsedQuery
@@ -144,15 +143,8 @@ def says_something(snippet: str, names: Sequence[str] = (), about: Sequence[str]
     return len(words) >= MIN_SAYING_WORDS
 
 
-@cache
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
 def _stems(words: Sequence[str]) -> set[str]:
-    return set(_stemmer().stemWords([w.lower() for w in words]))
+    return set(english_stemmer().stemWords([w.lower() for w in words]))
 
 
 def plural(kind: str, n: int = 2) -> str:

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
+
+_LOCAL = threading.local()
+
+
+def english_stemmer() -> Any:
+    """This thread's Snowball English stemmer: PyStemmer's are not thread-safe, and requests
+    are served from several threads (one instance each, built on first use)."""
+    stemmer = getattr(_LOCAL, "stemmer", None)
+    if stemmer is None:
+        import Stemmer
+
+        stemmer = _LOCAL.stemmer = Stemmer.Stemmer("english")
+    return stemmer
 
 
 class KeywordIndex(Protocol):
@@ -41,16 +55,13 @@ class Bm25Index:
     """bm25s adapter with English stop words and a Snowball stemmer ("stores" finds "store")."""
 
     def __init__(self, ids: Sequence[str], texts: Sequence[str]) -> None:
-        import Stemmer
-
         bm25s = _import_bm25s()
         self._bm25s = bm25s
-        self._stemmer: Any = Stemmer.Stemmer("english")
         self._ids = list(ids)
         self._index: Any = bm25s.BM25()
         if self._ids:
             tokens = bm25s.tokenize(
-                list(texts), stopwords="en", stemmer=self._stemmer, show_progress=False
+                list(texts), stopwords="en", stemmer=english_stemmer(), show_progress=False
             )
             self._index.index(tokens, show_progress=False)
 
@@ -59,7 +70,7 @@ class Bm25Index:
         if not self._ids:
             return []
         tokens = self._bm25s.tokenize(
-            [query], stopwords="en", stemmer=self._stemmer, show_progress=False
+            [query], stopwords="en", stemmer=english_stemmer(), show_progress=False
         )
         if not tokens.ids or not tokens.ids[0]:
             return []

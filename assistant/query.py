@@ -10,6 +10,7 @@ from typing import Literal, cast
 from assistant.concepts import ConceptIndex
 from assistant.constraints import find_cues, read_constraints, ruled_out
 from assistant.intent import INTENTS, Intent, IntentClassifier, IntentScores
+from assistant.keyword import english_stemmer
 from assistant.profiles import ROLE_TOPICS
 from assistant.spelling import SpellCorrector
 from ingest.catalog import Catalog
@@ -62,20 +63,21 @@ _ASKING = re.compile(
 )
 
 
+def _stem(word: str) -> str:
+    return str(english_stemmer().stemWord(word))
+
+
 class TopicMatcher:
     """Finds the vocabulary's topic phrases in a message, word by word on Snowball stems, so
     any inflection matches ("looking different", "hyperparameters", "feed" for "feeds")."""
 
     def __init__(self) -> None:
-        import Stemmer
-
-        self._stem = Stemmer.Stemmer("english").stemWord
         self._phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         self._framing: set[tuple[str, ...]] = set()
         for topic, phrases in TOPIC_PHRASES.items():
             for phrase in phrases:
                 words = tuple(_TOKEN.findall(phrase))
-                self._phrases.setdefault(self._stem(words[0]), []).append((words, topic))
+                self._phrases.setdefault(_stem(words[0]), []).append((words, topic))
                 if phrase in FRAMING_PHRASES:
                     self._framing.add(words)
         # A word the vocabulary itself uses means what it says: "production" is a deployment
@@ -85,7 +87,7 @@ class TopicMatcher:
     def _same(self, token: str, word: str) -> bool:
         if token == word:
             return True
-        return token not in self._literal and self._stem(token) == self._stem(word)
+        return token not in self._literal and _stem(token) == _stem(word)
 
     def find(
         self, text: str, names: Sequence[tuple[int, int, Collection[str]]] = ()
@@ -105,9 +107,9 @@ class TopicMatcher:
         matches: list[tuple[int, int, str]] = []  # word start, word end, topic
         framing: set[tuple[int, int]] = set()
         for i, word in enumerate(words):
-            if i and words[i - 1] in NOT_A_TOPIC_AFTER.get(self._stem(word), ()):
+            if i and words[i - 1] in NOT_A_TOPIC_AFTER.get(_stem(word), ()):
                 continue  # "a nightly job": the scheduler's, not a career
-            for phrase, topic in self._phrases.get(self._stem(word), ()):
+            for phrase, topic in self._phrases.get(_stem(word), ()):
                 end = i + len(phrase)
                 if end <= len(words) and all(
                     self._same(t, w) for t, w in zip(words[i:end], phrase, strict=True)

@@ -213,8 +213,14 @@ def test_a_question_on_one_named_resource_describes_it(
     answer = assistant.ask(message)
     resource = assistant.catalog.resources[resource_id]
     assert [i.resource.id for i in answer.items] == [resource_id]
-    assert answer.text.startswith(f"**{resource.title}**")
-    assert f"({resource.level} {resource.kind}" in answer.text.split("\n", 1)[0]
+    # A yes/no question on a catalog fact is answered first, then the card.
+    judged = "beginners" in message
+    verdict, card = answer.text.split("\n\n", 1) if judged else ("", answer.text)
+    assert not judged or (
+        verdict.startswith(("Yes, ", "Not quite: ")) and resource.title in verdict
+    )
+    assert card.startswith(f"**{resource.title}**")
+    assert f"({resource.level} {resource.kind}" in card.split("\n", 1)[0]
     assert resource.summary.strip() in answer.text
 
 

@@ -31,3 +31,19 @@ def test_bm25_leaves_numba_unloaded_and_ranks_as_with_it(fresh_python: Callable[
     assert with_numba["numba_loaded"] is True
     assert alone["found"] == with_numba["found"]
     assert any(alone["found"])  # type: ignore[arg-type]
+
+
+def test_each_thread_stems_with_its_own_stemmer() -> None:
+    # PyStemmer's stemmers are not thread-safe; requests are served from several threads.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from assistant.keyword import english_stemmer
+
+    assert english_stemmer() is english_stemmer()
+    words = ["stores", "serving", "pipelines", "monitoring", "features", "recommendations"] * 300
+    expected = english_stemmer().stemWords(words)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        owners = list(pool.map(lambda _: id(english_stemmer()), range(8)))
+        results = list(pool.map(lambda _: english_stemmer().stemWords(words), range(8)))
+    assert id(english_stemmer()) not in owners  # a pool thread never gets this thread's one
+    assert all(result == expected for result in results)
