@@ -125,6 +125,13 @@ def _topic_phrase(topics: tuple[str, ...]) -> str:
 # paper on ML system complexity.") 7 or more.
 MIN_SAYING_WORDS = 5
 _LINK_TARGET = re.compile(r"\]\([^)]*\)|https?://\S+")
+# Asking which of some resources takes least (or most) time to get through.
+_LENGTH = re.compile(
+    r"\b(?:shortest|longest|quickest|shorter|longer|quicker|thinnest|thickest|how long|"
+    r"(?:least|less|most|more) time|(?:fewest|fewer|most|more) pages|fastest to (?:read|finish))\b"
+)
+_LONGEST = re.compile(r"\b(?:longest|longer|thickest|most time|more time|most pages|more pages)\b")
+
 _LIST_MARKER = re.compile(r"^\s*(?:\d+[.)]|[-*\u2022])\s+")
 
 
@@ -566,8 +573,7 @@ class Composer:
         resource = item.resource
         title = f"[{resource.title}]({resource.url})" if resource.url else resource.title
         byline = f" by {', '.join(resource.authors[:3])}" if resource.authors else ""
-        effort = getattr(resource, "effort", None)
-        extra = f", {effort}" if effort else ""
+        extra = f", {resource.length}" if resource.length else ""
         cite = f" [{item.citation}]" if item.citation else ""
         return f"{n}. **{title}**{byline} ({resource.kind}{extra}). {item.reason}{cite}"
 
@@ -594,9 +600,8 @@ class Composer:
         year = f", {r.year}" if r.year else ""
         lines = [f"**{r.title}**{byline} ({r.level} {r.kind}{year})", "", r.summary.strip(), ""]
         lines.append(f"Best for: {r.best_for.strip()}")
-        effort = getattr(r, "effort", None)
-        if effort:
-            lines.append(f"Effort: {effort}")
+        if r.length:
+            lines.append(f"Length: {r.length}")
         found = caveats(r, self.sources)
         if found:
             lines.append(f"Caveats: {'; '.join(found)}.")
@@ -659,11 +664,17 @@ class Composer:
             and len(items) >= 2
             and (parsed.mentioned or parsed.restrict_to)
         ):  # resources the person named, or the last answer's: compared side by side
+            # Two or more named: those, not what retrieval found beside them.
+            named = [i for i in items if i.resource.id in parsed.mentioned]
+            shown = named if len(named) >= 2 else items[:4]
             lines = ["Here is how they compare, from the catalog and the sources:", ""]
-            for n, item in enumerate(items[:4], start=1):
+            if _LENGTH.search(parsed.original.lower()):
+                lines[0] = _lengths([i.resource for i in shown], parsed.original.lower())
+            for n, item in enumerate(shown, start=1):
                 r = item.resource
                 cite = f" [{item.citation}]" if item.citation else ""
-                lines.append(f"{n}. **{r.title}** ({r.level} {r.kind}): {r.summary.strip()}{cite}")
+                facts = ", ".join([r.level, r.kind, *([r.length] if r.length else [])])
+                lines.append(f"{n}. **{r.title}** ({facts}): {r.summary.strip()}{cite}")
                 lines.append(f"   Choose it if: {r.best_for.strip()}")
         elif parsed.intent == "learning_path":
             who = describe(personal.profile) if personal and personal.profile else ""
@@ -797,6 +808,32 @@ def _elsewhere(parsed: ParsedQuery, resources: Sequence[Resource]) -> str:
     return (
         f"The catalog has no {kinds} on {about}{leaving}. On {about}, it has {_titles(resources)}."
     )
+
+
+def _lengths(resources: Sequence[Resource], question: str) -> str:
+    """The answer to "which of those is the shortest?" from the lengths the catalog records:
+    books by page count; a course's stated time beside them (weeks and pages do not compare);
+    and which have no recorded length."""
+    longest = bool(_LONGEST.search(question))
+    books = sorted((r for r in resources if r.pages), key=lambda r: r.pages or 0, reverse=longest)
+    timed = [r for r in resources if r.effort]
+    unknown = [r for r in resources if not r.length]
+    said: list[str] = []
+    if len(books) >= 2:
+        first, rest = books[0], books[1:]
+        word = "longest" if longest else "shortest"
+        then = ", then ".join(f"*{r.title}* ({r.pages})" for r in rest)
+        said.append(f"By page count, **{first.title}** is the {word} ({first.pages} pages), "
+                    f"then {then}.")  # fmt: skip
+    elif books:
+        said.append(f"*{books[0].title}* has {books[0].pages} pages.")
+    said += [f"*{r.title}* takes {r.effort}." for r in timed]
+    if unknown and said:
+        said.append(f"The catalog records no length for {_titles(unknown)}.")
+    elif unknown:
+        said.append("The catalog records no length for any of these, so it cannot say which "
+                    "takes less time.")  # fmt: skip
+    return " ".join(said) + " How they compare otherwise:"
 
 
 def _unlisted(formats: Sequence[str]) -> str:

@@ -129,9 +129,11 @@ def build_prompt(question: str, answer: Answer) -> str:
 
 
 def _facts(resource: Resource) -> str:
-    """Level, cost and (for software) whether it is open source: "beginner, free, open source"."""
+    """Level, cost, (for software) whether it is open source and the recorded length:
+    "beginner, free, open source", "intermediate, paid, 386 pages"."""
     source = {True: ["open source"], False: ["not open source"], None: []}[resource.open_source]
-    return ", ".join([resource.level, resource.cost, *source])
+    length = [resource.length] if resource.length else []
+    return ", ".join([resource.level, resource.cost, *source, *length])
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,8 @@ class TopicMatcher:
 
 ANAPHORA = re.compile(
     r"\b(those|these|them|of the above|that list|the ones|which ones?|any of th\w+|ones you)\b"
+    # A bare "which is shorter?", "which is the best?": among what was just listed.
+    r"|^(?:so |and |ok |okay )?which (?:is|are)(?= (?:the )?[a-z]+(?:er|est)\W*$)"
 )
 SAME_TOPIC = re.compile(
     r"\b(same (topic|subject|area|thing|theme)|on that|about that|on this|about this|on it|"
@@ -553,7 +555,9 @@ class QueryParser:
         intent = _choose(scores, exclude=("out_of_scope", *(("smalltalk",) if asks else ())))
         if intent == "learning_path" and (mentioned or authors or (topics and topic_words)):
             intent = "recommend"
-        if len(mentioned) >= 2 and re.search(r"\b(or|vs\.?|versus)\b", text):
+        if len(mentioned) >= 2 and re.search(
+            r"\b(or|vs\.?|versus|compare|comparing|differences? between)\b", text
+        ):
             intent = "compare"  # two named resources set against each other
         elif intent in ("explain", "compare") and authors and len(authors) + len(mentioned) < 2:
             # A person is not a concept, nor one side of a comparison: "Alex Xu", "who is

@@ -53,6 +53,8 @@ class Resource(BaseModel):
     # Resource ids to read first, and the time it takes, as a source or the resource states them.
     prerequisites: tuple[str, ...] = ()
     effort: str | None = Field(default=None, min_length=2, max_length=60)
+    # A book's printed length, from a publisher's, retailer's or library's record of it.
+    pages: int | None = Field(default=None, ge=10, le=3000)
 
     @field_validator("topics")
     @classmethod
@@ -75,6 +77,18 @@ class Resource(BaseModel):
         if self.kind in ("tool", "repo") and self.open_source is None:
             raise ValueError("open_source: required (true/false) for tools and repos")
         return self
+
+    @model_validator(mode="after")
+    def _pages_for_books(self) -> Resource:
+        if self.pages is not None and self.kind != "book":
+            raise ValueError("pages: only books have a page count")
+        return self
+
+    @property
+    def length(self) -> str | None:
+        """What it takes to get through it, as recorded: the stated effort, or the page count."""
+        pages = f"{self.pages} pages" if self.pages else None
+        return ", ".join(part for part in (self.effort, pages) if part) or None
 
     @property
     def names(self) -> tuple[str, ...]:

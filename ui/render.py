@@ -147,9 +147,8 @@ def resource_detail(resource: Resource, sources: dict[str, Source]) -> str:
     facts: list[str] = [resource.level, resource.cost]
     if resource.open_source is not None:
         facts.append("open source" if resource.open_source else "not open source")
-    effort = getattr(resource, "effort", None)
-    if effort:
-        facts.append(f"effort: {effort}")
+    if resource.length:
+        facts.append(f"length: {resource.length}")
     lines.append(f"- **Level, cost:** {', '.join(facts)}")
     lines.append(f"- **Topics:** {', '.join(t.replace('-', ' ') for t in resource.topics)}")
     found = caveats(resource, sources)

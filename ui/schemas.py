@@ -205,6 +205,7 @@ class ResourceDetail(ResourceOut):
     publisher: str | None
     prerequisites: list[str]
     effort: str | None
+    pages: int | None
 
 
 class ResourceList(BaseModel):

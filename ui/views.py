@@ -54,6 +54,7 @@ def resource_detail_view(resource: Resource) -> dict[str, Any]:
         "publisher": resource.publisher,
         "prerequisites": list(resource.prerequisites),
         "effort": resource.effort,
+        "pages": resource.pages,
     }
 
 

@@ -481,3 +481,26 @@ def test_what_to_read_is_mostly_reading(assistant: Assistant, message: str) -> N
     reading = ("book", "course", "paper", "blog", "newsletter", "platform")
     kinds = [i.resource.kind for i in assistant.ask(message).items]
     assert sum(k in reading for k in kinds) >= 3, kinds
+
+
+def test_which_is_shortest_answers_from_the_recorded_lengths(assistant: Assistant) -> None:
+    listed = assistant.ask("books on ML system design")
+    books = [i.resource for i in listed.items if i.resource.pages]
+    assert len(books) >= 2  # the catalog records page counts for several of these books
+    shortest = min(books, key=lambda r: r.pages or 0)
+    longest = max(books, key=lambda r: r.pages or 0)
+    short = assistant.ask("which of those is the shortest?", session_id=listed.session_id)
+    assert short.text.startswith(
+        f"By page count, **{shortest.title}** is the shortest ({shortest.pages} pages)"
+    )
+    # What has no recorded length is said to have none, not ranked.
+    unknown = [i.resource for i in listed.items if not i.resource.length]
+    if unknown:
+        assert "The catalog records no length for" in short.text
+    long = assistant.ask("which is longer?", session_id=listed.session_id)
+    assert long.text.startswith(f"By page count, **{longest.title}** is the longest")
+    # Two courses state their time, not pages: both are given, neither is ranked by pages.
+    courses = assistant.ask("CS329S or Full Stack Deep Learning, which takes less time?")
+    assert "By page count" not in courses.text
+    for resource in courses.items[:2]:
+        assert f"*{resource.resource.title}* takes {resource.resource.effort}." in courses.text

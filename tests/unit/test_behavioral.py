@@ -794,3 +794,29 @@ def test_inv_an_ampersand_and_its_word_name_the_same_resource(
     parser: QueryParser, message: str
 ) -> None:
     assert parse(parser, message).mentioned == ("mlflow", "weights-and-biases")
+
+
+@pytest.mark.parametrize(
+    ("message", "among_the_last"),
+    [("which is shorter?", True), ("which one is the longest?", True),
+     ("which is better?", True), ("so which is the cheapest?", True),
+     ("which is the best book on feature stores?", False),
+     ("which is shorter, a course or a book on MLOps?", False)],
+)  # fmt: skip
+def test_mft_a_bare_which_question_asks_among_the_last_answer(
+    parser: QueryParser, message: str, among_the_last: bool
+) -> None:
+    # "which is shorter?" with nothing else in it can only mean the resources just listed.
+    assert parse(parser, message).anaphoric is among_the_last
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["compare Designing Data-Intensive Applications and Designing Machine Learning Systems",
+     "comparing Feast with Tecton", "the differences between MLflow and Weights & Biases"],
+)  # fmt: skip
+def test_mft_two_named_resources_with_a_comparison_word_are_compared(
+    parser: QueryParser, message: str
+) -> None:
+    parsed = parse(parser, message)
+    assert len(parsed.mentioned) == 2 and parsed.intent == "compare"

@@ -195,3 +195,29 @@ def test_a_malformed_source_url_is_refused(fixture_corpus: Path, url: str) -> No
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     with pytest.raises(CatalogError, match=r"entry #2 \(id 'monitoring-notes'\): field 'url'"):
         load_catalog(fixture_corpus)
+
+
+def test_each_page_count_quotes_its_record(catalog: Catalog) -> None:
+    # A page count is a fact checked against a publisher's, retailer's or library's record:
+    # the comment above it says which, so nobody has to take the number on trust.
+    blocks = entry_blocks(RESOURCES.read_text(encoding="utf-8"))
+    counted = [r for r in catalog.resources.values() if r.pages]
+    assert counted, "no book has a page count"
+    for resource in counted:
+        assert "# pages: " in blocks[resource.id], resource.id
+        assert resource.kind == "book" and resource.length is not None
+        assert f"{resource.pages} pages" in resource.length
+
+
+@pytest.mark.parametrize(
+    ("index", "pages", "message"),
+    [(0, 0, "greater than or equal"), (0, "many", "valid integer"),
+     (1, 300, "only books have a page count")],
+    ids=["zero", "words", "a-tool"],
+)  # fmt: skip
+def test_a_bad_page_count_is_refused(
+    fixture_corpus: Path, index: int, pages: object, message: str
+) -> None:
+    _edit(fixture_corpus, index, pages=pages)
+    with pytest.raises(CatalogError, match=message):
+        load_catalog(fixture_corpus)
