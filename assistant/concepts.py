@@ -83,8 +83,10 @@ _WHAT_IS = re.compile(
     r"^(?:so |and |ok |okay )?(?:whats|what(?: exactly)?(?:'s| is| are))(?: exactly)? "
     r"(?:an? |the )?"
 )
-# "between A and B", "A vs B", "compare A with B": the two sides of a comparison.
-_COMPARISON = re.compile(r"\b(vs|versus|differences? between|compare|comparing|comparison)\b")
+# "between A and B", "A vs B", "compare A with B", "A instead of B": the two sides of a comparison.
+_COMPARISON = re.compile(
+    r"\b(vs|versus|differences? between|compare|comparing|comparison|instead of|rather than)\b"
+)
 _EITHER = re.compile(r"\bor\b")
 # A choice between two ways of doing something, which may name neither ("should I precompute
 # predictions or compute them on request?"): the two sides are compared if each means a concept.
@@ -295,6 +297,11 @@ class ConceptIndex:
             # about one concept.
             if pair or not (intent == "explain" or (intent == "compare" and not worded)):
                 return pair
+        # "What is RAG, and when would I fine-tune instead?": the concept it opens by asking
+        # about, even when a longer name comes later.
+        opened = self.asked_what(text)
+        if opened is not None:
+            return [opened]
         named = self.named_in(text, min_words=2)
         if named:  # "point-in-time correctness": a name of two words or more is unambiguous
             return named[:1]

@@ -143,6 +143,14 @@ def test_a_corpus_without_a_glossary_has_no_concepts(tmp_path: Path, fixture_cor
          ["data-warehouse-lake"]),
         ("what should I read for feature stores?", "recommend", []),
         ("what is a good sourdough recipe?", "explain", []),
+        # The concept a question opens by asking about, before a longer name later on.
+        ("what is RAG, and how is it different from plain fine-tuning on our documents?",
+         "explain", ["rag"]),
+        ("what's CI/CD for ML and does it need a model registry?", "explain", ["ci-cd-for-ml"]),
+        # "A instead of B", "A rather than B" set two named concepts side by side.
+        ("should I use RAG instead of fine-tuning?", "explain", ["rag", "transfer-learning"]),
+        ("why would a team pick canary deployment rather than shadow deployment?", "explain",
+         ["canary-deployment", "shadow-deployment"]),
     ],
 )  # fmt: skip
 def test_questions_find_their_concepts(
