@@ -147,6 +147,18 @@ def test_a_corpus_without_a_glossary_has_no_concepts(tmp_path: Path, fixture_cor
         ("what is RAG, and how is it different from plain fine-tuning on our documents?",
          "explain", ["rag"]),
         ("what's CI/CD for ML and does it need a model registry?", "explain", ["ci-cd-for-ml"]),
+        # A name said in passing, whose meaning the question does not share, yields to the
+        # concept the question means; a name the question is about keeps it.
+        ("my inference server handles requests one by one and the GPU sits mostly idle, how do"
+         " I group them?", "explain", ["dynamic-batching"]),
+        ("our feature store got a column full of nulls from upstream and nobody noticed before"
+         " training, what check catches that?", "explain", ["data-validation"]),
+        ("how do I ship my model server with the exact same Python libraries to every machine?",
+         "explain", ["containerization"]),
+        ("how does a feature store keep training and serving features consistent?", "explain",
+         ["feature-store"]),
+        ("why does dynamic batching help an inference server?", "explain",
+         ["dynamic-batching"]),
         # "A instead of B", "A rather than B" set two named concepts side by side.
         ("should I use RAG instead of fine-tuning?", "explain", ["rag", "transfer-learning"]),
         ("why would a team pick canary deployment rather than shadow deployment?", "explain",
@@ -240,3 +252,14 @@ def test_scope_by_meaning(index: ConceptIndex) -> None:
     assert index.in_scope("what is point-in-time correctness?")  # named, two words
     assert not index.in_scope("which graphics card should I buy to play games?")
     assert not index.in_scope("how do I keep my bread from going stale?")
+
+
+def test_a_name_passed_over_is_offered_next(index: ConceptIndex) -> None:
+    # The question means dynamic batching but names model serving: the named entry is offered
+    # in case it was meant after all; a question about the concept it names offers nothing.
+    question = "my inference server handles requests one by one and the GPU sits idle, why?"
+    best = index.for_question(question, "explain")[0]
+    offered = index.runner_up(question, best)
+    assert best.id != "model-serving" and offered is not None and offered.id == "model-serving"
+    named = "why does dynamic batching help an inference server?"
+    assert index.runner_up(named, index.for_question(named, "explain")[0]) is None
