@@ -669,7 +669,9 @@ class Composer:
             shown = named if len(named) >= 2 else items[:4]
             lines = ["Here is how they compare, from the catalog and the sources:", ""]
             if _LENGTH.search(parsed.original.lower()):
-                lines[0] = _lengths([i.resource for i in shown], parsed.original.lower())
+                # Every one asked about, also past the four set out below.
+                among = named if len(named) >= 2 else items
+                lines[0] = _lengths([i.resource for i in among], parsed.original.lower())
             for n, item in enumerate(shown, start=1):
                 r = item.resource
                 cite = f" [{item.citation}]" if item.citation else ""

@@ -41,6 +41,7 @@ def render_card(item: Recommendation) -> str:
     )
     authors = f" · by {_e(', '.join(r.authors[:4]))}" if r.authors else ""
     year = f" · {r.year}" if r.year else ""
+    length = f" · {_e(r.length)}" if r.length else ""
     cite = f' <a href="#mlsd-cite-{item.citation}">[{item.citation}]</a>' if item.citation else ""
     badges = [r.kind, r.level, r.cost] + (["open source"] if r.open_source else [])
     # Off the question's topics but shown: the card says so, as the answer text does.
@@ -52,7 +53,7 @@ def render_card(item: Recommendation) -> str:
         f'data-cost="{_e(r.cost)}" data-open-source="{str(bool(r.open_source)).lower()}">'
         f"<h4>{title}</h4>"
         f'<div class="mlsd-meta">{badge_html}'
-        f"{authors}{year}</div>"
+        f"{authors}{year}{length}</div>"
         f'<p class="mlsd-reason">{_e(item.reason)}{cite}</p></div>'
     )
 
@@ -147,9 +148,9 @@ def resource_detail(resource: Resource, sources: dict[str, Source]) -> str:
     facts: list[str] = [resource.level, resource.cost]
     if resource.open_source is not None:
         facts.append("open source" if resource.open_source else "not open source")
-    if resource.length:
-        facts.append(f"length: {resource.length}")
     lines.append(f"- **Level, cost:** {', '.join(facts)}")
+    if resource.length:
+        lines.append(f"- **Length:** {resource.length}")
     lines.append(f"- **Topics:** {', '.join(t.replace('-', ' ') for t in resource.topics)}")
     found = caveats(resource, sources)
     if found:

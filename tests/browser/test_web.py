@@ -222,6 +222,21 @@ def test_explain_answer_defines_first(page: Any, live_app: Any) -> None:
     shoot(page, "chat-explain")
 
 
+def test_which_is_shortest_is_answered_from_page_counts(page: Any, live_app: Any) -> None:
+    shown = ask(page, "books on ML system design")
+    books = [live_app.assistant.catalog.resources[c["id"]] for c in shown]
+    counted = sorted((b for b in books if b.pages), key=lambda b: b.pages or 0)
+    assert len(counted) >= 2
+    ask(page, "which of those is the shortest?", asked_before=1)
+    bubble = page.locator('#chatbot [data-testid="bot"]').last
+    expect(bubble).to_contain_text(f"By page count, {counted[0].title} is the shortest")
+    expect(bubble).to_contain_text(f"{counted[0].pages} pages")
+    # Each card carries its length too.
+    card = page.locator(f'#resource-cards .mlsd-card[data-resource-id="{counted[0].id}"]')
+    expect(card).to_contain_text(f"{counted[0].pages} pages")
+    shoot(page, "chat-shortest")
+
+
 def test_titles_link_to_the_resources_own_pages(page: Any, live_app: Any) -> None:
     shown = ask(page, "a free course on MLOps")
 
@@ -343,6 +358,11 @@ def test_browse_shows_one_resource_in_full(page: Any, live_app: Any) -> None:
     expect(detail).to_contain_text("Named in:")
     expect(detail).to_contain_text("Link:")
     shoot(page, "browse-detail")
+    # A book's recorded length is part of its facts.
+    book = live_app.assistant.catalog.resources["designing-data-intensive-applications"]
+    choose(page, "Resource details", book.title)
+    expect(detail).to_contain_text(f"Length: {book.pages} pages")
+    shoot(page, "browse-detail-length")
 
 
 def test_api_docs_render_offline(page: Any, live_app: Any) -> None:
