@@ -61,7 +61,8 @@ _JUDGED = re.compile(
 )
 _DETAIL = re.compile(
     r"\b(tell me (more )?about|more (details?|info\w*) (on|about)|more about|details? (on|about)|"
-    r"describe|what is (the )?(second|first|third|fourth|fifth|last) one)\b"
+    r"describe|what is (the )?(second|first|third|fourth|fifth|last) one|"
+    r"how long (is|does|will|would)|how many pages)\b"
 )
 _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
@@ -845,10 +846,18 @@ def _unlisted(formats: Sequence[str]) -> str:
 
 def _verdict(parsed: ParsedQuery, resource: Resource) -> str | None:
     """The direct answer to a yes-or-no question on one resource's catalog facts ("is vLLM
-    open source?", "is DDIA free?", "is it good for beginners?"), or None for other questions."""
-    if not _JUDGED.search(parsed.original.strip().lower()):
-        return None
+    open source?", "is DDIA free?", "is it good for beginners?") or to "how long is it?", or
+    None for other questions."""
+    question = parsed.original.strip().lower()
     name = f"*{resource.title}*"
+    if _LENGTH.search(question) or "how many pages" in question:
+        if resource.pages:
+            return f"{name} has {resource.pages} pages."
+        if resource.effort:
+            return f"{name} takes {resource.effort}."
+        return f"The catalog records no length for {name}."
+    if not _JUDGED.search(question):
+        return None
     if parsed.open_source:
         if resource.open_source is None and resource.kind not in ("tool", "repo"):
             return f"{name} is a {resource.kind}, not software; it is {resource.cost}."

@@ -159,6 +159,8 @@ ANAPHORA = re.compile(
     r"\b(those|these|them|of the above|that list|the ones|which ones?|any of th\w+|ones you)\b"
     # A bare "which is shorter?", "which is the best?": among what was just listed.
     r"|^(?:so |and |ok |okay )?which (?:is|are)(?= (?:the )?[a-z]+(?:er|est)\W*$)"
+    # "which book covers both?": the two things the last answer was about.
+    r"|\bboth(?=\W*$)"
 )
 SAME_TOPIC = re.compile(
     r"\b(same (topic|subject|area|thing|theme)|on that|about that|on this|about this|on it|"

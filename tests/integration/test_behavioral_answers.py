@@ -504,3 +504,19 @@ def test_which_is_shortest_answers_from_the_recorded_lengths(assistant: Assistan
     assert "By page count" not in courses.text
     for resource in courses.items[:2]:
         assert f"*{resource.resource.title}* takes {resource.resource.effort}." in courses.text
+
+
+def test_how_long_is_one_resource_is_answered_first(assistant: Assistant) -> None:
+    catalog = assistant.catalog.resources
+    book = catalog["designing-data-intensive-applications"]
+    assert book.pages
+    answer = assistant.ask("how long is Designing Data-Intensive Applications?")
+    assert answer.text.startswith(f"*{book.title}* has {book.pages} pages.")
+    assert [i.resource.id for i in answer.items] == [book.id]
+    course = catalog["stanford-cs329s"]
+    timed = assistant.ask("how many weeks does CS329S take, and how long is it?")
+    assert timed.text.startswith(f"*{course.title}* takes {course.effort}.")
+    # Nothing recorded: said, not guessed.
+    unknown = next(r for r in catalog.values() if r.kind == "course" and not r.length)
+    told = assistant.ask(f"how long does {unknown.title} take?")
+    assert told.text.startswith(f"The catalog records no length for *{unknown.title}*.")

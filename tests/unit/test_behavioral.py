@@ -801,7 +801,8 @@ def test_inv_an_ampersand_and_its_word_name_the_same_resource(
     [("which is shorter?", True), ("which one is the longest?", True),
      ("which is better?", True), ("so which is the cheapest?", True),
      ("which is the best book on feature stores?", False),
-     ("which is shorter, a course or a book on MLOps?", False)],
+     ("which is shorter, a course or a book on MLOps?", False),
+     ("which book covers both?", True), ("a book that covers both batch and streaming", False)],
 )  # fmt: skip
 def test_mft_a_bare_which_question_asks_among_the_last_answer(
     parser: QueryParser, message: str, among_the_last: bool
