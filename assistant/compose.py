@@ -598,8 +598,9 @@ class Composer:
     def _detail(self, item: Recommendation, citations: list[Citation]) -> list[str]:
         r = item.resource
         byline = f" by {', '.join(r.authors)}" if r.authors else ""
-        year = f", {r.year}" if r.year else ""
-        lines = [f"**{r.title}**{byline} ({r.level} {r.kind}{year})", "", r.summary.strip(), ""]
+        published = "".join(f", {fact}" for fact in (r.publisher, r.year) if fact)
+        lines = [f"**{r.title}**{byline} ({r.level} {r.kind}{published})", "",
+                 r.summary.strip(), ""]  # fmt: skip
         lines.append(f"Best for: {r.best_for.strip()}")
         if r.length:
             lines.append(f"Length: {r.length}")

@@ -142,8 +142,9 @@ def chat_text(text: str) -> str:
 def resource_detail(resource: Resource, sources: dict[str, Source]) -> str:
     """Everything the catalog knows about one resource, as Markdown (the Browse detail view)."""
     byline = f" by {', '.join(resource.authors)}" if resource.authors else ""
-    year = f", {resource.year}" if resource.year else ""
-    lines = [f"### {resource.title}", f"*{resource.kind}{year}*{byline}", "", resource.summary]
+    published = "".join(f", {fact}" for fact in (resource.publisher, resource.year) if fact)
+    lines = [f"### {resource.title}", f"*{resource.kind}{published}*{byline}", "",
+             resource.summary]  # fmt: skip
     lines += ["", f"- **Best for:** {resource.best_for}"]
     facts: list[str] = [resource.level, resource.cost]
     if resource.open_source is not None:

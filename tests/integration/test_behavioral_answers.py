@@ -513,6 +513,9 @@ def test_how_long_is_one_resource_is_answered_first(assistant: Assistant) -> Non
     answer = assistant.ask("how long is Designing Data-Intensive Applications?")
     assert answer.text.startswith(f"*{book.title}* has {book.pages} pages.")
     assert [i.resource.id for i in answer.items] == [book.id]
+    # The detail's header names who published it and when, where the catalog records it.
+    assert book.publisher and book.year
+    assert f"({book.level} book, {book.publisher}, {book.year})" in answer.text
     course = catalog["stanford-cs329s"]
     timed = assistant.ask("how many weeks does CS329S take, and how long is it?")
     assert timed.text.startswith(f"*{course.title}* takes {course.effort}.")
