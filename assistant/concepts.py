@@ -78,11 +78,17 @@ SCOPE_SIMILARITY = 0.5
 _DEFINE = re.compile(
     r"^(?:(?:what does|what do)\b.*\bmean\b|(?:define|meaning of|what is meant by)\b)"
 )
-# "what is", "what's", "what exactly are": asking what something is.
+# "what is", "what's", "what exactly are", "what problem does", "why do we need", "how does":
+# asking what something is, what it is for or how it works.
 _WHAT_IS = re.compile(
-    r"^(?:so |and |ok |okay )?(?:whats|what(?: exactly)?(?:'s| is| are))(?: exactly)? "
-    r"(?:an? |the )?"
+    # The longer openings first: "what's" alone would end the match before "the point of".
+    r"^(?:so |and |ok |okay )?(?:what problems? (?:does|do|is|are)|"
+    r"what(?:'s|s| is) the (?:point|purpose|use) of|"
+    r"why (?:do|would|does) (?:we|i|you|teams|people|anyone|one) (?:need|use|want)|"
+    r"how (?:does|do|is|are)|whats|what(?: exactly)?(?:'s| is| are))(?: exactly)? (?:an? |the )?"
 )
+# "..., what are they?", "... - what is that?": asking what the thing just named is.
+_WHAT_IS_IT = re.compile(r"\bwhat(?:'s|s| is| are) (?:it|they|that|those|these|this)\W*$")
 # "between A and B", "A vs B", "compare A with B", "A instead of B": the two sides of a comparison.
 _COMPARISON = re.compile(
     r"\b(vs|versus|differences? between|compare|comparing|comparison|instead of|rather than)\b"
@@ -183,10 +189,12 @@ class ConceptIndex:
         """The concept a question opens by asking what it is ("what is infrastructure as code and
         why do ML teams care?"), whatever follows; None if it opens otherwise."""
         plain = normalize(text)
+        found = self.spans(plain)
+        if found and _WHAT_IS_IT.search(plain):
+            return found[0][2]
         opening = _WHAT_IS.match(plain)
         if opening is None:
             return None
-        found = self.spans(plain)
         return found[0][2] if found and found[0][0] == opening.end() else None
 
     @property

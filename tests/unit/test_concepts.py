@@ -49,7 +49,15 @@ def test_the_glossary_covers_the_core_concepts(catalog: Catalog) -> None:
     [("what is infrastructure as code and why do ML teams care?", "infrastructure-as-code"),
      ("what's a feature store good for?", "feature-store"),
      ("What are SLOs, and do ML services need them?", "slo"),
-     ("what exactly is data mesh?", "data-mesh")],
+     ("what exactly is data mesh?", "data-mesh"),
+     ("what problem does a vector database solve?", "vector-database"),
+     ("what's the point of a model registry if we already use git?", "model-registry"),
+     ("why do teams need a feature store at all?", "feature-store"),
+     ("how does shadow deployment work in practice?", "shadow-deployment"),
+     ("I keep hearing about feedback loops in recommender systems, what are they?",
+      "feedback-loop"),
+     ("people at work keep saying point-in-time correctness - what is that?",
+      "point-in-time-correctness")],
 )  # fmt: skip
 def test_a_question_opening_with_what_a_concept_is_asks_for_it(
     index: ConceptIndex, question: str, expected: str
@@ -61,7 +69,9 @@ def test_a_question_opening_with_what_a_concept_is_asks_for_it(
 @pytest.mark.parametrize(
     "question",
     ["what are the best books on feature stores?", "what should I read about data mesh?",
-     "is a feature store worth it?", "what is MLflow?", "what feature store should we use?"],
+     "is a feature store worth it?", "what is MLflow?", "what feature store should we use?",
+     "how do I get started with feature stores?", "why do we keep getting data drift alerts?",
+     "which books on canary deployment are good, and what are they like?"],
 )  # fmt: skip
 def test_a_question_not_opening_with_what_a_concept_is_does_not(
     index: ConceptIndex, question: str
