@@ -399,7 +399,37 @@ class ConceptIndex:
             if all(found):
                 # "A data lake or a data warehouse?": one entry that explains both sides.
                 return list({c.id: c for c in (found[0][0], found[1][0])}.values())
+            if len(named) < 2:
+                return self._pair_by_first_words(_distribute(a, b), found)
         return named[:2] if len(named) >= 2 else []
+
+    def _pair_by_first_words(
+        self, sides: tuple[str, str], found: list[list[Concept]]
+    ) -> list[Concept]:
+        """Sides that give only the start of a concept's name, the shared rest left out:
+        "shadow and canary" (deployment). A side that names a concept (`found`) means it; of
+        the concepts the others start, the pair whose names end alike; [] when there is none
+        or more than one."""
+        words_of = [side.split() for side in sides]
+        if not all(words_of):
+            return []
+        starts: list[list[Concept]] = [list(f[:1]) for f in found]
+        for concept in self.concepts.values():
+            for name in concept.names:
+                words = _plain(name).split()
+                for n, side in enumerate(words_of):
+                    if not found[n] and len(words) > len(side) and words[: len(side)] == side:
+                        starts[n].append(concept)
+        pairs = {
+            (x.id, y.id)
+            for x in starts[0]
+            for y in starts[1]
+            if x.id != y.id and _plain(x.name).split()[-1] == _plain(y.name).split()[-1]
+        }
+        if len(pairs) != 1:
+            return []
+        first, second = pairs.pop()
+        return [self.concepts[first], self.concepts[second]]
 
 
 def _distribute(a: str, b: str) -> tuple[str, str]:

@@ -523,3 +523,12 @@ def test_how_long_is_one_resource_is_answered_first(assistant: Assistant) -> Non
     unknown = next(r for r in catalog.values() if r.kind == "course" and not r.length)
     told = assistant.ask(f"how long does {unknown.title} take?")
     assert told.text.startswith(f"The catalog records no length for *{unknown.title}*.")
+
+
+def test_asking_what_to_read_gets_a_list_not_a_definition(assistant: Assistant) -> None:
+    # Near a glossary concept in meaning, but asking for reading: resources, no definition.
+    answer = assistant.ask("what should an ML team lead read about running ML teams?")
+    assert answer.intent == "recommend" and not answer.concepts and answer.items
+    # The same closeness without asking to read still opens with a definition.
+    defined = assistant.ask("how do you make a big model smaller so it runs on cheap hardware?")
+    assert defined.concepts and defined.text.startswith(f"**{defined.concepts[0].name[0].upper()}")

@@ -169,6 +169,11 @@ def test_a_corpus_without_a_glossary_has_no_concepts(tmp_path: Path, fixture_cor
          ["feature-store"]),
         ("why does dynamic batching help an inference server?", "explain",
          ["dynamic-batching"]),
+        # Sides that give only the start of two names ending alike.
+        ("whats the difference between shadow and canary", "compare",
+         ["shadow-deployment", "canary-deployment"]),
+        ("blue-green or canary?", "compare", ["blue-green-deployment", "canary-deployment"]),
+        ("precision vs recall", "compare", []),
         # "A instead of B", "A rather than B" set two named concepts side by side.
         ("should I use RAG instead of fine-tuning?", "explain", ["rag", "transfer-learning"]),
         ("why would a team pick canary deployment rather than shadow deployment?", "explain",
