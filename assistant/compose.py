@@ -268,6 +268,16 @@ class Composer:
         hits = self._select(parsed, hits, concepts, limit, profile, subject, related, also)
         if not hits and not concepts:  # only off-subject filler was found
             return self.nothing_fits(parsed, topic_text, elsewhere)
+        named_hits = [h for h in hits if h.resource.id in parsed.mentioned]
+        if parsed.intent == "compare" and not concepts and len(named_hits) >= 2:
+            # "Compare MLflow and W&B": those two first, then only alternatives of their kind
+            # and main subject (Prefect beside Airflow and Dagster), not whatever retrieval
+            # found beside them (vLLM beside two experiment trackers).
+            alike = {(h.resource.kind, h.resource.topics[0]) for h in named_hits}
+            hits = named_hits + [
+                h for h in hits
+                if h not in named_hits and (h.resource.kind, h.resource.topics[0]) in alike
+            ]  # fmt: skip
         runners: list[Hit] = []
         if parsed.one and parsed.intent == "recommend" and not self._is_detail(parsed, concepts):
             # "The single best book on X": the best on the subject, the next two named after it.
@@ -666,20 +676,21 @@ class Composer:
             and len(items) >= 2
             and (parsed.mentioned or parsed.restrict_to)
         ):  # resources the person named, or the last answer's: compared side by side
-            # Two or more named: those, not what retrieval found beside them.
-            named = [i for i in items if i.resource.id in parsed.mentioned]
-            shown = named if len(named) >= 2 else items[:4]
             lines = ["Here is how they compare, from the catalog and the sources:", ""]
+            named = [i for i in items if i.resource.id in parsed.mentioned]
+            asked = named if len(named) >= 2 else items
             if _LENGTH.search(parsed.original.lower()):
                 # Every one asked about, also past the four set out below.
-                among = named if len(named) >= 2 else items
-                lines[0] = _lengths([i.resource for i in among], parsed.original.lower())
-            for n, item in enumerate(shown, start=1):
+                lines[0] = _lengths([i.resource for i in asked], parsed.original.lower())
+            for n, item in enumerate(asked[:4], start=1):
                 r = item.resource
                 cite = f" [{item.citation}]" if item.citation else ""
                 facts = ", ".join([r.level, r.kind, *([r.length] if r.length else [])])
                 lines.append(f"{n}. **{r.title}** ({facts}): {r.summary.strip()}{cite}")
                 lines.append(f"   Choose it if: {r.best_for.strip()}")
+            others = [i.resource for i in items if i not in asked]
+            if named and others:
+                lines += ["", f"Also on the same subject: {_titles(others)}."]
         elif parsed.intent == "learning_path":
             who = describe(personal.profile) if personal and personal.profile else ""
             lead = f"A learning path for you ({who})" if who else "A learning path"
@@ -768,7 +779,8 @@ class Composer:
             verb = {"course": "take", "tool": "try", "community": "join"}.get(one, "read")
             return f"If you {verb} one {one}{qualifier} {on}, make it this one{level_note}:"
         if parsed.restrict_to:
-            return f"Of those, these fit{qualifier}{level_note}:"
+            fit = "this one fits" if len(items) == 1 else "these fit"
+            return f"Of those, {fit}{qualifier}{level_note}:"
         if parsed.anaphoric and parsed.follow_up == "same-topic":  # none of those fit: widened
             these = f"these {kinds}" if parsed.kinds else "these"
             return f"None of those fit; on the same topic, {these} do{qualifier}{level_note}:"

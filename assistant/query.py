@@ -558,7 +558,7 @@ class QueryParser:
         if intent == "learning_path" and (mentioned or authors or (topics and topic_words)):
             intent = "recommend"
         if len(mentioned) >= 2 and re.search(
-            r"\b(or|vs\.?|versus|compare|comparing|differences? between)\b", text
+            r"\b(or|vs\.?|versus|compare|comparing|differences? between|than)\b", text
         ):
             intent = "compare"  # two named resources set against each other
         elif intent in ("explain", "compare") and authors and len(authors) + len(mentioned) < 2:

@@ -532,3 +532,17 @@ def test_asking_what_to_read_gets_a_list_not_a_definition(assistant: Assistant) 
     # The same closeness without asking to read still opens with a definition.
     defined = assistant.ask("how do you make a big model smaller so it runs on cheap hardware?")
     assert defined.concepts and defined.text.startswith(f"**{defined.concepts[0].name[0].upper()}")
+
+
+def test_a_comparison_of_named_resources_holds_just_those(assistant: Assistant) -> None:
+    compared = assistant.ask("compare MLflow and Weights & Biases")
+    catalog = assistant.catalog.resources
+    ids = [i.resource.id for i in compared.items]
+    assert ids[:2] == ["mlflow", "weights-and-biases"]
+    # Beside them, only alternatives of their kind and main subject (experiment trackers).
+    alike = {(catalog[i].kind, catalog[i].topics[0]) for i in ("mlflow", "weights-and-biases")}
+    assert all((catalog[i].kind, catalog[i].topics[0]) in alike for i in ids), ids
+    # A follow-up narrows those, not what retrieval found beside them.
+    narrowed = assistant.ask("which one is open source?", session_id=compared.session_id)
+    assert all(i.resource.open_source for i in narrowed.items)
+    assert {i.resource.id for i in narrowed.items} <= set(ids) and "vllm" not in ids

@@ -814,7 +814,8 @@ def test_mft_a_bare_which_question_asks_among_the_last_answer(
 @pytest.mark.parametrize(
     "message",
     ["compare Designing Data-Intensive Applications and Designing Machine Learning Systems",
-     "comparing Feast with Tecton", "the differences between MLflow and Weights & Biases"],
+     "comparing Feast with Tecton", "the differences between MLflow and Weights & Biases",
+     "is DDIA better than Designing Machine Learning Systems for a beginner?"],
 )  # fmt: skip
 def test_mft_two_named_resources_with_a_comparison_word_are_compared(
     parser: QueryParser, message: str
