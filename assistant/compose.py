@@ -12,7 +12,7 @@ from assistant.hybrid import DOCUMENT, Hit
 from assistant.keyword import english_stemmer
 from assistant.personalize import ROLE_LABELS, Personalized
 from assistant.profiles import Profile
-from assistant.query import ParsedQuery
+from assistant.query import AFTER_READING, ParsedQuery
 from assistant.ranking import open_source_applies
 from ingest.catalog import LEVELS, Resource, Source
 from ingest.concepts import Concept
@@ -62,7 +62,11 @@ _JUDGED = re.compile(
 _DETAIL = re.compile(
     r"\b(tell me (more )?about|more (details?|info\w*) (on|about)|more about|details? (on|about)|"
     r"describe|what is (the )?(second|first|third|fourth|fifth|last) one|"
-    r"how long (is|does|will|would)|how many pages)\b"
+    r"how long (is|does|will|would)|how many pages|prerequisites?|read (first )?before)\b"
+)
+# "What are the prerequisites for X?", "what should I read before X?"
+_PREREQUISITE = re.compile(
+    r"\b(prerequisites?|before (reading|taking|starting)|read (first )?before)\b"
 )
 _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
@@ -614,6 +618,9 @@ class Composer:
         lines.append(f"Best for: {r.best_for.strip()}")
         if r.length:
             lines.append(f"Length: {r.length}")
+        if r.prerequisites:
+            first = ", ".join(f"*{self.titles.get(p, p)}*" for p in r.prerequisites)
+            lines.append(f"Read first: {first}")
         found = caveats(r, self.sources)
         if found:
             lines.append(f"Caveats: {'; '.join(found)}.")
@@ -650,7 +657,7 @@ class Composer:
         lines: list[str]
         if self._is_detail(parsed, concepts) and items:
             lines = self._detail(items[0], citations)
-            verdict = _verdict(parsed, items[0].resource)
+            verdict = _verdict(parsed, items[0].resource, self.titles)
             return "\n".join([verdict, "", *lines] if verdict else lines)
         if len(concepts) >= 2:
             a, b = concepts[0], concepts[1]
@@ -786,6 +793,8 @@ class Composer:
             return f"None of those fit; on the same topic, {these} do{qualifier}{level_note}:"
         if parsed.similar_to:
             like = self.titles.get(parsed.similar_to, parsed.similar_to)
+            if AFTER_READING.search(parsed.original.lower()):
+                return f"To go on from *{like}*, {what}{qualifier}{level_note}:"
             return f"{what}{qualifier} like *{like}*{level_note}:"
         if related and not shown and elsewhere:
             # "A course on recommender systems": say where the subject is, then the closest.
@@ -857,12 +866,18 @@ def _unlisted(formats: Sequence[str]) -> str:
     return f"The catalog lists no {' or '.join(f'{f}s' for f in formats)}."
 
 
-def _verdict(parsed: ParsedQuery, resource: Resource) -> str | None:
+def _verdict(parsed: ParsedQuery, resource: Resource, titles: Mapping[str, str]) -> str | None:
     """The direct answer to a yes-or-no question on one resource's catalog facts ("is vLLM
-    open source?", "is DDIA free?", "is it good for beginners?") or to "how long is it?", or
-    None for other questions."""
+    open source?", "is DDIA free?", "is it good for beginners?"), to "how long is it?" or to
+    "what should I read before it?" (`titles`: resource id -> title), or None for others."""
     question = parsed.original.strip().lower()
     name = f"*{resource.title}*"
+    if _PREREQUISITE.search(question):
+        if not resource.prerequisites:
+            return (f"The catalog records no prerequisites for {name}; it is marked "
+                    f"{resource.level}.")  # fmt: skip
+        first = " and ".join(f"*{titles.get(p, p)}*" for p in resource.prerequisites)
+        return f"Before {name}, read {first}."
     if _LENGTH.search(question) or "how many pages" in question:
         if resource.pages:
             return f"{name} has {resource.pages} pages."

@@ -198,11 +198,20 @@ ORDINAL = re.compile(
     r"\b(?:the )?(" + "|".join(_ORDINALS) + r") (?:one|item|resource|result|link|pick|suggestion)\b"
     r"|(?:#|\bnumber |\bno\. ?)([1-9])\b"
 )
+# "What should I read after DMLS?", "I've finished DDIA, what next?": what goes on from one
+# resource (found as more like it, without it).
+_AFTER = (
+    r"(?:read|learn|study|take|do|next) after|after (?:reading|finishing|taking)|"
+    r"finished|done with|already read|i've read|i have read"
+)
+AFTER_READING = re.compile(rf"\b(?:{_AFTER})\b")
 # "something like Feast", "similar to the second one": more like one resource.
 SIMILAR = re.compile(
     r"\b(similar|something like|anything like|more like|alternatives?|comparable|"
     r"in the same vein|like (that|this|it) one|"
-    r"(books?|courses?|papers?|blogs?|tools?|repos?|resources?|reads?|ones|stuff) like)\b"
+    r"(books?|courses?|papers?|blogs?|tools?|repos?|resources?|reads?|ones|stuff) like|"
+    + _AFTER
+    + r")\b"
 )
 # Which kind of small talk: the classifier says it is small talk, these words say which.
 _YES_NO = re.compile(r"^(?:is|are|does|do|would|will|can|could)\s+(?:the\s+|this\s+|that\s+)?")

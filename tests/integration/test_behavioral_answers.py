@@ -546,3 +546,24 @@ def test_a_comparison_of_named_resources_holds_just_those(assistant: Assistant) 
     narrowed = assistant.ask("which one is open source?", session_id=compared.session_id)
     assert all(i.resource.open_source for i in narrowed.items)
     assert {i.resource.id for i in narrowed.items} <= set(ids) and "vllm" not in ids
+
+
+def test_what_to_read_after_a_book_leaves_it_out(assistant: Assistant) -> None:
+    book = assistant.catalog.resources["designing-machine-learning-systems"]
+    for message in (f"what should I read after {book.title}?",
+                    f"I've finished {book.title}, what next?"):  # fmt: skip
+        answer = assistant.ask(message)
+        assert answer.text.startswith(f"To go on from *{book.title}*"), answer.text[:80]
+        assert answer.items and book.id not in {i.resource.id for i in answer.items}
+
+
+def test_prerequisites_are_answered_from_the_catalog(assistant: Assistant) -> None:
+    catalog = assistant.catalog.resources
+    needs = next(r for r in catalog.values() if r.prerequisites)
+    first = catalog[needs.prerequisites[0]]
+    answer = assistant.ask(f"what should I read before {needs.title}?")
+    assert answer.text.startswith(f"Before *{needs.title}*, read *{first.title}*")
+    assert f"Read first: *{first.title}*" in answer.text
+    free = catalog["designing-machine-learning-systems"]
+    none = assistant.ask(f"what are the prerequisites for {free.title}?")
+    assert none.text.startswith(f"The catalog records no prerequisites for *{free.title}*")

@@ -822,3 +822,18 @@ def test_mft_two_named_resources_with_a_comparison_word_are_compared(
 ) -> None:
     parsed = parse(parser, message)
     assert len(parsed.mentioned) == 2 and parsed.intent == "compare"
+
+
+@pytest.mark.parametrize(
+    ("message", "after"),
+    [("what should I read after Designing Machine Learning Systems?", True),
+     ("I've finished DDIA, what next?", True), ("done with Made With ML, now what?", True),
+     ("what should I read before The Site Reliability Workbook?", False),
+     ("what should I read about feature stores?", False)],
+)  # fmt: skip
+def test_mft_having_read_a_resource_asks_what_goes_on_from_it(
+    parser: QueryParser, message: str, after: bool
+) -> None:
+    parsed = parse(parser, message)
+    assert parsed.similar is after
+    assert len(parsed.mentioned) == 1 or not after  # the one resource it goes on from
