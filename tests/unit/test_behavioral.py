@@ -837,3 +837,19 @@ def test_mft_having_read_a_resource_asks_what_goes_on_from_it(
     parsed = parse(parser, message)
     assert parsed.similar is after
     assert len(parsed.mentioned) == 1 or not after  # the one resource it goes on from
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [("give me a learning path for becoming an ML engineer", "learning_path"),
+     ("learning path to become a data engineer", "learning_path"),
+     ("learning path for feature stores", "recommend")],
+)  # fmt: skip
+def test_mft_a_path_towards_a_role_stays_a_path(
+    parser: QueryParser, message: str, intent: str
+) -> None:
+    # The role aimed at shapes the path; only a subject of its own makes it a topic search.
+    parsed = parse(parser, message)
+    assert parsed.intent == intent
+    if intent == "learning_path":
+        assert parsed.role and not parsed.topics
