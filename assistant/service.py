@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -55,10 +54,6 @@ ELSEWHERE = 3
 # replayed, one retrieval each; this bounds the work one request can cause. A follow-up reads
 # only the latest turn it refers to, so older turns rarely change the answer.
 MAX_REPLAYED_TURNS = 10
-
-
-# Asking for something to read: a request for resources, not for a definition.
-_READING = re.compile(r"\b(read|reading|resources?|materials?)\b")
 
 
 class UnknownSessionError(InvalidInput):
@@ -241,9 +236,6 @@ class Assistant:
         # hold on to, but close in meaning to a glossary concept (model compression). A mentor
         # says what that is and what teaches it, so it is answered as an explain question.
         plain = not (parsed.topics or parsed.kinds or parsed.mentioned or parsed.authors)
-        # "What should a team lead read about running ML teams?" asks for reading, whatever
-        # concept its words come near.
-        plain = plain and not _READING.search(parsed.text)
         # A question naming the concept asks for what teaches it ("what should I read about
         # vector databases?"): the subject's resources, as for "papers about model compression".
         plain = plain and not self.concepts.named_in(parsed.original)

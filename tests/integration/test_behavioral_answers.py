@@ -525,15 +525,6 @@ def test_how_long_is_one_resource_is_answered_first(assistant: Assistant) -> Non
     assert told.text.startswith(f"The catalog records no length for *{unknown.title}*.")
 
 
-def test_asking_what_to_read_gets_a_list_not_a_definition(assistant: Assistant) -> None:
-    # Near a glossary concept in meaning, but asking for reading: resources, no definition.
-    answer = assistant.ask("what should an ML team lead read about running ML teams?")
-    assert answer.intent == "recommend" and not answer.concepts and answer.items
-    # The same closeness without asking to read still opens with a definition.
-    defined = assistant.ask("how do you make a big model smaller so it runs on cheap hardware?")
-    assert defined.concepts and defined.text.startswith(f"**{defined.concepts[0].name[0].upper()}")
-
-
 def test_a_comparison_of_named_resources_holds_just_those(assistant: Assistant) -> None:
     compared = assistant.ask("compare MLflow and Weights & Biases")
     catalog = assistant.catalog.resources
@@ -567,3 +558,14 @@ def test_prerequisites_are_answered_from_the_catalog(assistant: Assistant) -> No
     free = catalog["designing-machine-learning-systems"]
     none = assistant.ask(f"what are the prerequisites for {free.title}?")
     assert none.text.startswith(f"The catalog records no prerequisites for *{free.title}*")
+
+
+def test_asking_what_to_read_on_a_described_concept_defines_it_first(
+    assistant: Assistant,
+) -> None:
+    # No catalog topic, but the words describe a glossary concept: its definition, then what
+    # teaches it, rather than a list found by the words alone.
+    answer = assistant.ask("what should I read to understand how to make models smaller?")
+    assert answer.concepts and answer.items
+    taught = set(answer.concepts[0].resources)
+    assert taught & {i.resource.id for i in answer.items}
