@@ -497,8 +497,10 @@ class Composer:
             key=lambda h: (
                 general(h),
                 unasked(h),
+                # What is on the question's topics comes first, then the level asked: an
+                # advanced tool for serving LLMs before a beginner one for serving in general.
+                h.resource.id in related,
                 gap(h),
-                h.resource.id in related,  # what is on the question's topics comes first
                 GROUPS.index(purpose(h.resource)) if by_purpose else 0,
             )
         )
@@ -779,7 +781,13 @@ class Composer:
         if parsed.level and not at_level:
             level_note = f" (none is marked {parsed.level}; these are the closest)"
         elif parsed.level and len(at_level) < len(items):
-            first = "the first is" if len(at_level) == 1 else f"the first {len(at_level)} are"
+            places = [n for n, i in enumerate(items, start=1) if i in at_level]
+            if places == list(range(1, len(places) + 1)):
+                first = "the first is" if len(places) == 1 else f"the first {len(places)} are"
+            else:  # what is on the topic comes first, whatever its level
+                numbers = " and ".join([", ".join(map(str, places[:-1])), str(places[-1])]
+                                       if len(places) > 1 else [str(places[0])])  # fmt: skip
+                first = f"number {numbers} is" if len(places) == 1 else f"{numbers} are"
             level_note = f" ({first} {parsed.level})"
         if parsed.one and len(items) == 1 and not related:
             one = " or ".join(parsed.kinds) or "resource"

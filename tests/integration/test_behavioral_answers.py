@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.compose import RELATED
 from assistant.service import Assistant, build_assistant
 from assistant.settings import Settings
 from ingest.embedding import Embedder
@@ -569,3 +570,17 @@ def test_asking_what_to_read_on_a_described_concept_defines_it_first(
     assert answer.concepts and answer.items
     taught = set(answer.concepts[0].resources)
     assert taught & {i.resource.id for i in answer.items}
+
+
+def test_a_level_asked_does_not_put_other_subjects_first(assistant: Assistant) -> None:
+    # Only vLLM serves LLMs among the open-source tools, and it is not marked beginner: it
+    # still comes first, and the beginner tools for serving in general follow as related.
+    answer = assistant.ask("tools for serving LLMs that are open source and easy for beginners")
+    groups = [i.group for i in answer.items]
+    assert RELATED in groups and groups[0] != RELATED
+    assert groups.index(RELATED) == sum(1 for g in groups if g != RELATED)  # related last
+    first = answer.items[0].resource
+    assert {"serving", "llms"} <= set(first.topics) and first.level != "beginner"
+    # The header says where the asked level is, not "the first is beginner".
+    places = [n for n, i in enumerate(answer.items, 1) if i.resource.level == "beginner"]
+    assert places and places[0] > 1 and f"number {places[0]} is beginner" in answer.text
