@@ -272,6 +272,9 @@ class Composer:
         hits = self._select(parsed, hits, concepts, limit, profile, subject, related, also)
         if not hits and not concepts:  # only off-subject filler was found
             return self.nothing_fits(parsed, topic_text, elsewhere)
+        teaching_all = self._teaching_all(parsed.both_of)
+        if teaching_all:  # what the glossary says teaches every concept asked about, first
+            hits = sorted(hits, key=lambda h: h.resource.id not in teaching_all)
         named_hits = [h for h in hits if h.resource.id in parsed.mentioned]
         if parsed.intent == "compare" and not concepts and len(named_hits) >= 2:
             # "Compare MLflow and W&B": those two first, then only alternatives of their kind
@@ -506,6 +509,24 @@ class Composer:
         )
         return _no_vendor_first(chosen)
 
+    def _teaching_all(self, concept_ids: Sequence[str]) -> set[str]:
+        """The resources the glossary says teach every one of the concepts (none: empty)."""
+        known = [self.concepts.concepts[c] for c in concept_ids if c in self.concepts.concepts]
+        if len(known) < 2:
+            return set()
+        return set.intersection(*(set(c.resources) for c in known))
+
+    def _both(self, concept_ids: Sequence[str], items: Sequence[Recommendation]) -> str:
+        """ "Of those, *DMLS* teaches both data drift and concept drift (the glossary says)." """
+        names = " and ".join(self.concepts.concepts[c].name for c in concept_ids
+                             if c in self.concepts.concepts)  # fmt: skip
+        both = [i.resource for i in items if i.resource.id in self._teaching_all(concept_ids)]
+        if not both:
+            return f"None of those is one the glossary lists as teaching both {names}."
+        who = _titles(both)
+        verb = "teaches" if len(both) == 1 else "teach"
+        return f"Of those, {who} {verb} both {names} (the glossary says)."
+
     @staticmethod
     def _is_detail(parsed: ParsedQuery, concepts: Sequence[Concept] = ()) -> bool:
         """ "Tell me more about X", "is X good for beginners?", or "what is X?" for one named
@@ -739,6 +760,8 @@ class Composer:
             lines[0] = f"Since you've read {titles}, I left {them} out. {lines[0]}"
         if parsed.unlisted_kinds:
             lines[0] = f"{_unlisted(parsed.unlisted_kinds)} {lines[0]}"
+        if parsed.both_of:
+            lines[0] = f"{self._both(parsed.both_of, items)} {lines[0]}"
         if next_best:
             lines += ["", f"Also worth a look: {_titles(next_best)}."]
         lines += ["", "Sources:"]

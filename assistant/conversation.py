@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,9 @@ class Session:
         """The turn a follow-up refers to: the latest one that was not small talk ("thanks!"
         between an answer and "any of those free?" must not break the thread)."""
         return next((t for t in reversed(self.turns) if t.intent != "smalltalk"), None)
+
+
+_BOTH = re.compile(r"\bboth\b")
 
 
 def _as_tuple(value: object) -> tuple[str, ...]:
@@ -130,6 +134,8 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
     level_only = not (own_topic or parsed.kinds or parsed.anaphoric) and bool(parsed.level)
     if (parsed.anaphoric and not parsed.mentioned) or constraint_only:
         carried = _carried(parsed, used)
+        # "Which book covers both?" after two concepts were set side by side.
+        both = _as_tuple(used.get("concepts")) if _BOTH.search(parsed.text) else ()
         narrowed = Request.of(
             parsed,
             restrict_to=previous.resource_ids,
@@ -142,6 +148,7 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
             kinds=parsed.kinds or _as_tuple(used.get("kinds")),
             free_only=carried["free_only"],
             open_source=carried["open_source"],
+            both_of=both if len(both) >= 2 else (),
         )
         # The last answer's items already carry its topic; new words ("which one is best for
         # LLMs?") are what to rank them by, and joined to the old topic they would be diluted.

@@ -329,6 +329,8 @@ class Request:
     follow_up: FollowUp = ""
     similar_to: str = ""  # the resource to find more like
     exclude: tuple[str, ...] = ()  # already shown, not again
+    # "Which book covers both?" after two concepts side by side: those concepts' ids.
+    both_of: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, message: ParsedMessage, **resolved: object) -> Request:
@@ -362,6 +364,7 @@ class Request:
             "follow_up": self.follow_up,
             "similar_to": self.similar_to,
             "exclude": list(self.exclude),
+            "both_of": list(self.both_of),
         }
         data.update({k: v for k, v in optional.items() if v})
         return data

@@ -584,3 +584,22 @@ def test_a_level_asked_does_not_put_other_subjects_first(assistant: Assistant) -
     # The header says where the asked level is, not "the first is beginner".
     places = [n for n, i in enumerate(answer.items, 1) if i.resource.level == "beginner"]
     assert places and places[0] > 1 and f"number {places[0]} is beginner" in answer.text
+
+
+def test_which_covers_both_answers_from_what_the_glossary_says_teaches_them(
+    assistant: Assistant,
+) -> None:
+    compared = assistant.ask("what's the difference between data drift and concept drift?")
+    assert [c.id for c in compared.concepts] == ["data-drift", "concept-drift"]
+    glossary = assistant.concepts.concepts
+    teach_both = set(glossary["data-drift"].resources) & set(glossary["concept-drift"].resources)
+    shown = {i.resource.id for i in compared.items}
+    assert teach_both & shown  # the comparison's list holds some that teach both
+    both = assistant.ask("which book covers both?", session_id=compared.session_id)
+    lead = both.text.split("(the glossary says)")[0]
+    assert lead.startswith("Of those,") and " both data drift and concept drift " in lead
+    # Those that teach both come first, and only those are named as teaching both.
+    first = [i.resource.id for i in both.items][: len(teach_both & shown)]
+    assert set(first) <= teach_both
+    for item in both.items:
+        assert (item.resource.title in lead) is (item.resource.id in teach_both)
