@@ -45,11 +45,13 @@ def _as_tuple(value: object) -> tuple[str, ...]:
 
 
 def _carried(parsed: ParsedMessage, used: Mapping[str, object]) -> dict[str, Any]:
-    """The constraints a follow-up keeps from the last turn unless it states its own."""
+    """The constraints a follow-up keeps from the last turn unless it states its own. A yes/no
+    question's words ("is it free?") asked about a fact; they were no constraint to keep."""
+    kept = {} if used.get("judged") else used
     return {
-        "free_only": parsed.free_only or bool(used.get("free_only")),
-        "open_source": parsed.open_source or bool(used.get("open_source")),
-        "level": parsed.level or (str(used["level"]) if used.get("level") else None),
+        "free_only": parsed.free_only or bool(kept.get("free_only")),
+        "open_source": parsed.open_source or bool(kept.get("open_source")),
+        "level": parsed.level or (str(kept["level"]) if kept.get("level") else None),
         # "Not too mathematical" still holds for "any courses?" after it, unless the new
         # message asks for that subject itself.
         "avoided_topics": tuple(

@@ -365,6 +365,7 @@ class Request:
             "similar_to": self.similar_to,
             "exclude": list(self.exclude),
             "both_of": list(self.both_of),
+            "judged": self.judged,
         }
         data.update({k: v for k, v in optional.items() if v})
         return data

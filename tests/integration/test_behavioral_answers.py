@@ -603,3 +603,13 @@ def test_which_covers_both_answers_from_what_the_glossary_says_teaches_them(
     assert set(first) <= teach_both
     for item in both.items:
         assert (item.resource.title in lead) is (item.resource.id in teach_both)
+
+
+def test_a_yes_or_no_question_is_no_constraint_for_the_next_turn(assistant: Assistant) -> None:
+    paid = assistant.ask("tell me more about Designing Data-Intensive Applications")
+    asked = assistant.ask("is it free?", session_id=paid.session_id)
+    assert asked.text.startswith("No,")
+    # "is it free?" asked a fact; "anything similar?" is not a request for free resources.
+    after = assistant.ask("anything similar?", session_id=paid.session_id)
+    assert not after.query_used.get("free_only")
+    assert any(i.resource.cost != "free" for i in after.items)
