@@ -280,10 +280,11 @@ class Composer:
             # "Compare MLflow and W&B": those two first, then only alternatives of their kind
             # and main subject (Prefect beside Airflow and Dagster), not whatever retrieval
             # found beside them (vLLM beside two experiment trackers).
-            alike = {(h.resource.kind, h.resource.topics[0]) for h in named_hits}
+            # (A user's document has no topics: it is never such an alternative.)
+            alike = {(h.resource.kind, h.resource.topics[:1]) for h in named_hits}
             hits = named_hits + [
                 h for h in hits
-                if h not in named_hits and (h.resource.kind, h.resource.topics[0]) in alike
+                if h not in named_hits and (h.resource.kind, h.resource.topics[:1]) in alike
             ]  # fmt: skip
         runners: list[Hit] = []
         if parsed.one and parsed.intent == "recommend" and not self._is_detail(parsed, concepts):

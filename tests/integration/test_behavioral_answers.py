@@ -11,6 +11,7 @@ import pytest
 from assistant.compose import RELATED
 from assistant.service import Assistant, build_assistant
 from assistant.settings import Settings
+from evals.documents import with_documents
 from ingest.embedding import Embedder
 from ingest.pipeline import run_ingest
 
@@ -613,3 +614,21 @@ def test_a_yes_or_no_question_is_no_constraint_for_the_next_turn(assistant: Assi
     after = assistant.ask("anything similar?", session_id=paid.session_id)
     assert not after.query_used.get("free_only")
     assert any(i.resource.cost != "free" for i in after.items)
+
+
+def test_a_comparison_with_a_users_document_in_the_results_still_answers(
+    assistant: Assistant, embedder: Embedder, tmp_path: Path
+) -> None:
+    # A user's document has no catalog topics; found beside two named trackers, it is never
+    # taken for an alternative of theirs (it once raised IndexError there).
+    note = tmp_path / "tracking-notes.md"
+    note.write_text(
+        "# Our experiment tracking\n\nWe compared MLflow and Weights & Biases for tracking "
+        "training runs, metrics and artifacts, and chose MLflow for self-hosting.\n",
+        encoding="utf-8",
+    )
+    with_note = with_documents(assistant.settings, embedder, tmp_path / "scratch", [note])
+    answer = with_note.ask("compare MLflow and Weights & Biases")
+    ids = [i.resource.id for i in answer.items]
+    assert ids[:2] == ["mlflow", "weights-and-biases"]
+    assert all(i.resource.kind != "document" for i in answer.items[2:])
