@@ -942,9 +942,13 @@ def _verdict(parsed: ParsedQuery, resource: Resource, titles: Mapping[str, str])
 
 
 def _titles(resources: Sequence[Resource]) -> str:
-    """ "*[A](url)* (book), *B* (blog) and *[C](url)* (repo)": linked where they have a home."""
-    named = [f"*[{r.title}]({r.url})* ({r.kind})" if r.url else f"*{r.title}* ({r.kind})"
-             for r in resources]  # fmt: skip
+    """ "*[A](url)* (book), *B* (paper, unverified) and *[C](url)* (repo)": linked where they
+    have a home; one no public record confirms says so, as its card does."""
+    named = [
+        (f"*[{r.title}]({r.url})*" if r.url else f"*{r.title}*")
+        + f" ({r.kind}{'' if getattr(r, 'verified', True) else ', unverified'})"
+        for r in resources
+    ]
     return ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0]
 
 

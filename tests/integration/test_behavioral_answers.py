@@ -632,3 +632,17 @@ def test_a_comparison_with_a_users_document_in_the_results_still_answers(
     ids = [i.resource.id for i in answer.items]
     assert ids[:2] == ["mlflow", "weights-and-biases"]
     assert all(i.resource.kind != "document" for i in answer.items[2:])
+
+
+def test_a_resource_named_in_passing_carries_its_unverified_caveat(assistant: Assistant) -> None:
+    # "Where the subject is instead" names resources in a sentence, not as cards: one that no
+    # public record confirms says so there too.
+    first = assistant.ask("what should I read for feature stores?")
+    course = assistant.ask("a course on the same topic?", session_id=first.session_id)
+    unverified = [r for r in course.elsewhere if not r.verified]
+    assert unverified, [r.id for r in course.elsewhere]
+    for resource in unverified:
+        assert re.search(rf"{re.escape(resource.title)}\]?(\([^)]*\))?\* \({resource.kind}, "
+                         r"unverified\)", course.text), course.text  # fmt: skip
+    # Only those: the verified ones named beside them carry no such mark.
+    assert course.text.count(", unverified)") == len(unverified)
