@@ -636,7 +636,7 @@ class Composer:
     def _detail(self, item: Recommendation, citations: list[Citation]) -> list[str]:
         r = item.resource
         byline = f" by {', '.join(r.authors)}" if r.authors else ""
-        published = "".join(f", {fact}" for fact in (r.publisher, r.year) if fact)
+        published = f", {r.published}" if r.published else ""
         lines = [f"**{r.title}**{byline} ({r.level} {r.kind}{published})", "",
                  r.summary.strip(), ""]  # fmt: skip
         lines.append(f"Best for: {r.best_for.strip()}")

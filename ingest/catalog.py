@@ -91,6 +91,11 @@ class Resource(BaseModel):
         return ", ".join(part for part in (self.effort, pages) if part) or None
 
     @property
+    def published(self) -> str:
+        """Who published it and when, as recorded: "O'Reilly Media, 2017", "2019", or ""."""
+        return ", ".join(str(fact) for fact in (self.publisher, self.year) if fact)
+
+    @property
     def names(self) -> tuple[str, ...]:
         """The title and every alias: the strings a text may use to name this resource."""
         return (self.title, *self.aliases)

@@ -142,7 +142,7 @@ def chat_text(text: str) -> str:
 def resource_detail(resource: Resource, sources: dict[str, Source]) -> str:
     """Everything the catalog knows about one resource, as Markdown (the Browse detail view)."""
     byline = f" by {', '.join(resource.authors)}" if resource.authors else ""
-    published = "".join(f", {fact}" for fact in (resource.publisher, resource.year) if fact)
+    published = f", {resource.published}" if resource.published else ""
     lines = [f"### {resource.title}", f"*{resource.kind}{published}*{byline}", "",
              resource.summary]  # fmt: skip
     lines += ["", f"- **Best for:** {resource.best_for}"]
