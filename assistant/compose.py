@@ -521,7 +521,8 @@ class Composer:
         """ "Of those, *DMLS* teaches both data drift and concept drift (the glossary says)." """
         names = " and ".join(self.concepts.concepts[c].name for c in concept_ids
                              if c in self.concepts.concepts)  # fmt: skip
-        both = [i.resource for i in items if i.resource.id in self._teaching_all(concept_ids)]
+        teaching = self._teaching_all(concept_ids)
+        both = [i.resource for i in items if i.resource.id in teaching]
         if not both:
             return f"None of those is one the glossary lists as teaching both {names}."
         who = _titles(both)

@@ -571,10 +571,10 @@ class QueryParser:
         # A path towards a role ("a learning path for becoming an ML engineer") stays a path:
         # the career words are the role aimed at, not a subject to search.
         towards_role = bool(aim) and set(topics) <= {"career"}
-        if intent == "learning_path" and (mentioned or authors or (topics and topic_words)):
-            intent = "learning_path" if towards_role else "recommend"
         if intent == "learning_path" and towards_role:
             topics = ()  # the path is shaped by the role, not by career advice
+        elif intent == "learning_path" and (mentioned or authors or (topics and topic_words)):
+            intent = "recommend"
         if len(mentioned) >= 2 and re.search(
             r"\b(or|vs\.?|versus|compare|comparing|differences? between|than)\b", text
         ):
