@@ -541,7 +541,9 @@ class Composer:
         judged = (len(parsed.mentioned) == 1 or len(parsed.restrict_to) == 1) and bool(
             _JUDGED.search(parsed.text)
         )
-        return one and (bool(_DETAIL.search(parsed.text)) or explained or judged)
+        # "How do I get started with it?" after an answer about one resource: that one.
+        referred = len(parsed.restrict_to) == 1 and parsed.refers
+        return one and (bool(_DETAIL.search(parsed.text)) or explained or judged or referred)
 
     @staticmethod
     def _describes_resource(parsed: ParsedQuery) -> bool:
@@ -601,7 +603,7 @@ class Composer:
             )
         pointed = list(elsewhere) if parsed.kinds and parsed.follow_up != "more" else []
         if pointed:  # says as much, and where the subject is instead
-            text = _elsewhere(parsed, pointed)
+            text = _elsewhere(parsed, pointed, topic_text)
         return Answer(text=text, intent=parsed.intent, items=[], citations=[],
                       query_used=parsed.to_dict() | {"topic_text": topic_text},
                       elsewhere=pointed)  # fmt: skip
@@ -832,7 +834,7 @@ class Composer:
         if related and not shown and elsewhere:
             # "A course on recommender systems": say where the subject is, then the closest.
             closest = f"The closest {kinds}, on other subjects{qualifier}{level_note}:"
-            return f"{_elsewhere(parsed, elsewhere)}\n\n{closest}"
+            return f"{_elsewhere(parsed, elsewhere, about)}\n\n{closest}"
         if related and not shown:
             # "LLM serving": what covers one of the two alone is not on the subject.
             none = f"covers {about} together" if parsed.compound_topics else f"is on {about} itself"
@@ -855,12 +857,12 @@ class Composer:
         return f"Here {are} {what}{qualifier} {for_}, in study order{level_note}{tail}:"
 
 
-def _elsewhere(parsed: ParsedQuery, resources: Sequence[Resource]) -> str:
+def _elsewhere(parsed: ParsedQuery, resources: Sequence[Resource], topic_text: str = "") -> str:
     """ "The catalog has no course on X. On X, it has *A* (book), *B* (blog) and *C* (repo).":
     where the subject is, when it is not in the format asked for."""
     adjectives = [word.replace(" ", "-") for word in _constraint_words(parsed)]  # "open-source"
     kinds = " ".join([*adjectives, " or ".join(parsed.kinds)])
-    about = _topic_phrase(parsed.topics)
+    about = _topic_phrase(parsed.topics) or topic_text  # a glossary concept has no topic
     avoided = parsed.avoided_topics
     leaving = f" that leaves out {_topic_phrase(avoided)}" if avoided else ""
     return (
@@ -989,9 +991,13 @@ def _no_vendor_first(items: list[Hit]) -> list[Hit]:
 def subject_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:
     """The glossary concepts a new recommend question is about when it names no catalog topic
     ("papers about model compression", "books on feature engineering"): their resources are what
-    is on the subject. Follow-ups and questions naming a resource keep their own subject."""
-    if parsed.intent != "recommend" or parsed.topics or parsed.follow_up:
+    is on the subject. A follow-up keeps the concepts the conversation is on ("any papers on
+    it?" after "what is quantization?"); questions naming a resource keep their own subject."""
+    if parsed.intent != "recommend" or parsed.topics:
         return []
+    if parsed.follow_up:
+        carried = parsed.follow_up in ("same-topic", "more")
+        return [index.concepts[c] for c in parsed.about if carried and c in index.concepts]
     if parsed.mentioned or parsed.restrict_to or parsed.authors:
         return []
     return index.named_in(parsed.original)

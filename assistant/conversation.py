@@ -112,6 +112,15 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
         return Request.of(parsed), own_topic or parsed.text
     used = previous.query_used
     last_topics = _as_tuple(used.get("topics"))
+    # The glossary concepts the last answer was on stay the subject of a follow-up that names
+    # no topic of its own ("what is quantization?", then "any papers on it?").
+    about = () if parsed.topics else _as_tuple(used.get("concepts") or used.get("about"))
+    if parsed.refers and single and not (parsed.kinds or about):
+        # "How do I get started with it?" after an answer about Feast alone: Feast.
+        single_one = Request.of(
+            parsed, restrict_to=(single,), follow_up="narrow", intent=_on_topic(parsed.intent)
+        )
+        return single_one, previous.topic_text
     if picked:
         return Request.of(parsed, restrict_to=(picked,), follow_up="narrow"), previous.topic_text
     if parsed.more and not (parsed.mentioned or own_topic):
@@ -126,6 +135,7 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
             similar_to=str(used.get("similar_to") or ""),
             **_carried(parsed, used),
             exclude=tuple(dict.fromkeys(shown)),
+            about=about,
         )
         return again, previous.topic_text
     # A bare constraint ("which are free?", "only open source") narrows the last answer too. A
@@ -151,6 +161,7 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
             free_only=carried["free_only"],
             open_source=carried["open_source"],
             both_of=both if len(both) >= 2 else (),
+            about=about,
         )
         # The last answer's items already carry its topic; new words ("which one is best for
         # LLMs?") are what to rank them by, and joined to the old topic they would be diluted.
@@ -164,6 +175,7 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
             compound_topics=_compounds(parsed, used),
             kinds=parsed.kinds or (_as_tuple(used.get("kinds")) if level_only else ()),
             **_carried(parsed, used),
+            about=about,
         )
         # "Anything more hands-on?": the topic again, searched with the respect that changed.
         changed = own_topic if parsed.comparative else ""

@@ -166,6 +166,19 @@ SAME_TOPIC = re.compile(
     r"\b(same (topic|subject|area|thing|theme)|on that|about that|on this|about this|on it|"
     r"that topic|this topic|for that|for this|with that|with this|with it|similar)\b"
 )
+# "which tools implement it?", "is there a course that covers this?": a pronoun standing for
+# what the last answer was about. One that closes the message or follows a verb or preposition
+# counts; "this book" opens a noun phrase, and after "X and" or a comma it points back to X in
+# the same message ("what is RAG and when do I need it?"), so neither does.
+REFERENCE = re.compile(
+    r"^(?:(?!\band\b|,|;).)*?\b(?:it|this|that)\b(?=\s*[?.!]*\s*$)"
+    r"|^(?:how|why|when|where|what) (?:does|do|is|would|could|can|should|will) it\b"
+    r"|^(?:(?!\band\b|,|;).)*?\b(?:about|for|on|with|in|into|of|from|behind|implements?|"
+    r"implementing|use[sd]?|using|try|practi[cs]e|cover(?:s|ing)?|teach(?:es|ing)?|"
+    r"explain(?:s|ing)?|build(?:s|ing)?|deploy(?:s|ing)?|learn(?:ing)?|study(?:ing)?|master|"
+    r"understand(?:ing)?|support(?:s|ing)?|run(?:s|ning)?|handle[sd]?|set up|started with)"
+    r"\s+it\b"
+)
 TOPIC_SWAP = re.compile(r"^(and|what about|how about|and for|and what about|ok,? and|now|also)\b")
 # "something shorter?", "anything more hands-on?", "one less theoretical": the last request
 # again, changed in the respect its words say.
@@ -225,7 +238,10 @@ def _judged(text: str, name_starts: Sequence[int]) -> bool:
         return False
     if len(set(name_starts)) == 1:
         return name_starts[0] == verb.end()
-    return not name_starts and bool(re.match(r"(?:it|this one|that one)\b", text[verb.end() :]))
+    referred = re.match(r"(?:it|this one|that one)\b", text[verb.end() :])
+    # "is the first one free?", "is #2 open source?": one resource of the last answer, by place.
+    placed = ORDINAL.match(text, verb.end())
+    return not name_starts and bool(referred or placed)
 
 
 _THANKS = re.compile(r"\b(thanks?|thx|ty|cheers|appreciate\w*|helpful|useful|great|perfect)\b")
@@ -272,6 +288,7 @@ class ParsedMessage:
     topic_words: tuple[str, ...] = ()  # content words left after removing constraints
     anaphoric: bool = False  # refers to the previous answer's resources
     same_topic: bool = False  # keeps the previous topic
+    refers: bool = False  # a pronoun for what the last answer was about ("tools for it?")
     topic_swap: bool = False  # "and for X?": keeps intent and constraints, new topic
     more: bool = False  # "show me more": the last request again, without what was shown
     ordinal: int | None = None  # "the second one": 1-based place in the last answer, -1 = last
@@ -318,6 +335,7 @@ class Request:
     topic_words: tuple[str, ...] = ()
     anaphoric: bool = False
     same_topic: bool = False
+    refers: bool = False
     topic_swap: bool = False
     more: bool = False
     ordinal: int | None = None
@@ -331,6 +349,9 @@ class Request:
     exclude: tuple[str, ...] = ()  # already shown, not again
     # "Which book covers both?" after two concepts side by side: those concepts' ids.
     both_of: tuple[str, ...] = ()
+    # "Any papers on it?" after "what is quantization?": the glossary concepts the conversation
+    # is on, whose resources are the subject when no catalog topic names it.
+    about: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, message: ParsedMessage, **resolved: object) -> Request:
@@ -365,6 +386,7 @@ class Request:
             "similar_to": self.similar_to,
             "exclude": list(self.exclude),
             "both_of": list(self.both_of),
+            "about": list(self.about),
             "judged": self.judged,
         }
         data.update({k: v for k, v in optional.items() if v})
@@ -557,6 +579,7 @@ class QueryParser:
             stripped = _ROLE.sub(" ", stripped)
         topic_words = tuple(w for w in _words(stripped) if w not in _FILLER and len(w) > 1)
         comparative = bool(COMPARATIVE.search(text)) and not (topics or mentioned or authors)
+        refers = bool(REFERENCE.search(text))
         kinds = constraints.kinds
         if comparative and not kinds and SHORTER.search(text):
             kinds = SHORTER_KINDS
@@ -608,7 +631,10 @@ class QueryParser:
             compound_topics=compounds,
             topic_words=topic_words,
             anaphoric=bool(ANAPHORA.search(text)),
-            same_topic=comparative or bool(SAME_TOPIC.search(text)),
+            same_topic=comparative
+            or bool(SAME_TOPIC.search(text))
+            or (refers and not (topics or mentioned or authors)),
+            refers=refers and not (topics or mentioned or authors),
             topic_swap=bool(TOPIC_SWAP.search(text)),
             more=bool(MORE.search(text)),
             ordinal=_ordinal(text),

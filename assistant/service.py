@@ -326,18 +326,25 @@ class Assistant:
         learned: Mapping[str, float],
         support: Mapping[str, float],
     ) -> tuple[Resource, ...]:
-        """The best resources on the topics asked in the kinds not asked for."""
-        if not (parsed.kinds and parsed.topics):
-            return ()
+        """The best resources on the subject asked about in the kinds not asked for: on its
+        catalog topics, or what the glossary says teaches the concept it names."""
         # Topics named as one subject ("LLM serving") are covered together or not at all.
         subjects = [set(g) for g in parsed.compound_topics] or [{t} for t in parsed.topics]
+        teaching = {rid for c in subject_concepts(self.concepts, parsed) for rid in c.resources}
+        if not (parsed.kinds and (subjects or teaching)):
+            return ()
+
+        def on_subject(resource: Resource) -> bool:
+            if subjects:
+                return any(s <= set(resource.topics) for s in subjects)
+            return resource.id in teaching
+
         loose = rank(candidates, learned, replace(parsed, kinds=()), len(candidates), support)
         loose = prefer_verified(loose, self.catalog, named=parsed.mentioned)
         found = [
             candidates[rid]
             for rid, _ in loose
-            if candidates[rid].kind not in parsed.kinds
-            and any(s <= set(candidates[rid].topics) for s in subjects)
+            if candidates[rid].kind not in parsed.kinds and on_subject(candidates[rid])
         ]
         if all(kind in READING_KINDS for kind in parsed.kinds):  # asked to read: reading first
             found.sort(key=lambda r: r.kind not in READING_KINDS)

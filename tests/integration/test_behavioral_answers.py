@@ -295,9 +295,12 @@ def test_a_kind_on_a_glossary_concept_answers_from_what_teaches_it(assistant: As
 
 def test_no_paper_on_a_concept_is_said_not_padded(assistant: Assistant) -> None:
     # The catalog's papers are on other subjects: none of them is an answer.
+    # It says so, and names what the glossary says teaches the concept in other formats.
     answer = assistant.ask("is there a paper on model compression?")
     assert answer.items == []
-    assert answer.text.startswith("Nothing in the catalog on model compression")
+    assert answer.text.startswith("The catalog has no paper on model compression."), answer.text
+    teaches = set(assistant.concepts.concepts["model-compression"].resources)
+    assert answer.elsewhere and {r.id for r in answer.elsewhere} <= teaches
 
 
 @pytest.mark.parametrize(
@@ -646,3 +649,44 @@ def test_a_resource_named_in_passing_carries_its_unverified_caveat(assistant: As
                          r"unverified\)", course.text), course.text  # fmt: skip
     # Only those: the verified ones named beside them carry no such mark.
     assert course.text.count(", unverified)") == len(unverified)
+
+
+def test_a_follow_up_on_a_defined_concept_keeps_it_as_the_subject(assistant: Assistant) -> None:
+    # "Which tools implement it?" after a definition asks for tools for that concept, not for
+    # whatever matched the word "implement".
+    defined = assistant.ask("what is a feature store?")
+    tools = assistant.ask("which tools implement it?", session_id=defined.session_id)
+    assert tools.items and all(i.resource.kind == "tool" for i in tools.items)
+    assert all("feature-stores" in i.resource.topics for i in tools.items), tools.text
+    assert tools.text.startswith("The catalog has")
+
+
+def test_a_kind_asked_of_a_defined_concept_with_none_says_where_it_is(
+    assistant: Assistant,
+) -> None:
+    # Quantization is no catalog topic: what the glossary says teaches it is the subject, so
+    # "any papers on it?" is not answered with papers on something else.
+    concept = assistant.concepts.concepts["quantization"]
+    defined = assistant.ask("what is quantization?")
+    papers = assistant.ask("is there a paper on it?", session_id=defined.session_id)
+    taught = set(concept.resources)
+    assert not any(i.resource.kind == "paper" for i in papers.items)
+    assert papers.text.startswith("The catalog has no paper on quantization."), papers.text
+    assert papers.elsewhere and {r.id for r in papers.elsewhere} <= taught
+
+
+def test_it_after_an_answer_about_one_resource_is_that_resource(assistant: Assistant) -> None:
+    about = assistant.ask("tell me about Feast")
+    start = assistant.ask("how do I get started with it?", session_id=about.session_id)
+    assert [i.resource.id for i in start.items] == ["feast"]
+    assert start.text.startswith("**Feast**")  # its description, not a one-card list
+
+
+def test_a_yes_or_no_question_on_a_listed_one_answers_for_it(assistant: Assistant) -> None:
+    listed = assistant.ask("books on ML system design")
+    first = listed.items[0].resource
+    asked = assistant.ask("is the first one free?", session_id=listed.session_id)
+    verdict = {"free": "Yes,", "freemium": "Partly:", "paid": "No,"}[first.cost]
+    assert asked.text.startswith(f"{verdict} *{first.title}*"), asked.text
+    more = assistant.ask("tell me more about it", session_id=listed.session_id)
+    assert [i.resource.id for i in more.items] == [first.id]

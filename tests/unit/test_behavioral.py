@@ -361,6 +361,8 @@ def test_mft_videos_wanted_or_ruled_out_are_the_course_format(
     [("is vLLM open source?", True),
      ("is Designing Data-Intensive Applications free?", True),
      ("is it free?", True),
+     ("is the first one free?", True),
+     ("is #2 open source?", True),
      ("is there a free book like Designing Data-Intensive Applications?", False),
      ("are there open source feature stores?", False),
      ("what is vLLM?", False)],
@@ -369,6 +371,37 @@ def test_mft_a_yes_or_no_question_about_one_resource_is_judged(
     parser: QueryParser, message: str, judged: bool
 ) -> None:
     assert parse(parser, message).judged is judged
+
+
+@pytest.mark.parametrize(
+    ("message", "refers"),
+    [("which tools implement it?", True),
+     ("is there a course that covers that?", True),
+     ("any papers on it?", True),
+     ("how do I get started with it?", True),
+     ("how does it work?", True),
+     # A pronoun whose noun is in the same message, or that opens a noun phrase, is no
+     # reference to the last answer; nor is one in a yes/no question about a fact.
+     ("what is RAG and when should I use it?", False),
+     ("what is a vector database, and why would I need it?", False),
+     ("a book that explains this well", False),
+     ("is this book free?", False),
+     ("is it free?", False),
+     ("tools that implement a feature store", False)],
+)  # fmt: skip
+def test_mft_a_pronoun_for_what_the_last_answer_was_about(
+    parser: QueryParser, message: str, refers: bool
+) -> None:
+    parsed = parse(parser, message)
+    assert parsed.refers is refers
+    if refers:  # so the conversation keeps the last answer's subject
+        assert parsed.same_topic
+
+
+def test_inv_a_pronoun_beside_a_new_subject_starts_afresh(parser: QueryParser) -> None:
+    # "Which tools implement it?" refers back; naming a subject in its place does not.
+    assert not parse(parser, "which tools implement feature stores?").refers
+    assert not parse(parser, "which tools implement it for feature stores?").refers
 
 
 @pytest.mark.parametrize(

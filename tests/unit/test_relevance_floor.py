@@ -4,6 +4,7 @@ it. Real catalog and glossary; hits are built by hand so the scores are known.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -156,6 +157,13 @@ def test_follow_ups_and_named_resources_keep_their_own_subject(composer: Compose
     named = ParsedQuery(text, text, kinds=("paper",), mentioned=("attention-is-all-you-need",))
     assert subject_concepts(composer.concepts, follow) == []
     assert subject_concepts(composer.concepts, named) == []
+    # A follow-up on the concept the last answer defined ("any papers on it?") keeps it; one
+    # that narrows the last list keeps that list instead.
+    concept = composer.concepts.concepts["model-compression"]
+    carried = replace(follow, about=(concept.id,))
+    assert subject_concepts(composer.concepts, carried) == [concept]
+    narrowed = replace(carried, follow_up="narrow", restrict_to=("attention-is-all-you-need",))
+    assert subject_concepts(composer.concepts, narrowed) == []
 
 
 def test_the_floor_sweep_trades_relevant_items_for_filler() -> None:
