@@ -169,16 +169,21 @@ SAME_TOPIC = re.compile(
 # "which tools implement it?", "is there a course that covers this?": a pronoun standing for
 # what the last answer was about. One that closes the message or follows a verb or preposition
 # counts; "this book" opens a noun phrase, and after "X and" or a comma it points back to X in
-# the same message ("what is RAG and when do I need it?"), so neither does.
+# the same message ("what is RAG and when do I need it?"), so neither does. "What is it called
+# when ..." and "what does it mean to ..." use a dummy "it". A long question carries its own
+# antecedent ("... teaching a smaller copy of it?"): see `MAX_REFERRING_WORDS`.
 REFERENCE = re.compile(
     r"^(?:(?!\band\b|,|;).)*?\b(?:it|this|that)\b(?=\s*[?.!]*\s*$)"
-    r"|^(?:how|why|when|where|what) (?:does|do|is|would|could|can|should|will) it\b"
+    r"|^(?:how|why|when|where) (?:does|do|is|would|could|can|should|will) it\b"
     r"|^(?:(?!\band\b|,|;).)*?\b(?:about|for|on|with|in|into|of|from|behind|implements?|"
     r"implementing|use[sd]?|using|try|practi[cs]e|cover(?:s|ing)?|teach(?:es|ing)?|"
     r"explain(?:s|ing)?|build(?:s|ing)?|deploy(?:s|ing)?|learn(?:ing)?|study(?:ing)?|master|"
     r"understand(?:ing)?|support(?:s|ing)?|run(?:s|ning)?|handle[sd]?|set up|started with)"
     r"\s+it\b"
 )
+# Words of its own a message that refers back may have: "which tools implement it?" (1), "how
+# does it scale to millions of users?" (3); past that, the message says what "it" is.
+MAX_REFERRING_WORDS = 3
 TOPIC_SWAP = re.compile(r"^(and|what about|how about|and for|and what about|ok,? and|now|also)\b")
 # "something shorter?", "anything more hands-on?", "one less theoretical": the last request
 # again, changed in the respect its words say.
@@ -445,14 +450,25 @@ def _role(text: str) -> str | None:
     return None
 
 
+# "Move into ML", "break into machine learning, where do I begin?": the field named alone
+# after an aim is the work of an ML engineer; "get into ML system design" names a subject.
+_FIELD_ALONE = re.compile(
+    r"\s*(ml|machine learning|ai)(?=\s*(?:[,.?!;]|$)|\s+(?:from|as|and|but|so|where|what|"
+    r"how|after|coming|now|next|soon|eventually|one day|someday)\b)"
+)
+
+
 def _aim(text: str) -> tuple[int, int, str] | None:
     """Where a text names the role the asker aims at ("get into ML engineering", "become a
-    data engineer"), and that role."""
+    data engineer", "move into ML"), and that role."""
     for aim in _AIM.finditer(text):
         found = _ROLE.search(text, aim.end(), aim.end() + 30)
         role = _role_named(found)
         if found and role:
             return found.start(), found.end(), role
+        alone = _FIELD_ALONE.match(text, aim.end())
+        if alone:
+            return alone.start(1), alone.end(1), "ml-engineer"
     return None
 
 
@@ -579,7 +595,7 @@ class QueryParser:
             stripped = _ROLE.sub(" ", stripped)
         topic_words = tuple(w for w in _words(stripped) if w not in _FILLER and len(w) > 1)
         comparative = bool(COMPARATIVE.search(text)) and not (topics or mentioned or authors)
-        refers = bool(REFERENCE.search(text))
+        refers = bool(REFERENCE.search(text)) and len(topic_words) <= MAX_REFERRING_WORDS
         kinds = constraints.kinds
         if comparative and not kinds and SHORTER.search(text):
             kinds = SHORTER_KINDS
@@ -594,6 +610,10 @@ class QueryParser:
         # A path towards a role ("a learning path for becoming an ML engineer") stays a path:
         # the career words are the role aimed at, not a subject to search.
         towards_role = bool(aim) and set(topics) <= {"career"}
+        # "How do I break into machine learning?" asks for that path too, however the
+        # classifier reads a message with no subject besides the role.
+        if towards_role and intent in ("recommend", "explain") and not (mentioned or authors):
+            intent = "learning_path"
         if intent == "learning_path" and towards_role:
             topics = ()  # the path is shaped by the role, not by career advice
         elif intent == "learning_path" and (mentioned or authors or (topics and topic_words)):

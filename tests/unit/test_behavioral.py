@@ -189,7 +189,6 @@ ROLE_CASES = [
     ("I'm an analyst", "data-scientist"),
     ("I am a data scientist learning deployment", "data-scientist"),
     ("as an SRE, what should I know about ML?", "sre"),
-    ("I'm a backend developer moving into ML", "software-engineer"),
     ("I'm a backend dev, teach me how models get deployed", "software-engineer"),
     ("I work as a data engineer, anything on feature stores?", "data-engineer"),
     ("I'm an engineering manager, what should my team read?", "manager"),
@@ -214,6 +213,7 @@ def test_mft_role_said_of_oneself(parser: QueryParser, message: str, role: str) 
         ("I'm a data analyst, how do I get into ML engineering?", "ml-engineer"),
         ("I'm a web developer trying to break into data science", "data-scientist"),
         ("what should I learn to become an SRE?", "sre"),
+        ("I'm a backend developer moving into ML", "ml-engineer"),
     ],
 )
 def test_mft_the_role_aimed_at_is_the_role(parser: QueryParser, message: str, role: str) -> None:
@@ -221,6 +221,28 @@ def test_mft_the_role_aimed_at_is_the_role(parser: QueryParser, message: str, ro
     parsed = parse(parser, message)
     assert parsed.role == role
     assert "career" not in parsed.topics
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["I'm a backend engineer who wants to move into ML, where do I begin?",
+     "how do I break into machine learning?",
+     "I'd like to transition into AI from marketing"],
+)  # fmt: skip
+def test_mft_the_field_alone_after_an_aim_asks_for_the_ml_engineer_path(
+    parser: QueryParser, message: str
+) -> None:
+    # With no subject besides where the asker is going, the path there is the answer.
+    parsed = parse(parser, message)
+    assert (parsed.role, parsed.intent) == ("ml-engineer", "learning_path")
+    assert not parsed.topics
+
+
+@pytest.mark.parametrize(
+    "message", ["how do I get into ML system design interviews?", "I'm getting into ML research"]
+)
+def test_mft_a_subject_after_the_field_is_no_role(parser: QueryParser, message: str) -> None:
+    assert parse(parser, message).role is None
 
 
 @pytest.mark.parametrize(
@@ -387,7 +409,11 @@ def test_mft_a_yes_or_no_question_about_one_resource_is_judged(
      ("a book that explains this well", False),
      ("is this book free?", False),
      ("is it free?", False),
-     ("tools that implement a feature store", False)],
+     ("tools that implement a feature store", False),
+     # A dummy "it", and a long question that says what "it" is.
+     ("what is it called when a model is copied onto live traffic?", False),
+     ("what does it mean to retrain a model continuously?", False),
+     ("why would teams shrink a model by teaching a smaller copy of it?", False)],
 )  # fmt: skip
 def test_mft_a_pronoun_for_what_the_last_answer_was_about(
     parser: QueryParser, message: str, refers: bool
