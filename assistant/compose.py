@@ -135,6 +135,8 @@ _LENGTH = re.compile(
     r"\b(?:shortest|longest|quickest|shorter|longer|quicker|thinnest|thickest|how long|"
     r"(?:least|less|most|more) time|(?:fewest|fewer|most|more) pages|fastest to (?:read|finish))\b"
 )
+# "Which one should I start with?", "where do I begin among those?"
+_START_WITH = re.compile(r"\b(?:start|begin|first)\b")
 _LONGEST = re.compile(r"\b(?:longest|longer|thickest|most time|more time|most pages|more pages)\b")
 
 _LIST_MARKER = re.compile(r"^\s*(?:\d+[.)]|[-*\u2022])\s+")
@@ -291,7 +293,19 @@ class Composer:
             # "The single best book on X": the best on the subject, the next two named after it.
             on = [h for h in hits if h.resource.id not in related]
             if on:
-                pick = max(on, key=lambda h: h.score)
+                level = parsed.level if parsed.level in LEVELS else None
+
+                def fit(hit: Hit) -> tuple[int, bool, float]:
+                    """The level asked first, free before free-to-start, then relevance."""
+                    gap = level_gap(hit.resource.level, level) if level else 0
+                    tier = parsed.free_only and hit.resource.cost != "free"
+                    return -gap, not tier, hit.score
+
+                # "Which should I start with?": the first step of the study order they were
+                # given in (the last answer's order), else of this one.
+                order = {rid: n for n, rid in enumerate(parsed.restrict_to)}
+                first = min(on, key=lambda h: order.get(h.resource.id, len(order)))
+                pick = first if _START_WITH.search(parsed.text) else max(on, key=fit)
                 runners = sorted((h for h in hits if h is not pick), key=lambda h: -h.score)[:2]
                 hits = [pick]
         citations: list[Citation] = []
@@ -793,7 +807,7 @@ class Composer:
             on = for_ = f"by {' and '.join(parsed.authors)}"
         elif not parsed.topics:  # the question's leftover words would read as broken English
             on = for_ = "for that"
-        constraints = _constraint_words(parsed) + _none_on(parsed)
+        constraints = _constraint_words(parsed, items) + _none_on(parsed)
         at_level = [i for i in items if i.resource.level == parsed.level]
         if parsed.level and len(at_level) == len(items):
             constraints.append(parsed.level)
@@ -816,6 +830,11 @@ class Composer:
                                        if len(places) > 1 else [str(places[0])])  # fmt: skip
                 first = f"number {numbers} is" if len(places) == 1 else f"{numbers} are"
             level_note = f" ({first} {parsed.level})"
+        if parsed.one and len(items) == 1 and not related and parsed.restrict_to:
+            # "Which should I start with?", "which would you pick?" among the last answer's.
+            if _START_WITH.search(parsed.text):
+                return f"Of those, start with this one{qualifier}:"
+            return f"Of those, this is the one to pick{qualifier}:"
         if parsed.one and len(items) == 1 and not related:
             one = " or ".join(parsed.kinds) or "resource"
             verb = {"course": "take", "tool": "try", "community": "join"}.get(one, "read")
@@ -955,9 +974,13 @@ def _titles(resources: Sequence[Resource]) -> str:
     return ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0]
 
 
-def _constraint_words(parsed: ParsedQuery) -> list[str]:
-    """The constraints besides kind and level a list must meet, as words: 'free', 'open source'."""
-    words = ["free"] if parsed.free_only else []
+def _constraint_words(parsed: ParsedQuery, items: Sequence[Recommendation] = ()) -> list[str]:
+    """The constraints besides kind and level a list must meet, as words: 'free', 'open source'.
+    Given the items, "free" claims no more than they hold: a freemium one is free to start."""
+    costs = {i.resource.cost for i in items}
+    free = {"freemium": "free to start", "free": "free"}
+    said = " or ".join(free[c] for c in ("free", "freemium") if c in costs) or "free"
+    words = [said] if parsed.free_only else []
     return words + (["open source"] if open_source_applies(parsed) else [])
 
 

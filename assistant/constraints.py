@@ -52,7 +52,10 @@ _FREE = re.compile(
     r"(?![- ](?:time|will|speech|of|to|form|fall|range|text|style|way|ride|throw|hand|lance)\b)"
     r"|\bno[- ]cost\b|\bgratis\b|\bzero budget\b|\bno budget\b|\bno money\b|\bbudget:? ?zero\b"
 )
-_PAID = re.compile(r"\b(?:paid|paying|pay(?: for)?|cost(?:s)? money|expensive|pricey|premium)\b")
+_PAID = re.compile(
+    r"\b(?:paid|paying|pay(?: for)?|cost(?:s)? money|(?<!least )(?<!less )expensive|pricey|"
+    r"premium)\b"
+)
 _OPEN = re.compile(
     r"\b(?:open[- ]?source[ds]?|oss|foss|self[- ]?host(?:ed|ing|able)?|on[- ]?prem\w*)\b"
 )

@@ -162,6 +162,25 @@ ANAPHORA = re.compile(
     # "which book covers both?": the two things the last answer was about.
     r"|\bboth(?=\W*$)"
 )
+# "Which is the most beginner friendly?", "which one should I start with?", "which would you
+# pick?": a choice among what was just listed, when the message names nothing else to choose.
+SELECTION = re.compile(
+    r"^(?:so |and |ok |okay |then |hmm,? )?which(?: one| of them| of those| of these)?"
+    r" (?:is|are|should|would|do|does|will|could|can)\b"
+)
+# Within a choice: one pick is asked for ("the most beginner friendly", "which should I start
+# with?", "which would you pick?"); "which one is free?" asks which have a property instead, and
+# "which is shortest?" is answered from the recorded lengths.
+_PICK = re.compile(
+    r"\b(?:most|least|best|top|easiest|simplest|gentlest|cheapest|hardest|first|"
+    r"should i (?:start|begin|read|take|try|pick|choose|go|use)|"
+    r"would you (?:pick|choose|recommend|go|start|read|take|use)|(?:do|would) you recommend)\b"
+)
+# Superlatives that choose by level or cost, read only within a choice: "the simplest model
+# every later one must beat" and "one of the cheapest ways to cut latency" ask for neither.
+_EASIEST = re.compile(r"\b(?:easiest|simplest|gentlest|most accessible)\b")
+_CHEAPEST = re.compile(r"\b(?:cheapest|least expensive|most affordable)\b")
+_BY_LENGTH = re.compile(r"\b(?:shortest|longest|quickest|shorter|longer|quicker|how long)\b")
 SAME_TOPIC = re.compile(
     r"\b(same (topic|subject|area|thing|theme)|on that|about that|on this|about this|on it|"
     r"that topic|this topic|for that|for this|with that|with this|with it|similar)\b"
@@ -599,8 +618,12 @@ class QueryParser:
         kinds = constraints.kinds
         if comparative and not kinds and SHORTER.search(text):
             kinds = SHORTER_KINDS
-        follow_up_cue = comparative or any(
-            p.search(text) for p in (ANAPHORA, MORE, ORDINAL, SIMILAR)
+        chooses = bool(SELECTION.search(text)) and not (topics or kinds or mentioned or authors)
+        picks_one = chooses and bool(_PICK.search(text)) and not _BY_LENGTH.search(text)
+        follow_up_cue = (
+            chooses
+            or comparative
+            or any(p.search(text) for p in (ANAPHORA, MORE, ORDINAL, SIMILAR))
         )
         # The classifier reads the whole message; what it names can still overrule a reading
         # that cannot hold: a message naming a topic or a constraint is not small talk, and a
@@ -626,6 +649,10 @@ class QueryParser:
             # A person is not a concept, nor one side of a comparison: "Alex Xu", "who is
             # Chip Huyen?" ask for what they wrote.
             intent = "recommend"
+        if picks_one and intent != "smalltalk":
+            # "Which would you pick?" asks for a recommendation among the last answer's, however
+            # the classifier reads it (a comparison, a path "to start with").
+            intent = "recommend"
         smalltalk = ""
         if intent == "smalltalk":
             thanks = "thanks" if _THANKS.search(text) else "greeting"
@@ -641,16 +668,16 @@ class QueryParser:
             excluded_kinds=constraints.excluded_kinds,
             avoided_topics=avoided,
             unlisted_kinds=constraints.unlisted_kinds,
-            free_only=constraints.free_only,
+            free_only=constraints.free_only or (chooses and bool(_CHEAPEST.search(text))),
             open_source=constraints.open_source,
-            level=constraints.level,
+            level=constraints.level or ("beginner" if chooses and _EASIEST.search(text) else None),
             role=role,
             authors=authors,
             mentioned=mentioned,
             topics=topics,
             compound_topics=compounds,
             topic_words=topic_words,
-            anaphoric=bool(ANAPHORA.search(text)),
+            anaphoric=bool(ANAPHORA.search(text)) or chooses,
             same_topic=comparative
             or bool(SAME_TOPIC.search(text))
             or (refers and not (topics or mentioned or authors)),
@@ -660,6 +687,6 @@ class QueryParser:
             ordinal=_ordinal(text),
             similar=bool(SIMILAR.search(text)),
             comparative=comparative,
-            one=bool(ONE.search(text)),
+            one=bool(ONE.search(text)) or picks_one,
             judged=_judged(text, [start for start, _, _ in names]),
         )

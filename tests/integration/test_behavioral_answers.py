@@ -690,3 +690,49 @@ def test_a_yes_or_no_question_on_a_listed_one_answers_for_it(assistant: Assistan
     assert asked.text.startswith(f"{verdict} *{first.title}*"), asked.text
     more = assistant.ask("tell me more about it", session_id=listed.session_id)
     assert [i.resource.id for i in more.items] == [first.id]
+
+
+@pytest.mark.parametrize(
+    ("first", "choice"),
+    [("tools for experiment tracking", "which is the most beginner friendly?"),
+     ("courses on MLOps", "which is best for a beginner?")],
+)  # fmt: skip
+def test_a_choice_among_a_list_picks_one_of_them_at_the_level_asked(
+    assistant: Assistant, first: str, choice: str
+) -> None:
+    listed = assistant.ask(first)
+    shown = {i.resource.id: i.resource for i in listed.items}
+    picked = assistant.ask(choice, session_id=listed.session_id)
+    assert len(picked.items) == 1 and picked.items[0].resource.id in shown
+    assert picked.text.startswith("Of those, this is the one to pick")
+    if any(r.level == "beginner" for r in shown.values()):
+        assert picked.items[0].resource.level == "beginner"
+
+
+@pytest.mark.parametrize("first", ["how do I learn about model monitoring?", "books on MLOps"])
+def test_which_to_start_with_is_the_first_step_of_the_study_order(
+    assistant: Assistant, first: str
+) -> None:
+    listed = assistant.ask(first)
+    start = assistant.ask("which one should I start with?", session_id=listed.session_id)
+    assert start.text.startswith("Of those, start with this one")
+    assert [i.resource.id for i in start.items] == [listed.items[0].resource.id]
+
+
+def test_the_cheapest_of_a_list_is_a_free_one_if_any_is(assistant: Assistant) -> None:
+    listed = assistant.ask("courses on MLOps")
+    costs = {i.resource.id: i.resource.cost for i in listed.items}
+    cheapest = assistant.ask("which one is cheapest?", session_id=listed.session_id)
+    assert len(cheapest.items) == 1
+    if "free" in costs.values():
+        assert costs[cheapest.items[0].resource.id] == "free"
+
+
+def test_a_free_header_claims_no_more_than_its_items_hold(assistant: Assistant) -> None:
+    # Freemium is free to start, with paid tiers: a header over one says so.
+    listed = assistant.ask("resources for interview prep")
+    free = assistant.ask("which of those are free?", session_id=listed.session_id)
+    header = free.text.splitlines()[0]
+    costs = {i.resource.cost for i in free.items}
+    assert "paid" not in costs
+    assert ("free to start" in header) is ("freemium" in costs), (header, costs)

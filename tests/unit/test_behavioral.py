@@ -424,6 +424,47 @@ def test_mft_a_pronoun_for_what_the_last_answer_was_about(
         assert parsed.same_topic
 
 
+@pytest.mark.parametrize(
+    ("message", "one"),
+    [("which is the most beginner friendly?", True),
+     ("which one should I start with?", True),
+     ("which would you pick?", True),
+     ("so which one is the best?", True),
+     # Which have a property, or which is shortest: not one pick.
+     ("which one is free?", False),
+     ("which are open source?", False),
+     ("which is shortest?", False)],
+)  # fmt: skip
+def test_mft_a_choice_among_the_last_answer(parser: QueryParser, message: str, one: bool) -> None:
+    parsed = parse(parser, message)
+    assert parsed.anaphoric  # among what was just listed
+    assert parsed.one is one
+    if one:
+        assert parsed.intent == "recommend"
+
+
+def test_inv_a_choice_naming_its_own_subject_is_a_new_question(parser: QueryParser) -> None:
+    parsed = parse(parser, "which is the best book on feature stores?")
+    assert not parsed.anaphoric and parsed.topics == ("feature-stores",)
+
+
+@pytest.mark.parametrize(
+    ("message", "level", "free"),
+    [("which one is the easiest?", "beginner", False),
+     ("which is the simplest?", "beginner", False),
+     ("which one is cheapest?", None, True),
+     ("which is the least expensive?", None, True),
+     # Outside a choice they describe something: no level, no cost asked.
+     ("what is the simplest model every later model must beat?", None, False),
+     ("why is caching one of the cheapest ways to cut latency?", None, False)],
+)  # fmt: skip
+def test_mft_superlatives_in_a_choice_ask_for_a_level_or_cost(
+    parser: QueryParser, message: str, level: str | None, free: bool
+) -> None:
+    parsed = parse(parser, message)
+    assert (parsed.level, parsed.free_only) == (level, free)
+
+
 def test_inv_a_pronoun_beside_a_new_subject_starts_afresh(parser: QueryParser) -> None:
     # "Which tools implement it?" refers back; naming a subject in its place does not.
     assert not parse(parser, "which tools implement feature stores?").refers
