@@ -417,7 +417,7 @@ class Composer:
             # teaching ones lowest as often as not, so no share of their score is a bar.
             about = {rid for c in subject for rid in c.resources}
             hits = [h for h in hits if h.resource.id in about or h.resource.kind == DOCUMENT]
-        elif not keep_all and top > 0:
+        elif not keep_all:  # (all scores may be 0: no evidence for any, so no floor but this)
             if concepts and any(h.resource.id in taught for h in hits):
                 # What to read next after a definition: what teaches the concept, then what is
                 # on the question's topics; the rest matched words around it ("data" for "data
@@ -617,7 +617,9 @@ class Composer:
             )
         pointed = list(elsewhere) if parsed.kinds and parsed.follow_up != "more" else []
         if pointed:  # says as much, and where the subject is instead
-            text = _elsewhere(parsed, pointed, topic_text)
+            subject = subject_concepts(self.concepts, parsed)  # its glossary name, if no topic
+            named = " and ".join(_plural_name(c) for c in subject) or topic_text
+            text = _elsewhere(parsed, pointed, named)
         return Answer(text=text, intent=parsed.intent, items=[], citations=[],
                       query_used=parsed.to_dict() | {"topic_text": topic_text},
                       elsewhere=pointed)  # fmt: skip
@@ -853,7 +855,8 @@ class Composer:
         if related and not shown and elsewhere:
             # "A course on recommender systems": say where the subject is, then the closest.
             closest = f"The closest {kinds}, on other subjects{qualifier}{level_note}:"
-            return f"{_elsewhere(parsed, elsewhere, about)}\n\n{closest}"
+            where = _elsewhere(parsed, elsewhere, on.removeprefix("on "))
+            return f"{where}\n\n{closest}"
         if related and not shown:
             # "LLM serving": what covers one of the two alone is not on the subject.
             none = f"covers {about} together" if parsed.compound_topics else f"is on {about} itself"

@@ -736,3 +736,24 @@ def test_a_free_header_claims_no_more_than_its_items_hold(assistant: Assistant) 
     costs = {i.resource.cost for i in free.items}
     assert "paid" not in costs
     assert ("free to start" in header) is ("freemium" in costs), (header, costs)
+
+
+def test_no_paper_on_a_topic_lists_no_papers_on_other_subjects(assistant: Assistant) -> None:
+    # No paper in the catalog is on recommender systems, and none says anything of them: the
+    # answer says so and points to where the subject is, rather than listing other papers.
+    # (Here every paper scores alike: the ranker has no evidence for any of them.)
+    for message in ("any research papers about recommendation engines?",
+                    "recommend a paper on recommender systems at YouTube"):  # fmt: skip
+        answer = assistant.ask(message)
+        assert not any(i.resource.kind == "paper" for i in answer.items), answer.text
+        assert answer.text.startswith("The catalog has no paper on recommender systems.")
+        assert answer.elsewhere
+        assert all("recommender-systems" in r.topics for r in answer.elsewhere)
+
+
+def test_a_glossary_subject_with_none_of_the_kind_is_named_by_its_glossary_name(
+    assistant: Assistant,
+) -> None:
+    answer = assistant.ask("research papers on vector databases")
+    assert answer.text.startswith("The catalog has no paper on vector databases. On vector "
+                                  "databases, it has "), answer.text  # fmt: skip

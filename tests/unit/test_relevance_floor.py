@@ -81,6 +81,20 @@ def test_of_a_kind_asked_for_what_says_nothing_of_the_subject_is_not_even_relate
     assert _ids(composer, any_kind, silent) == {best_on.id, off.id}
 
 
+def test_with_no_evidence_for_any_what_says_nothing_of_the_subject_is_still_dropped(
+    catalog: Catalog, composer: Composer
+) -> None:
+    # Every blog scored alike (the ranker saw no evidence for any): "good blogs on feature
+    # stores" is not answered with the ones that say nothing of feature stores.
+    off = _blogs(catalog, "feature-stores", on=False)[:3]
+    asked = ParsedQuery("good blogs on feature stores", "good blogs on feature stores",
+                        kinds=("blog",), topics=("feature-stores",))  # fmt: skip
+    assert _ids(composer, asked, [Hit(r, 0.0, None, "", speaks=False) for r in off]) == set()
+    # One that speaks of the subject stays, as a related one.
+    speaking = [Hit(off[0], 0.0, None, "")] + [Hit(r, 0.0, None, "", speaks=False) for r in off[1:]]
+    assert _ids(composer, asked, speaking) == {off[0].id}
+
+
 def test_an_off_topic_best_sets_no_bar_for_what_is_on_the_subject(
     catalog: Catalog, composer: Composer
 ) -> None:
