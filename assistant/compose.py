@@ -388,7 +388,10 @@ class Composer:
                 hits = [h for h in hits if h not in joins[1:]]
             # A study plan nobody asked a product for is no place for a vendor's own.
             hits = [h for h in hits if not h.resource.vendor or h.resource.id in parsed.mentioned]
-            return _path_order(hits[:limit])
+            # The path's candidates come in study order (level first): its steps are the
+            # strongest of them, kept in that order, not the easiest few.
+            strongest = {h.resource.id for h in sorted(hits, key=lambda h: -h.score)[:limit]}
+            return _path_order([h for h in hits if h.resource.id in strongest])
         if self._is_detail(parsed, concepts):
             named = [h for h in hits if h.resource.id in (*parsed.restrict_to, *parsed.mentioned)]
             return (named or hits)[:1]

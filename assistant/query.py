@@ -49,7 +49,9 @@ _START = re.compile(r"\b(where|how) (do|should|can) i (start|begin)\b")
 # which a study plan is for rather than the role they hold.
 _AIM = re.compile(
     r"\b(?:(?:get|getting|break|breaking|move|moving|transition|transitioning|switch|switching)"
-    r" (?:into|to)|becom(?:e|ing))\b"
+    r" (?:into|to)|becom(?:e|ing)|"
+    # "we're onboarding three new ML engineers": the path is for the people being brought in.
+    r"onboard(?:ing)?|ramp(?:ing)? up|bring(?:ing)? up to speed)\b"
 )
 
 

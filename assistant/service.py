@@ -420,13 +420,25 @@ class Assistant:
         """An ordered path for a request with no subject ("where do I start?"), for the role
         the message gives ("I'm a data analyst, ...") when the learner's profile gives none."""
         learner = learner or Learner(Profile())
+        # What the message asks ("I only have weekends, what's a good course?", "free stuff to
+        # start with") shapes the path as the same profile fields would; a role or level the
+        # profile already has stays.
+        said: dict[str, object] = {}
         if parsed.role and not learner.profile.role:
-            learner = replace(
-                learner, profile=learner.profile.model_copy(update={"role": parsed.role})
-            )
+            said["role"] = parsed.role
+        if parsed.level and not learner.profile.level:
+            said["level"] = parsed.level
+        if parsed.kinds:
+            said["formats"] = parsed.kinds
+        if parsed.free_only:
+            said["budget"] = "free"
+        if said:
+            learner = replace(learner, profile=learner.profile.model_copy(update=said))
         path = self.personalizer.learning_path(learner.profile, learner.ratings, k)
         parsed = replace(parsed, intent="learning_path")
         ranked = prefer_verified(path.ranked, self.catalog, study_order=True)  # issue 13
+        if parsed.kinds:  # a kind asked for is a constraint, not a preference
+            ranked = [p for p in ranked if self.catalog.resources[p[0]].kind in parsed.kinds]
         return SearchResult(self.retriever.hits({}, ranked), parsed, topic_text, path)
 
     def search(

@@ -757,3 +757,10 @@ def test_a_glossary_subject_with_none_of_the_kind_is_named_by_its_glossary_name(
     answer = assistant.ask("research papers on vector databases")
     assert answer.text.startswith("The catalog has no paper on vector databases. On vector "
                                   "databases, it has "), answer.text  # fmt: skip
+
+
+def test_a_kind_asked_on_a_path_is_a_constraint(assistant: Assistant) -> None:
+    # "What's a good course?" with no subject is a study path, of courses.
+    answer = assistant.ask("I only have weekends, what's a good course?")
+    assert answer.intent == "learning_path"
+    assert answer.items and {i.resource.kind for i in answer.items} == {"course"}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.compose import DEEPER, HANDS_ON, JOIN, START, purpose
 from assistant.personalize import is_generic, similarity
 from assistant.profiles import Forbidden, Profile, UnknownUser
 from assistant.service import Assistant, InvalidInput, UnknownSessionError, build_assistant
@@ -287,8 +288,11 @@ def test_lists_do_not_fill_up_with_near_duplicates(assistant: Assistant) -> None
 def test_no_topic_gives_an_ordered_learning_path(assistant: Assistant) -> None:
     answer = assistant.recommend(profile={"level": "beginner", "role": "student"}, k=6)
     assert answer.intent == "learning_path"
-    levels = [LEVELS.index(item.resource.level) for item in answer.items]
-    assert levels == sorted(levels)  # foundations first
+    # Foundations first within each stage of the study order: learn, try hands-on, join (a
+    # beginner community is still the last step).
+    stage = {START: 0, DEEPER: 0, HANDS_ON: 1, JOIN: 2}
+    steps = [(stage[purpose(i.resource)], LEVELS.index(i.resource.level)) for i in answer.items]
+    assert steps == sorted(steps)
     assert len({item.resource.kind for item in answer.items}) >= 3  # mixed formats
     topics = [set(item.resource.topics) for item in answer.items]
     assert len(set().union(*topics)) >= 6  # diverse topics

@@ -226,6 +226,7 @@ def test_mft_the_role_aimed_at_is_the_role(parser: QueryParser, message: str, ro
 @pytest.mark.parametrize(
     "message",
     ["I'm a backend engineer who wants to move into ML, where do I begin?",
+     "we're onboarding three new ML engineers next month, what should they read?",
      "how do I break into machine learning?",
      "I'd like to transition into AI from marketing"],
 )  # fmt: skip

@@ -398,3 +398,18 @@ def test_a_short_list_of_two_kinds_names_both(catalog: Catalog, composer: Compos
                          kinds=("blog", "paper"), topics=("feature-stores",))  # fmt: skip
     answer = composer.compose(parsed, _hits((blog, 1.0)), "", limit=5)
     assert answer.text.startswith("The catalog has one blog or paper on feature stores")
+
+
+def test_a_learning_path_takes_its_strongest_steps_in_study_order(
+    catalog: Catalog, composer: Composer
+) -> None:
+    # Candidates arrive in study order (level first); the weakest are the easy ones here. The
+    # path is the strongest few, still in study order, not the first few.
+    by_level = sorted(
+        (r for r in catalog.resources.values() if r.kind == "book" and not r.prerequisites),
+        key=lambda r: ("beginner", "intermediate", "advanced").index(r.level),
+    )[:6]
+    hits = _hits(*((r, 0.1 + n / 10) for n, r in enumerate(by_level)))  # stronger as it goes
+    parsed = ParsedQuery("where do I start?", "where do I start?", intent="learning_path")
+    shown = [i.resource.id for i in composer.compose(parsed, hits, "", limit=3).items]
+    assert shown == [r.id for r in by_level[3:]]
