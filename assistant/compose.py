@@ -135,6 +135,9 @@ _LENGTH = re.compile(
     r"\b(?:shortest|longest|quickest|shorter|longer|quicker|thinnest|thickest|how long|"
     r"(?:least|less|most|more) time|(?:fewest|fewer|most|more) pages|fastest to (?:read|finish))\b"
 )
+_COST_ORDER = {"free": 0, "freemium": 1, "paid": 2}
+# Study stages in order: learn, then try hands-on, then join.
+_STAGE = {START: 0, DEEPER: 0, HANDS_ON: 1, JOIN: 2}
 # "Which one should I start with?", "where do I begin among those?"
 _START_WITH = re.compile(r"\b(?:start|begin|first)\b")
 _LONGEST = re.compile(r"\b(?:longest|longer|thickest|most time|more time|most pages|more pages)\b")
@@ -301,10 +304,18 @@ class Composer:
                     tier = parsed.free_only and hit.resource.cost != "free"
                     return -gap, not tier, hit.score
 
-                # "Which should I start with?": the first step of the study order they were
-                # given in (the last answer's order), else of this one.
+                # "Which should I start with?": the way in. Something to learn from before
+                # something to try or join, at the lowest level, the cheapest to try, then in
+                # the order they were given (the last answer's).
                 order = {rid: n for n, rid in enumerate(parsed.restrict_to)}
-                first = min(on, key=lambda h: order.get(h.resource.id, len(order)))
+
+                def entry(hit: Hit) -> tuple[int, int, int, int]:
+                    r = hit.resource
+                    level = LEVELS.index(r.level) if r.level in LEVELS else len(LEVELS)
+                    stage = _STAGE[purpose(r)] if r.kind != DOCUMENT else 0
+                    return stage, level, _COST_ORDER.get(r.cost, 3), order.get(r.id, len(order))
+
+                first = min(on, key=entry)
                 pick = first if _START_WITH.search(parsed.text) else max(on, key=fit)
                 runners = sorted((h for h in hits if h is not pick), key=lambda h: -h.score)[:2]
                 hits = [pick]
@@ -1115,8 +1126,7 @@ def _path_order(hits: list[Hit]) -> list[Hit]:
     """A learning path: reading and courses, then hands-on, then a community; each step after
     its prerequisites (where the catalog states them); no vendor product first."""
     # Learn first, then try, then join; within a stage, the order given (level, relevance).
-    stages = {START: 0, DEEPER: 0, HANDS_ON: 1, JOIN: 2}
-    position = {h.resource.id: (stages[purpose(h.resource)], n) for n, h in enumerate(hits)}
+    position = {h.resource.id: (_STAGE[purpose(h.resource)], n) for n, h in enumerate(hits)}
     placed: list[Hit] = []
     done: set[str] = set()
     pending = list(hits)

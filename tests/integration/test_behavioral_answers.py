@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.compose import RELATED
+from assistant.compose import DEEPER, HANDS_ON, JOIN, RELATED, START, purpose
 from assistant.service import Assistant, build_assistant
 from assistant.settings import Settings
 from evals.documents import with_documents
+from ingest.catalog import LEVELS
 from ingest.embedding import Embedder
 from ingest.pipeline import run_ingest
 
@@ -709,14 +710,22 @@ def test_a_choice_among_a_list_picks_one_of_them_at_the_level_asked(
         assert picked.items[0].resource.level == "beginner"
 
 
-@pytest.mark.parametrize("first", ["how do I learn about model monitoring?", "books on MLOps"])
-def test_which_to_start_with_is_the_first_step_of_the_study_order(
-    assistant: Assistant, first: str
-) -> None:
+@pytest.mark.parametrize(
+    "first", ["how do I learn about model monitoring?", "books on MLOps", "feature store tools"]
+)
+def test_which_to_start_with_is_the_way_in_among_them(assistant: Assistant, first: str) -> None:
+    # Of those listed: something to learn from before something to try or join, the lowest
+    # level, then the cheapest to try, then the order given.
     listed = assistant.ask(first)
     start = assistant.ask("which one should I start with?", session_id=listed.session_id)
     assert start.text.startswith("Of those, start with this one")
-    assert [i.resource.id for i in start.items] == [listed.items[0].resource.id]
+    cost = {"free": 0, "freemium": 1, "paid": 2}
+    stage = {START: 0, DEEPER: 0, HANDS_ON: 1, JOIN: 2}
+    entry = [
+        (stage[purpose(r)], LEVELS.index(r.level), cost[r.cost], n, r.id)
+        for n, r in enumerate(i.resource for i in listed.items)
+    ]
+    assert [i.resource.id for i in start.items] == [min(entry)[4]]
 
 
 def test_the_cheapest_of_a_list_is_a_free_one_if_any_is(assistant: Assistant) -> None:
