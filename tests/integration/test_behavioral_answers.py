@@ -773,3 +773,18 @@ def test_a_kind_asked_on_a_path_is_a_constraint(assistant: Assistant) -> None:
     answer = assistant.ask("I only have weekends, what's a good course?")
     assert answer.intent == "learning_path"
     assert answer.items and {i.resource.kind for i in answer.items} == {"course"}
+
+
+@pytest.mark.parametrize(
+    ("message", "concept"),
+    [("what's the difference between precision and recall?", "precision and recall"),
+     ("is F1 a good metric for an imbalanced fraud dataset?", "precision and recall"),
+     # Numeric precision is still a matter of quantization.
+     ("could storing the weights at lower precision let the model fit on one GPU?",
+      "quantization")],
+)  # fmt: skip
+def test_the_two_kinds_of_precision_are_told_apart(
+    assistant: Assistant, message: str, concept: str
+) -> None:
+    answer = assistant.ask(message)
+    assert answer.text.lower().startswith(f"**{concept}**"), answer.text[:200]
