@@ -305,14 +305,18 @@ class Composer:
                     return -gap, not tier, hit.score
 
                 # "Which should I start with?": the way in. Something to learn from before
-                # something to try or join, at the lowest level, the cheapest to try, then in
-                # the order they were given (the last answer's).
+                # something to try or join, then the order they were given in: a list of several
+                # kinds was given in study order. One of a single kind was ranked by relevance,
+                # so its way in is the lowest level, then the cheapest to try.
                 order = {rid: n for n, rid in enumerate(parsed.restrict_to)}
+                ranked_list = bool(parsed.kinds)
 
                 def entry(hit: Hit) -> tuple[int, int, int, int]:
                     r = hit.resource
-                    level = LEVELS.index(r.level) if r.level in LEVELS else len(LEVELS)
                     stage = _STAGE[purpose(r)] if r.kind != DOCUMENT else 0
+                    if not ranked_list:
+                        return stage, 0, 0, order.get(r.id, len(order))
+                    level = LEVELS.index(r.level) if r.level in LEVELS else len(LEVELS)
                     return stage, level, _COST_ORDER.get(r.cost, 3), order.get(r.id, len(order))
 
                 first = min(on, key=entry)

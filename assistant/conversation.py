@@ -115,14 +115,38 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
     # The glossary concepts the last answer was on stay the subject of a follow-up that names
     # no topic of its own ("what is quantization?", then "any papers on it?").
     about = () if parsed.topics else _as_tuple(used.get("concepts") or used.get("about"))
+    # One resource of the last answer keeps the conversation's subject for the turns after it.
+    kept_subject = {
+        "topics": parsed.topics or last_topics,
+        "compound_topics": _compounds(parsed, used),
+    }
     if parsed.refers and single and not (parsed.kinds or about):
         # "How do I get started with it?" after an answer about Feast alone: Feast.
         single_one = Request.of(
-            parsed, restrict_to=(single,), follow_up="narrow", intent=_on_topic(parsed.intent)
+            parsed,
+            restrict_to=(single,),
+            follow_up="narrow",
+            intent=_on_topic(parsed.intent),
+            **kept_subject,
         )
         return single_one, previous.topic_text
     if picked:
-        return Request.of(parsed, restrict_to=(picked,), follow_up="narrow"), previous.topic_text
+        one = Request.of(parsed, restrict_to=(picked,), follow_up="narrow", **kept_subject)
+        return one, previous.topic_text
+    if parsed.instead and previous.resource_ids and not (parsed.mentioned or own_topic):
+        # "Anything free instead?": others on the same subject, not those just shown.
+        shown = (*_as_tuple(used.get("exclude")), *previous.resource_ids)
+        other = Request.of(
+            parsed,
+            follow_up="same-topic",
+            intent=_on_topic(parsed.intent),
+            kinds=parsed.kinds or _as_tuple(used.get("kinds")),
+            **kept_subject,
+            **_carried(parsed, used),
+            exclude=tuple(dict.fromkeys(shown)),
+            about=about,
+        )
+        return other, previous.topic_text
     if parsed.more and not (parsed.mentioned or own_topic):
         shown = (*_as_tuple(used.get("exclude")), *previous.resource_ids)
         again = Request.of(

@@ -284,7 +284,7 @@ _FILLER = set(
     tell list more
     also only just really very same topic subject area one ones else other get like kind sort
     ok okay now then so well hey hi hello start where begin new go goes friendly
-    similar alternative alternatives comparable vein others next sounds""".split()
+    similar alternative alternatives comparable vein others next sounds instead""".split()
 )
 
 
@@ -315,6 +315,7 @@ class ParsedMessage:
     anaphoric: bool = False  # refers to the previous answer's resources
     same_topic: bool = False  # keeps the previous topic
     refers: bool = False  # a pronoun for what the last answer was about ("tools for it?")
+    instead: bool = False  # "anything free instead?": others than those just shown
     topic_swap: bool = False  # "and for X?": keeps intent and constraints, new topic
     more: bool = False  # "show me more": the last request again, without what was shown
     ordinal: int | None = None  # "the second one": 1-based place in the last answer, -1 = last
@@ -362,6 +363,7 @@ class Request:
     anaphoric: bool = False
     same_topic: bool = False
     refers: bool = False
+    instead: bool = False
     topic_swap: bool = False
     more: bool = False
     ordinal: int | None = None
@@ -684,6 +686,7 @@ class QueryParser:
             or bool(SAME_TOPIC.search(text))
             or (refers and not (topics or mentioned or authors)),
             refers=refers and not (topics or mentioned or authors),
+            instead=bool(re.search(r"\binstead\b", text)),
             topic_swap=bool(TOPIC_SWAP.search(text)),
             more=bool(MORE.search(text)),
             ordinal=_ordinal(text),

@@ -711,20 +711,25 @@ def test_a_choice_among_a_list_picks_one_of_them_at_the_level_asked(
 
 
 @pytest.mark.parametrize(
-    "first", ["how do I learn about model monitoring?", "books on MLOps", "feature store tools"]
-)
+    "first",
+    ["how do I learn about model monitoring?", "books on MLOps", "feature store tools",
+     "I have an ML system design interview in two weeks, what's the plan?"],
+)  # fmt: skip
 def test_which_to_start_with_is_the_way_in_among_them(assistant: Assistant, first: str) -> None:
-    # Of those listed: something to learn from before something to try or join, the lowest
-    # level, then the cheapest to try, then the order given.
+    # Of those listed: something to learn from before something to try or join; then a list of
+    # several kinds keeps its study order, and one of a single kind (ranked by relevance) starts
+    # at the lowest level and the cheapest to try.
     listed = assistant.ask(first)
     start = assistant.ask("which one should I start with?", session_id=listed.session_id)
     assert start.text.startswith("Of those, start with this one")
     cost = {"free": 0, "freemium": 1, "paid": 2}
     stage = {START: 0, DEEPER: 0, HANDS_ON: 1, JOIN: 2}
+    one_kind = bool(listed.query_used.get("kinds"))
     entry = [
-        (stage[purpose(r)], LEVELS.index(r.level), cost[r.cost], n, r.id)
+        (stage[purpose(r)], LEVELS.index(r.level) if one_kind else 0,
+         cost[r.cost] if one_kind else 0, n, r.id)
         for n, r in enumerate(i.resource for i in listed.items)
-    ]
+    ]  # fmt: skip
     assert [i.resource.id for i in start.items] == [min(entry)[4]]
 
 
@@ -788,3 +793,19 @@ def test_the_two_kinds_of_precision_are_told_apart(
 ) -> None:
     answer = assistant.ask(message)
     assert answer.text.lower().startswith(f"**{concept}**"), answer.text[:200]
+
+
+def test_instead_asks_for_others_on_the_same_subject(assistant: Assistant) -> None:
+    listed = assistant.ask("resources for ML system design interviews")
+    # One that is itself free to start: "instead" still asks for others.
+    place, chosen = next(
+        (n, i.resource) for n, i in enumerate(listed.items[:5]) if i.resource.cost != "paid"
+    )
+    ordinal = ("first", "second", "third", "fourth", "fifth")[place]
+    assistant.ask(f"tell me more about the {ordinal} one", session_id=listed.session_id)
+    other = assistant.ask("anything free instead?", session_id=listed.session_id)
+    ids = [i.resource.id for i in other.items]
+    assert ids and chosen.id not in ids
+    assert all(i.resource.cost != "paid" for i in other.items)
+    # The subject of the list is kept through the turn about one of its resources.
+    assert other.query_used.get("topics") == listed.query_used.get("topics")

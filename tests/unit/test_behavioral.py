@@ -466,6 +466,11 @@ def test_mft_superlatives_in_a_choice_ask_for_a_level_or_cost(
     assert (parsed.level, parsed.free_only) == (level, free)
 
 
+def test_mft_instead_is_no_subject(parser: QueryParser) -> None:
+    parsed = parse(parser, "anything free instead?")
+    assert parsed.instead and parsed.free_only and not parsed.topic_words
+
+
 def test_inv_a_pronoun_beside_a_new_subject_starts_afresh(parser: QueryParser) -> None:
     # "Which tools implement it?" refers back; naming a subject in its place does not.
     assert not parse(parser, "which tools implement feature stores?").refers
