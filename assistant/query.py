@@ -174,14 +174,19 @@ SELECTION = re.compile(
 # with?", "which would you pick?"); "which one is free?" asks which have a property instead, and
 # "which is shortest?" is answered from the recorded lengths.
 _PICK = re.compile(
-    r"\b(?:most|least|best|top|easiest|simplest|gentlest|cheapest|hardest|first|"
+    r"\b(?:most|least|best|top|easiest|simplest|gentlest|cheapest|hardest|first|better|"
+    r"easier|simpler|cheaper|more (?:affordable|accessible|beginner)|less expensive|"
     r"should i (?:start|begin|read|take|try|pick|choose|go|use)|"
     r"would you (?:pick|choose|recommend|go|start|read|take|use)|(?:do|would) you recommend)\b"
 )
 # Superlatives that choose by level or cost, read only within a choice: "the simplest model
 # every later one must beat" and "one of the cheapest ways to cut latency" ask for neither.
-_EASIEST = re.compile(r"\b(?:easiest|simplest|gentlest|most accessible)\b")
-_CHEAPEST = re.compile(r"\b(?:cheapest|least expensive|most affordable)\b")
+_EASIEST = re.compile(
+    r"\b(?:easiest|simplest|gentlest|most accessible|easier|simpler|gentler|more accessible)\b"
+)
+_CHEAPEST = re.compile(
+    r"\b(?:cheapest|least expensive|most affordable|cheaper|less expensive|more affordable)\b"
+)
 _BY_LENGTH = re.compile(r"\b(?:shortest|longest|quickest|shorter|longer|quicker|how long)\b")
 SAME_TOPIC = re.compile(
     r"\b(same (topic|subject|area|thing|theme)|on that|about that|on this|about this|on it|"

@@ -809,3 +809,10 @@ def test_instead_asks_for_others_on_the_same_subject(assistant: Assistant) -> No
     assert all(i.resource.cost != "paid" for i in other.items)
     # The subject of the list is kept through the turn about one of its resources.
     assert other.query_used.get("topics") == listed.query_used.get("topics")
+
+
+def test_a_comparative_after_a_comparison_picks_one_of_the_two(assistant: Assistant) -> None:
+    compared = assistant.ask("compare Feast and Tecton")
+    cheaper = assistant.ask("which one is cheaper?", session_id=compared.session_id)
+    assert [i.resource.id for i in cheaper.items] == ["feast"]  # free against paid
+    assert cheaper.text.startswith("Of those, this is the one to pick (free):")

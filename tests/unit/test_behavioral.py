@@ -431,6 +431,8 @@ def test_mft_a_pronoun_for_what_the_last_answer_was_about(
      ("which one should I start with?", True),
      ("which would you pick?", True),
      ("so which one is the best?", True),
+     ("which one is cheaper?", True),
+     ("which is better for a small team?", True),
      # Which have a property, or which is shortest: not one pick.
      ("which one is free?", False),
      ("which are open source?", False),
@@ -455,6 +457,8 @@ def test_inv_a_choice_naming_its_own_subject_is_a_new_question(parser: QueryPars
      ("which is the simplest?", "beginner", False),
      ("which one is cheapest?", None, True),
      ("which is the least expensive?", None, True),
+     ("which is easier?", "beginner", False),
+     ("which one is cheaper?", None, True),
      # Outside a choice they describe something: no level, no cost asked.
      ("what is the simplest model every later model must beat?", None, False),
      ("why is caching one of the cheapest ways to cut latency?", None, False)],
