@@ -11,7 +11,7 @@ from typing import Any
 import gradio as gr
 from PIL import Image as PILImage
 
-from assistant.compose import Answer, Recommendation
+from assistant.compose import Answer, Recommendation, purpose
 from assistant.profiles import Forbidden, UnknownUser
 from assistant.service import Assistant, InvalidInput
 from assistant.settings import Settings
@@ -63,6 +63,25 @@ def browser_secret(settings: Settings) -> str:
 def _user(state: dict[str, Any] | None) -> tuple[str | None, str | None]:
     state = state or {}
     return state.get("user_id") or None, state.get("token") or None
+
+
+def _cards(answer: Answer) -> list[Recommendation]:
+    """The cards beside an answer: what it recommends, or, when nothing of the kind asked is on
+    the subject ("any papers on quantization?"), the resources it names there instead, so they
+    can be opened, rated and marked as read like any other."""
+    if answer.items:
+        return list(answer.items)
+    return [
+        Recommendation(
+            resource=r,
+            score=0.0,
+            reason=f"{r.summary.strip()} Best for: {r.best_for.strip()}",
+            citation=None,
+            snippet="",
+            group=purpose(r),
+        )
+        for r in answer.elsewhere
+    ]
 
 
 def _session_line(session_id: str | None, history: list[dict[str, Any]]) -> str:
@@ -119,7 +138,7 @@ def _chat_tab(assistant: Assistant, user_state: gr.BrowserState) -> None:
         yield (
             history,
             "",
-            list(answer.items),
+            _cards(answer),
             render_citations(answer.citations),
             describe_query(answer.query_used),
             answer.query_used,

@@ -237,6 +237,20 @@ def test_which_is_shortest_is_answered_from_page_counts(page: Any, live_app: Any
     shoot(page, "chat-shortest")
 
 
+def test_with_none_of_the_kind_the_cards_are_where_the_subject_is(page: Any, live_app: Any) -> None:
+    # No paper teaches quantization: the answer says so and names what does, and those are the
+    # cards (to open, rate, mark as read), not an empty panel.
+    shown = ask(page, "any papers on quantization?")
+    bubble = page.locator('#chatbot [data-testid="bot"]').last
+    expect(bubble).to_contain_text("The catalog has no paper on quantization.")
+    teaches = set(live_app.assistant.concepts.concepts["quantization"].resources)
+    assert shown and {c["id"] for c in shown} <= teaches
+    assert all(c["kind"] != "paper" for c in shown)
+    for card in shown:
+        expect(bubble).to_contain_text(live_app.assistant.catalog.resources[card["id"]].title)
+    shoot(page, "chat-none-of-the-kind")
+
+
 def test_titles_link_to_the_resources_own_pages(page: Any, live_app: Any) -> None:
     shown = ask(page, "a free course on MLOps")
 
