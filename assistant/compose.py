@@ -136,6 +136,8 @@ _LENGTH = re.compile(
     r"(?:least|less|most|more) time|(?:fewest|fewer|most|more) pages|fastest to (?:read|finish))\b"
 )
 _COST_ORDER = {"free": 0, "freemium": 1, "paid": 2}
+# "Why does it matter?", "why should I care about it?"
+_WHY = re.compile(r"^(?:so |and |but |ok,? )?why\b")
 # Study stages in order: learn, then try hands-on, then join.
 _STAGE = {START: 0, DEEPER: 0, HANDS_ON: 1, JOIN: 2}
 # "Which one should I start with?", "where do I begin among those?"
@@ -266,7 +268,7 @@ class Composer:
             parsed.intent == "compare" and bool(parsed.mentioned)
         )
         if not of_resources or self.concepts.named_in(parsed.original):
-            concepts = self.concepts.for_question(parsed.original, parsed.intent)
+            concepts = asked_concepts(self.concepts, parsed)
         if not hits and not concepts:
             return self.nothing_fits(parsed, topic_text, elsewhere)
         profile = personal.profile if personal is not None else None
@@ -730,6 +732,11 @@ class Composer:
         elif concepts:
             concept = concepts[0]
             lines = [*self._define(concept), "", f"Why it matters: {concept.why.strip()}"]
+            if parsed.refers and _WHY.match(parsed.text):
+                # "Why does it matter?" after the definition: the reason first, then the rest.
+                name = f"**{concept.name[0].upper()}{concept.name[1:]}**"
+                lines = [f"Why {name} matters: {concept.why.strip()}", "",
+                         f"What it is: {concept.definition.strip()}"]  # fmt: skip
             related = [self.concepts.concepts[r].name for r in concept.related[:4]
                        if r in self.concepts.concepts]  # fmt: skip
             if related:
@@ -1030,6 +1037,15 @@ def _no_vendor_first(items: list[Hit]) -> list[Hit]:
         if other:
             items = [items[other], *items[:other], *items[other + 1 :]]
     return items
+
+
+def asked_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:
+    """The glossary concepts an explain or compare question is about: those it names or means,
+    or, for a follow-up that refers back ("why does it matter?", "how does it work?" after
+    "what is shadow deployment?"), those the conversation is on."""
+    if parsed.refers and parsed.about and parsed.intent in ("explain", "compare"):
+        return [index.concepts[c] for c in parsed.about if c in index.concepts]
+    return index.for_question(parsed.original, parsed.intent)
 
 
 def subject_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:

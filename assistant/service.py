@@ -14,6 +14,7 @@ from assistant.compose import (
     READING_KINDS,
     Answer,
     Composer,
+    asked_concepts,
     subject_concepts,
 )
 from assistant.concepts import SCOPE_SIMILARITY, ConceptIndex
@@ -405,7 +406,7 @@ class Assistant:
         answer can point to them."""
         shown = {rid for rid, _ in ranked}
         extra: list[tuple[str, float]] = []
-        concepts = self.concepts.for_question(parsed.original, parsed.intent)
+        concepts = asked_concepts(self.concepts, parsed)
         for concept in concepts or subject_concepts(self.concepts, parsed):
             for rid in concept.resources:
                 resource = self.catalog.resources.get(rid)

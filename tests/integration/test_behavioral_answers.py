@@ -816,3 +816,27 @@ def test_a_comparative_after_a_comparison_picks_one_of_the_two(assistant: Assist
     cheaper = assistant.ask("which one is cheaper?", session_id=compared.session_id)
     assert [i.resource.id for i in cheaper.items] == ["feast"]  # free against paid
     assert cheaper.text.startswith("Of those, this is the one to pick (free):")
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "concept"),
+    [("what is shadow deployment?", "how does it work?", "shadow-deployment"),
+     ("what is a feature store?", "when should I use it?", "feature-store")],
+)  # fmt: skip
+def test_a_question_about_it_after_a_definition_stays_on_that_concept(
+    assistant: Assistant, first: str, then: str, concept: str
+) -> None:
+    defined = assistant.ask(first)
+    again = assistant.ask(then, session_id=defined.session_id)
+    entry = assistant.concepts.concepts[concept]
+    assert [c.id for c in again.concepts] == [concept]
+    assert entry.definition.strip()[:60] in again.text
+
+
+def test_why_does_it_matter_after_a_definition_gives_the_reason_first(
+    assistant: Assistant,
+) -> None:
+    defined = assistant.ask("explain the KV cache")
+    why = assistant.ask("why does it matter?", session_id=defined.session_id)
+    entry = assistant.concepts.concepts["kv-cache"]
+    assert why.text.startswith(f"Why **KV cache** matters: {entry.why.strip()}")
