@@ -86,8 +86,12 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
     - "a course on the same topic?", "something more beginner friendly?": keep the last topic,
       take the new kind or level.
     - "show me more": the last request again, without what was already shown.
-    - "tell me about the second one": that resource; "anything similar to the second one?" or
-      "something like Feast": more like that resource.
+    - "tell me about the second one", "is the first one free?", and "how do I get started with
+      it?" after an answer about one resource: that resource; "anything similar to the second
+      one?" or "something like Feast": more like that resource.
+    - "which tools implement it?", "any papers on it?": the last subject, with the glossary
+      concepts the last answer was on (`about`) when no catalog topic names them.
+    - "anything free instead?": others on the last subject, without those shown.
     A message with its own topic and none of these cues starts afresh.
     """
     own_topic = " ".join(parsed.topic_words)
@@ -119,6 +123,7 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
     kept_subject = {
         "topics": parsed.topics or last_topics,
         "compound_topics": _compounds(parsed, used),
+        "about": about,
     }
     if parsed.refers and single and not (parsed.kinds or about):
         # "How do I get started with it?" after an answer about Feast alone: Feast.
@@ -144,7 +149,6 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
             **kept_subject,
             **_carried(parsed, used),
             exclude=tuple(dict.fromkeys(shown)),
-            about=about,
         )
         return other, previous.topic_text
     if parsed.more and not (parsed.mentioned or own_topic):
