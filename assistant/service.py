@@ -656,11 +656,14 @@ def _with_documents(
 
 
 def _turn(text: str, answer: Answer) -> Turn:
-    """What a session remembers of one answered message (stored, or replayed in memory)."""
+    """What a session remembers of one answered message (stored, or replayed in memory). With
+    nothing of the kind asked, the resources it named instead ("On feature stores, it has A, B
+    and C") are what "the second one" or "any of those free?" refer to."""
+    shown = [item.resource.id for item in answer.items] or [r.id for r in answer.elsewhere]
     return Turn(
         message=text,
         query_used=answer.query_used,
-        resource_ids=tuple(item.resource.id for item in answer.items),
+        resource_ids=tuple(shown),
         answer=answer.text,
         intent=answer.intent,
         topic_text=str(answer.query_used.get("topic_text", "")),

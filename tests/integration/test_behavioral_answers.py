@@ -840,3 +840,14 @@ def test_why_does_it_matter_after_a_definition_gives_the_reason_first(
     why = assistant.ask("why does it matter?", session_id=defined.session_id)
     entry = assistant.concepts.concepts["kv-cache"]
     assert why.text.startswith(f"Why **KV cache** matters: {entry.why.strip()}")
+
+
+def test_the_second_one_can_be_one_named_where_the_subject_is(assistant: Assistant) -> None:
+    # With no course on feature stores, the answer names what the catalog has there instead;
+    # "the second one" is the second of those.
+    first = assistant.ask("what should I read for feature stores?")
+    course = assistant.ask("a course on the same topic?", session_id=first.session_id)
+    assert not course.items and len(course.elsewhere) >= 2
+    second = assistant.ask("tell me more about the second one", session_id=first.session_id)
+    assert [i.resource.id for i in second.items] == [course.elsewhere[1].id]
+    assert second.text.startswith(f"**{course.elsewhere[1].title}**")
