@@ -107,6 +107,7 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
             parsed,
             similar_to=like,
             follow_up="similar",
+            intent="recommend",  # "what else is like it?" asks for resources, not a definition
             mentioned=(),
             free_only=carried["free_only"],
             open_source=carried["open_source"],

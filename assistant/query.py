@@ -167,8 +167,8 @@ ANAPHORA = re.compile(
 # "Which is the most beginner friendly?", "which one should I start with?", "which would you
 # pick?": a choice among what was just listed, when the message names nothing else to choose.
 SELECTION = re.compile(
-    r"^(?:so |and |ok |okay |then |hmm,? )?which(?: one| of them| of those| of these)?"
-    r" (?:is|are|should|would|do|does|will|could|can)\b"
+    r"^(?:so |and |ok |okay |then |hmm,? )?which"
+    r"(?: (?:one|of them|of those|of these)\b| (?:is|are|should|would|do|does|will|could|can)\b)"
 )
 # Within a choice: one pick is asked for ("the most beginner friendly", "which should I start
 # with?", "which would you pick?"); "which one is free?" asks which have a property instead, and
@@ -253,6 +253,7 @@ AFTER_READING = re.compile(rf"\b(?:{_AFTER})\b")
 SIMILAR = re.compile(
     r"\b(similar|something like|anything like|more like|alternatives?|comparable|"
     r"in the same vein|like (that|this|it) one|"
+    r"(?:else|anything|something|others?|ones?) (?:is |are )?like (?:it|that|this|them|those)|"
     r"(books?|courses?|papers?|blogs?|tools?|repos?|resources?|reads?|ones|stuff) like|"
     + _AFTER
     + r")\b"
@@ -289,7 +290,8 @@ _FILLER = set(
     tell list more
     also only just really very same topic subject area one ones else other get like kind sort
     ok okay now then so well hey hi hello start where begin new go goes friendly
-    similar alternative alternatives comparable vein others next sounds instead""".split()
+    similar alternative alternatives comparable vein others next sounds instead cover covers
+    covering pick choose""".split()
 )
 
 

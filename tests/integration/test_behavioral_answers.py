@@ -851,3 +851,10 @@ def test_the_second_one_can_be_one_named_where_the_subject_is(assistant: Assista
     second = assistant.ask("tell me more about the second one", session_id=first.session_id)
     assert [i.resource.id for i in second.items] == [course.elsewhere[1].id]
     assert second.text.startswith(f"**{course.elsewhere[1].title}**")
+
+
+def test_what_else_is_like_it_lists_others_like_the_one_described(assistant: Assistant) -> None:
+    about = assistant.ask("tell me about vLLM")
+    like = assistant.ask("what else is like it?", session_id=about.session_id)
+    assert like.intent == "recommend" and like.query_used.get("similar_to") == "vllm"
+    assert like.items and "vllm" not in [i.resource.id for i in like.items]

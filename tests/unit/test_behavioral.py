@@ -433,6 +433,7 @@ def test_mft_a_pronoun_for_what_the_last_answer_was_about(
      ("so which one is the best?", True),
      ("which one is cheaper?", True),
      ("which is better for a small team?", True),
+     ("which one covers it best?", True),
      # Which have a property, or which is shortest: not one pick.
      ("which one is free?", False),
      ("which are open source?", False),
@@ -468,6 +469,11 @@ def test_mft_superlatives_in_a_choice_ask_for_a_level_or_cost(
 ) -> None:
     parsed = parse(parser, message)
     assert (parsed.level, parsed.free_only) == (level, free)
+
+
+@pytest.mark.parametrize("message", ["what else is like it?", "anything else like that?"])
+def test_mft_like_it_asks_for_more_like_the_last_one(parser: QueryParser, message: str) -> None:
+    assert parse(parser, message).similar
 
 
 def test_mft_instead_is_no_subject(parser: QueryParser) -> None:
