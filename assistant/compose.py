@@ -732,7 +732,7 @@ class Composer:
         elif concepts:
             concept = concepts[0]
             lines = [*self._define(concept), "", f"Why it matters: {concept.why.strip()}"]
-            if parsed.refers and _WHY.match(parsed.text):
+            if parsed.pronoun and parsed.about and _WHY.match(parsed.text):
                 # "Why does it matter?" after the definition: the reason first, then the rest.
                 name = f"**{concept.name[0].upper()}{concept.name[1:]}**"
                 lines = [f"Why {name} matters: {concept.why.strip()}", "",
@@ -1043,8 +1043,13 @@ def asked_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:
     """The glossary concepts an explain or compare question is about: those it names or means,
     or, for a follow-up that refers back ("why does it matter?", "how does it work?" after
     "what is shadow deployment?"), those the conversation is on."""
-    if parsed.refers and parsed.about and parsed.intent in ("explain", "compare"):
-        return [index.concepts[c] for c in parsed.about if c in index.concepts]
+    if parsed.about and parsed.intent in ("explain", "compare") and parsed.pronoun:
+        carried = [index.concepts[c] for c in parsed.about if c in index.concepts]
+        if parsed.intent == "compare" and len(carried) == 1:
+            # "How does it compare to a data warehouse?": it, beside what the message names.
+            named = index.for_question(parsed.original, "explain")
+            return [*carried, *(c for c in named if c.id != carried[0].id)][:2]
+        return carried
     return index.for_question(parsed.original, parsed.intent)
 
 

@@ -38,6 +38,7 @@ class Session:
 
 
 _BOTH = re.compile(r"\bboth\b")
+_COMPARING = re.compile(r"\b(?:compare[sd]?|different|differ|difference|versus|vs\.?|unlike)\b")
 
 
 def _as_tuple(value: object) -> tuple[str, ...]:
@@ -218,7 +219,13 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
             **_carried(parsed, used),
         )
         return swapped, own_topic
-    return Request.of(parsed), own_topic or parsed.text
+    # "How does it compare to a data warehouse?", "why does it matter for latency?" after a
+    # definition: about that concept (beside the one the message names, for a comparison).
+    concept_asked = parsed.pronoun and parsed.intent in ("explain", "compare")
+    carried_about = _as_tuple(used.get("concepts") or used.get("about")) if concept_asked else ()
+    if carried_about and _COMPARING.search(parsed.text):
+        return Request.of(parsed, about=carried_about, intent="compare"), own_topic or parsed.text
+    return Request.of(parsed, about=carried_about), own_topic or parsed.text
 
 
 def _compounds(parsed: ParsedMessage, used: Mapping[str, object]) -> tuple[tuple[str, ...], ...]:

@@ -322,6 +322,7 @@ class ParsedMessage:
     anaphoric: bool = False  # refers to the previous answer's resources
     same_topic: bool = False  # keeps the previous topic
     refers: bool = False  # a pronoun for what the last answer was about ("tools for it?")
+    pronoun: bool = False  # such a pronoun beside a subject of its own ("compare it to X")
     instead: bool = False  # "anything free instead?": others than those just shown
     topic_swap: bool = False  # "and for X?": keeps intent and constraints, new topic
     more: bool = False  # "show me more": the last request again, without what was shown
@@ -370,6 +371,7 @@ class Request:
     anaphoric: bool = False
     same_topic: bool = False
     refers: bool = False
+    pronoun: bool = False
     instead: bool = False
     topic_swap: bool = False
     more: bool = False
@@ -625,7 +627,7 @@ class QueryParser:
             stripped = _ROLE.sub(" ", stripped)
         topic_words = tuple(w for w in _words(stripped) if w not in _FILLER and len(w) > 1)
         comparative = bool(COMPARATIVE.search(text)) and not (topics or mentioned or authors)
-        refers = bool(REFERENCE.search(text)) and len(topic_words) <= MAX_REFERRING_WORDS
+        pronoun = bool(REFERENCE.search(text)) and len(topic_words) <= MAX_REFERRING_WORDS
         kinds = constraints.kinds
         if comparative and not kinds and SHORTER.search(text):
             kinds = SHORTER_KINDS
@@ -691,9 +693,10 @@ class QueryParser:
             anaphoric=bool(ANAPHORA.search(text)) or chooses,
             same_topic=comparative
             or bool(SAME_TOPIC.search(text))
-            or (refers and not (topics or mentioned or authors)),
-            refers=refers and not (topics or mentioned or authors),
+            or (pronoun and not (topics or mentioned or authors)),
+            refers=pronoun and not (topics or mentioned or authors),
             instead=bool(re.search(r"\binstead\b", text)),
+            pronoun=pronoun,
             topic_swap=bool(TOPIC_SWAP.search(text)),
             more=bool(MORE.search(text)),
             ordinal=_ordinal(text),

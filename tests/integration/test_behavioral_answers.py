@@ -858,3 +858,26 @@ def test_what_else_is_like_it_lists_others_like_the_one_described(assistant: Ass
     like = assistant.ask("what else is like it?", session_id=about.session_id)
     assert like.intent == "recommend" and like.query_used.get("similar_to") == "vllm"
     assert like.items and "vllm" not in [i.resource.id for i in like.items]
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "pair"),
+    [("what is a feature store?", "how does it compare to a data warehouse?",
+      ["feature-store", "data-warehouse-lake"]),
+     ("what is shadow deployment?", "how is it different from a canary release?",
+      ["shadow-deployment", "canary-deployment"])],
+)  # fmt: skip
+def test_comparing_it_after_a_definition_sets_that_concept_beside_the_new_one(
+    assistant: Assistant, first: str, then: str, pair: list[str]
+) -> None:
+    defined = assistant.ask(first)
+    compared = assistant.ask(then, session_id=defined.session_id)
+    assert [c.id for c in compared.concepts] == pair
+    assert "side by side" in compared.text.splitlines()[0]
+
+
+def test_why_it_matters_for_something_stays_on_the_defined_concept(assistant: Assistant) -> None:
+    defined = assistant.ask("explain the KV cache")
+    why = assistant.ask("why does it matter for latency?", session_id=defined.session_id)
+    assert [c.id for c in why.concepts] == ["kv-cache"]
+    assert why.text.startswith("Why **KV cache** matters:")
