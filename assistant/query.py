@@ -291,7 +291,7 @@ _FILLER = set(
     also only just really very same topic subject area one ones else other get like kind sort
     ok okay now then so well hey hi hello start where begin new go goes friendly
     similar alternative alternatives comparable vein others next sounds instead cover covers
-    covering pick choose""".split()
+    covering pick choose cheaper cheapest easier easiest simpler simplest affordable""".split()
 )
 
 

@@ -476,6 +476,12 @@ def test_mft_like_it_asks_for_more_like_the_last_one(parser: QueryParser, messag
     assert parse(parser, message).similar
 
 
+@pytest.mark.parametrize("message", ["which one is cheaper?", "which is the easiest?"])
+def test_mft_a_choosing_criterion_is_no_subject(parser: QueryParser, message: str) -> None:
+    # "Searched for: cheaper" would rank the last answer's resources by the word itself.
+    assert parse(parser, message).topic_words == ()
+
+
 def test_mft_instead_is_no_subject(parser: QueryParser) -> None:
     parsed = parse(parser, "anything free instead?")
     assert parsed.instead and parsed.free_only and not parsed.topic_words
