@@ -908,7 +908,8 @@ def _elsewhere(parsed: ParsedQuery, resources: Sequence[Resource], topic_text: s
     """ "The catalog has no course on X. On X, it has *A* (book), *B* (blog) and *C* (repo).":
     where the subject is, when it is not in the format asked for."""
     adjectives = [word.replace(" ", "-") for word in _constraint_words(parsed)]  # "open-source"
-    kinds = " ".join([*adjectives, " or ".join(parsed.kinds)])
+    level = [parsed.level] if parsed.level in LEVELS else []  # "no beginner course on X"
+    kinds = " ".join([*adjectives, *level, " or ".join(parsed.kinds)])
     about = _topic_phrase(parsed.topics) or topic_text  # a glossary concept has no topic
     avoided = parsed.avoided_topics
     leaving = f" that leaves out {_topic_phrase(avoided)}" if avoided else ""

@@ -46,6 +46,7 @@ from ingest.catalog import KINDS, Catalog, Resource, load_catalog
 from ingest.concepts import Concept, load_concepts
 from ingest.embedding import Embedder, make_embedder
 from ingest.store import VectorStore, open_store
+from ingest.vocabulary import LEVELS, level_gap
 
 Pipeline = Literal["bm25", "dense", "hybrid", "full"]
 MAX_K = 50
@@ -349,6 +350,9 @@ class Assistant:
         ]
         if all(kind in READING_KINDS for kind in parsed.kinds):  # asked to read: reading first
             found.sort(key=lambda r: r.kind not in READING_KINDS)
+        level = parsed.level
+        if level in LEVELS:  # "something more beginner friendly?": that level first
+            found.sort(key=lambda r: level_gap(r.level, str(level)))
         return tuple(found[:ELSEWHERE])
 
     def candidates(

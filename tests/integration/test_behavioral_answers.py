@@ -881,3 +881,13 @@ def test_why_it_matters_for_something_stays_on_the_defined_concept(assistant: As
     why = assistant.ask("why does it matter for latency?", session_id=defined.session_id)
     assert [c.id for c in why.concepts] == ["kv-cache"]
     assert why.text.startswith("Why **KV cache** matters:")
+
+
+def test_a_level_asked_with_none_of_the_kind_is_said_and_put_first(assistant: Assistant) -> None:
+    first = assistant.ask("what should I read for feature stores?")
+    assistant.ask("a course on the same topic?", session_id=first.session_id)
+    easier = assistant.ask("something more beginner friendly?", session_id=first.session_id)
+    assert easier.text.startswith("The catalog has no beginner course on feature stores.")
+    levels = [r.level for r in easier.elsewhere]
+    order = {"beginner": 0, "intermediate": 1, "advanced": 2}
+    assert levels == sorted(levels, key=order.__getitem__)
