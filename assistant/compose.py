@@ -844,7 +844,8 @@ class Composer:
         shown = len(items) - related
         tail = f", and {_number(related)} related" if related and shown else ""
         what = count(shown, parsed.kinds[0]) if len(parsed.kinds) == 1 else None
-        what = what or f"{shown} {kinds if shown != 1 else kinds.rstrip('s')}"
+        one_of = " or ".join(parsed.kinds) or "resource"  # "1 blog or paper", not "blogs or paper"
+        what = what or f"{shown} {kinds if shown != 1 else one_of}"
         level_note = ""
         if parsed.level and not at_level:
             level_note = f" (none is marked {parsed.level}; these are the closest)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from assistant.query import ParsedMessage, Request
@@ -101,6 +101,14 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
     picked = _picked(parsed, previous)
     # "anything similar?" right after an answer about one resource means similar to that one.
     single = previous.resource_ids[0] if previous and len(previous.resource_ids) == 1 else ""
+    # After an answer about one resource (not a definition), "is there a course on it?" and
+    # "anything shorter?" ask for that format or change on its subject: more like it.
+    defined = bool(previous and previous.query_used.get("concepts"))
+    changes_it = bool(
+        parsed.kinds or parsed.comparative or (parsed.same_topic and not parsed.refers)
+    ) and not (parsed.topics or parsed.mentioned or defined)
+    if single and changes_it and not parsed.similar and not picked:
+        parsed = replace(parsed, similar=True)
     if parsed.similar and (picked or len(parsed.mentioned) == 1 or (single and not parsed.topics)):
         like = picked or (parsed.mentioned[0] if parsed.mentioned else single)
         carried = _carried(parsed, previous.query_used if previous else {})

@@ -201,6 +201,7 @@ SAME_TOPIC = re.compile(
 REFERENCE = re.compile(
     r"^(?:(?!\band\b|,|;).)*?\b(?:it|this|that)\b(?=\s*[?.!]*\s*$)"
     r"|^(?:how|why|when|where) (?:does|do|is|would|could|can|should|will) it\b"
+    r"|^(?:who|what) (?:is|are) (?:it|this|that) (?:for|about)\b"
     r"|^(?:(?!\band\b|,|;).)*?\b(?:about|for|on|with|in|into|of|from|behind|implements?|"
     r"implementing|use[sd]?|using|try|practi[cs]e|cover(?:s|ing)?|teach(?:es|ing)?|"
     r"explain(?:s|ing)?|build(?:s|ing)?|deploy(?:s|ing)?|learn(?:ing)?|study(?:ing)?|master|"

@@ -367,9 +367,14 @@ class Assistant:
         like = self.catalog.resources.get(parsed.similar_to)  # gone from the catalog: ignored
         if like is not None:  # "more like X": X's own description is the query
             query_text = f"{like.title}. {like.summary} {like.best_for} {topic_text}".strip()
+            # Of another format ("is there a course on it?", "books like DDIA"), only what is on
+            # its main subject is like it: a course that shares a side topic is not.
+            like_topics = (
+                like.topics[:1] if parsed.kinds and like.kind not in parsed.kinds else like.topics
+            )
             parsed = replace(
                 parsed,
-                topics=parsed.topics or like.topics,
+                topics=parsed.topics or like_topics,
                 exclude=tuple(dict.fromkeys((*parsed.exclude, like.id))),
             )
         expansion = " ".join(t.replace("-", " ") for t in parsed.topics)

@@ -891,3 +891,27 @@ def test_a_level_asked_with_none_of_the_kind_is_said_and_put_first(assistant: As
     levels = [r.level for r in easier.elsewhere]
     order = {"beginner": 0, "intermediate": 1, "advanced": 2}
     assert levels == sorted(levels, key=order.__getitem__)
+
+
+def test_a_format_asked_of_one_resource_is_on_its_main_subject(assistant: Assistant) -> None:
+    # No course is on feature stores: a course that shares a side topic with Feast is no answer.
+    about = assistant.ask("tell me about Feast")
+    course = assistant.ask("is there a course on it?", session_id=about.session_id)
+    assert not course.items
+    assert course.text.startswith("The catalog has no course on feature stores.")
+
+
+def test_something_shorter_after_one_book_stays_on_its_subject(assistant: Assistant) -> None:
+    book = assistant.catalog.resources["designing-machine-learning-systems"]
+    about = assistant.ask("tell me about Designing Machine Learning Systems")
+    shorter = assistant.ask("anything shorter?", session_id=about.session_id)
+    assert shorter.query_used.get("similar_to") == book.id
+    assert shorter.items and all(i.resource.kind in ("blog", "paper") for i in shorter.items)
+    assert all(book.topics[0] in i.resource.topics for i in shorter.items)
+
+
+def test_who_is_it_for_describes_the_one_resource(assistant: Assistant) -> None:
+    about = assistant.ask("tell me about Designing Machine Learning Systems")
+    who = assistant.ask("who is it for?", session_id=about.session_id)
+    assert [i.resource.id for i in who.items] == ["designing-machine-learning-systems"]
+    assert "Best for:" in who.text

@@ -403,6 +403,7 @@ def test_mft_a_yes_or_no_question_about_one_resource_is_judged(
      ("any papers on it?", True),
      ("how do I get started with it?", True),
      ("how does it work?", True),
+     ("who is it for?", True),
      # A pronoun whose noun is in the same message, or that opens a noun phrase, is no
      # reference to the last answer; nor is one in a yes/no question about a fact.
      ("what is RAG and when should I use it?", False),
