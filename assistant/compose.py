@@ -652,6 +652,8 @@ class Composer:
         title = f"[{resource.title}]({resource.url})" if resource.url else resource.title
         byline = f" by {', '.join(resource.authors[:3])}" if resource.authors else ""
         extra = f", {resource.length}" if resource.length else ""
+        # The chat bubble keeps this parenthesis and drops the reason: the mark goes in it.
+        extra += "" if getattr(resource, "verified", True) else ", unverified"
         cite = f" [{item.citation}]" if item.citation else ""
         return f"{n}. **{title}**{byline} ({resource.kind}{extra}). {item.reason}{cite}"
 

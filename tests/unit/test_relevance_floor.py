@@ -413,3 +413,19 @@ def test_a_learning_path_takes_its_strongest_steps_in_study_order(
     parsed = ParsedQuery("where do I start?", "where do I start?", intent="learning_path")
     shown = [i.resource.id for i in composer.compose(parsed, hits, "", limit=3).items]
     assert shown == [r.id for r in by_level[3:]]
+
+
+def test_an_unverified_resource_is_marked_in_the_chat_bubbles_list(
+    catalog: Catalog, composer: Composer
+) -> None:
+    # The bubble drops each item's reason (the card carries it), so the list line itself says
+    # what the card's caveat says; a verified one has no mark.
+    from ui.render import chat_text
+
+    unverified = catalog.resources["feature-store-for-machine-learning-paper"]
+    verified = catalog.resources["feast"]
+    parsed = ParsedQuery("feature stores", "feature stores", topics=("feature-stores",))
+    answer = composer.compose(parsed, _hits((verified, 1.0), (unverified, 0.9)), "", limit=5)
+    bubble = chat_text(answer.text)
+    assert f"**{unverified.title}** (paper, unverified)" in bubble
+    assert "(tool, unverified)" not in bubble
