@@ -8,7 +8,16 @@ from collections.abc import Sequence
 
 import nh3
 
-from assistant.compose import RELATED, Citation, Recommendation, caveats
+from assistant.compose import (
+    RELATED,
+    Answer,
+    Citation,
+    Recommendation,
+    caveats,
+    purpose,
+    reason_for,
+)
+from assistant.query import ParsedQuery
 from ingest.catalog import Resource, Source
 
 # Scoped to each gr.HTML component (css_template), so the UI needs no page-wide CSS from the
@@ -56,6 +65,21 @@ def render_card(item: Recommendation) -> str:
         f"{authors}{year}{length}</div>"
         f'<p class="mlsd-reason">{_e(item.reason)}{cite}</p></div>'
     )
+
+
+def answer_cards(answer: Answer, sources: dict[str, Source]) -> list[Recommendation]:
+    """The cards beside an answer: what it recommends, or, when nothing of the kind asked is on
+    the subject ("any papers on quantization?"), the resources it names there instead, so they
+    can be opened, rated and marked as read like any other; their reasons come from the same
+    place as every card's, caveats included."""
+    if answer.items:
+        return list(answer.items)
+    text = str(answer.query_used.get("text", ""))
+    asked = ParsedQuery(text, text)
+    return [
+        Recommendation(r, 0.0, reason_for(r, asked, sources), None, "", group=purpose(r))
+        for r in answer.elsewhere
+    ]
 
 
 def render_cards(items: Sequence[Recommendation], empty: str = "No resources yet.") -> str:

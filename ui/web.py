@@ -11,7 +11,7 @@ from typing import Any
 import gradio as gr
 from PIL import Image as PILImage
 
-from assistant.compose import Answer, Recommendation, purpose
+from assistant.compose import Answer, Recommendation
 from assistant.profiles import Forbidden, UnknownUser
 from assistant.service import Assistant, InvalidInput
 from assistant.settings import Settings
@@ -19,6 +19,7 @@ from ingest.catalog import Catalog
 from ingest.vocabulary import AUDIENCES, COSTS, GOALS, KINDS, LEVELS, TOPICS
 from ui.render import (
     CARD_CSS,
+    answer_cards,
     chat_text,
     describe_query,
     render_card,
@@ -63,25 +64,6 @@ def browser_secret(settings: Settings) -> str:
 def _user(state: dict[str, Any] | None) -> tuple[str | None, str | None]:
     state = state or {}
     return state.get("user_id") or None, state.get("token") or None
-
-
-def _cards(answer: Answer) -> list[Recommendation]:
-    """The cards beside an answer: what it recommends, or, when nothing of the kind asked is on
-    the subject ("any papers on quantization?"), the resources it names there instead, so they
-    can be opened, rated and marked as read like any other."""
-    if answer.items:
-        return list(answer.items)
-    return [
-        Recommendation(
-            resource=r,
-            score=0.0,
-            reason=f"{r.summary.strip()} Best for: {r.best_for.strip()}",
-            citation=None,
-            snippet="",
-            group=purpose(r),
-        )
-        for r in answer.elsewhere
-    ]
 
 
 def _session_line(session_id: str | None, history: list[dict[str, Any]]) -> str:
@@ -138,7 +120,7 @@ def _chat_tab(assistant: Assistant, user_state: gr.BrowserState) -> None:
         yield (
             history,
             "",
-            _cards(answer),
+            answer_cards(answer, assistant.catalog.sources),
             render_citations(answer.citations),
             describe_query(answer.query_used),
             answer.query_used,

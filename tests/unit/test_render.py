@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.compose import RELATED, Citation, Recommendation
+from assistant.compose import RELATED, Answer, Citation, Recommendation
 from ingest.catalog import load_catalog
-from ui.render import chat_text, describe_query, render_cards, render_citations
+from ui.render import answer_cards, chat_text, describe_query, render_cards, render_citations
 
 REAL_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
@@ -120,3 +120,22 @@ def test_the_chat_bubble_keeps_text_and_numbers_not_reasons_or_passages():
         "**Try hands-on**\n"
         "2. **[Feast](https://feast.dev/)** by A B (tool) [2]"
     )
+
+
+def test_with_none_of_the_kind_the_cards_are_the_resources_named_with_their_caveats() -> None:
+    # "Any papers on ...?" with none: the answer names resources in other formats; they are the
+    # cards, and one no public record confirms says so on its card as any card would.
+    catalog = load_catalog(REAL_CORPUS)
+    unverified = catalog.resources["feature-store-for-machine-learning-paper"]
+    blog = catalog.resources["eugene-yan-blog"]
+    answer = Answer(text="The catalog has no course on feature stores. ...", intent="recommend",
+                    items=[], citations=[], query_used={"text": "a course on feature stores?"},
+                    elsewhere=[unverified, blog])  # fmt: skip
+    cards = answer_cards(answer, catalog.sources)
+    assert [c.resource.id for c in cards] == [unverified.id, blog.id]
+    assert "no public record confirms it" in cards[0].reason
+    assert "no public record" not in cards[1].reason
+    # With items of its own, the cards are those items.
+    listed = Answer(text="", intent="recommend", items=cards[1:], citations=[], query_used={},
+                    elsewhere=[unverified])  # fmt: skip
+    assert answer_cards(listed, catalog.sources) == cards[1:]
