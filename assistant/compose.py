@@ -318,11 +318,11 @@ class Composer:
                     stage = _STAGE[purpose(r)] if r.kind != DOCUMENT else 0
                     if not ranked_list:
                         return stage, 0, 0, order.get(r.id, len(order))
-                    level = LEVELS.index(r.level) if r.level in LEVELS else len(LEVELS)
-                    return stage, level, _COST_ORDER.get(r.cost, 3), order.get(r.id, len(order))
+                    step = LEVELS.index(r.level) if r.level in LEVELS else len(LEVELS)
+                    return stage, step, _COST_ORDER.get(r.cost, 3), order.get(r.id, len(order))
 
-                first = min(on, key=entry)
-                pick = first if _START_WITH.search(parsed.text) else max(on, key=fit)
+                starting = bool(_START_WITH.search(parsed.text))
+                pick = min(on, key=entry) if starting else max(on, key=fit)
                 runners = sorted((h for h in hits if h is not pick), key=lambda h: -h.score)[:2]
                 hits = [pick]
         citations: list[Citation] = []
@@ -698,7 +698,7 @@ class Composer:
         return lines
 
     def _define(self, concept: Concept) -> list[str]:
-        return [f"**{concept.name[0].upper()}{concept.name[1:]}**: {concept.definition.strip()}"]
+        return [f"{_bold_name(concept)}: {concept.definition.strip()}"]
 
     def _text(
         self,
@@ -726,7 +726,7 @@ class Composer:
             return "\n".join([verdict, "", *lines] if verdict else lines)
         if len(concepts) >= 2:
             a, b = concepts[0], concepts[1]
-            lines = [f"**{a.name[0].upper()}{a.name[1:]}** and **{b.name}**, side by side:", ""]
+            lines = [f"{_bold_name(a)} and **{b.name}**, side by side:", ""]
             for concept in (a, b):
                 lines += [f"- {self._define(concept)[0]} Why it matters: {concept.why.strip()}"]
             lines += ["", "What to read next:", ""] if items else []
@@ -736,8 +736,7 @@ class Composer:
             lines = [*self._define(concept), "", f"Why it matters: {concept.why.strip()}"]
             if parsed.pronoun and parsed.about and _WHY.match(parsed.text):
                 # "Why does it matter?" after the definition: the reason first, then the rest.
-                name = f"**{concept.name[0].upper()}{concept.name[1:]}**"
-                lines = [f"Why {name} matters: {concept.why.strip()}", "",
+                lines = [f"Why {_bold_name(concept)} matters: {concept.why.strip()}", "",
                          f"What it is: {concept.definition.strip()}"]  # fmt: skip
             related = [self.concepts.concepts[r].name for r in concept.related[:4]
                        if r in self.concepts.concepts]  # fmt: skip
@@ -905,6 +904,12 @@ class Composer:
             return f"The catalog has {n} {noun}{qualifier} {on}{level_note}{tail}:"
         are = "is" if shown == 1 else "are"
         return f"Here {are} {what}{qualifier} {for_}, in study order{level_note}{tail}:"
+
+
+def _bold_name(concept: Concept) -> str:
+    """A glossary name opening a sentence: "**Feature store**", "**KV cache**" (only the first
+    letter is raised: the rest may be an acronym)."""
+    return f"**{concept.name[0].upper()}{concept.name[1:]}**"
 
 
 def _elsewhere(parsed: ParsedQuery, resources: Sequence[Resource], topic_text: str = "") -> str:

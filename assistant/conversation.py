@@ -128,7 +128,8 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
     last_topics = _as_tuple(used.get("topics"))
     # The glossary concepts the last answer was on stay the subject of a follow-up that names
     # no topic of its own ("what is quantization?", then "any papers on it?").
-    about = () if parsed.topics else _as_tuple(used.get("concepts") or used.get("about"))
+    last_concepts = _as_tuple(used.get("concepts") or used.get("about"))
+    about = () if parsed.topics else last_concepts
     # One resource of the last answer keeps the conversation's subject for the turns after it.
     kept_subject = {
         "topics": parsed.topics or last_topics,
@@ -230,10 +231,10 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
     # "How does it compare to a data warehouse?", "why does it matter for latency?" after a
     # definition: about that concept (beside the one the message names, for a comparison).
     concept_asked = parsed.pronoun and parsed.intent in ("explain", "compare")
-    carried_about = _as_tuple(used.get("concepts") or used.get("about")) if concept_asked else ()
-    if carried_about and _COMPARING.search(parsed.text):
-        return Request.of(parsed, about=carried_about, intent="compare"), own_topic or parsed.text
-    return Request.of(parsed, about=carried_about), own_topic or parsed.text
+    carried_about = last_concepts if concept_asked else ()
+    compares = bool(carried_about) and bool(_COMPARING.search(parsed.text))
+    intent = "compare" if compares else parsed.intent
+    return Request.of(parsed, about=carried_about, intent=intent), own_topic or parsed.text
 
 
 def _compounds(parsed: ParsedMessage, used: Mapping[str, object]) -> tuple[tuple[str, ...], ...]:

@@ -629,6 +629,7 @@ class QueryParser:
         topic_words = tuple(w for w in _words(stripped) if w not in _FILLER and len(w) > 1)
         comparative = bool(COMPARATIVE.search(text)) and not (topics or mentioned or authors)
         pronoun = bool(REFERENCE.search(text)) and len(topic_words) <= MAX_REFERRING_WORDS
+        refers = pronoun and not (topics or mentioned or authors)
         kinds = constraints.kinds
         if comparative and not kinds and SHORTER.search(text):
             kinds = SHORTER_KINDS
@@ -692,10 +693,8 @@ class QueryParser:
             compound_topics=compounds,
             topic_words=topic_words,
             anaphoric=bool(ANAPHORA.search(text)) or chooses,
-            same_topic=comparative
-            or bool(SAME_TOPIC.search(text))
-            or (pronoun and not (topics or mentioned or authors)),
-            refers=pronoun and not (topics or mentioned or authors),
+            same_topic=comparative or bool(SAME_TOPIC.search(text)) or refers,
+            refers=refers,
             instead=bool(re.search(r"\binstead\b", text)),
             pronoun=pronoun,
             topic_swap=bool(TOPIC_SWAP.search(text)),
