@@ -770,6 +770,13 @@ class Composer:
         elif parsed.intent == "learning_path":
             who = describe(personal.profile) if personal and personal.profile else ""
             lead = f"A learning path for you ({who})" if who else "A learning path"
+            if parsed.kinds and items:
+                # A path of the kinds asked for says how many it has: a rare kind's is short
+                # ("Three conferences"), and the kinds are said, not "preferred".
+                what = " or ".join(plural(kind, len(items)) for kind in parsed.kinds)
+                rest = [part for part in who.split(" · ") if part and "prefers" not in part]
+                lead = f"{_number(len(items)).capitalize()} {what}"
+                lead += f" ({' · '.join(rest)})" if rest else ""
             lines = [f"{lead}, in study order (foundations first):", ""]
             lines += [self._line(n, item) for n, item in enumerate(items, start=1)]
         elif parsed.intent == "explain" or (

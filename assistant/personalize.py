@@ -17,8 +17,11 @@ GENERIC_WORDS = frozenset(
     """what which where when how should could would can do does i im i'm me my we to for a an
     the of on in and or next now first start begin study learn read recommend suggest give
     show anything something stuff things material materials resources path plan please any
-    good best new ideas get going",""".replace(",", " ").split()
+    good best new ideas get going as",""".replace(",", " ").split()
 )
+# The field itself, which every resource is about: "what should I read about ML systems?" names
+# no subject within it, as "what should I read?" does not.
+FIELD_WORDS = frozenset("ml machine ai systems".split())
 _WORD = re.compile(r"[a-z']+")
 FOUNDATION_TOPICS = frozenset({"fundamentals", "system-design"})
 
@@ -59,9 +62,10 @@ class Personalized:
 
 
 def is_generic(text: str) -> bool:
-    """Whether a request names no subject at all ("what should I study next?")."""
+    """Whether a request names no subject at all ("what should I study next?", "what should I
+    read about machine learning?")."""
     words = _WORD.findall(text.lower())
-    return not words or all(w in GENERIC_WORDS for w in words)
+    return not words or all(w in GENERIC_WORDS or w in FIELD_WORDS for w in words)
 
 
 @lru_cache(maxsize=1024)

@@ -45,6 +45,15 @@ _ROLE_OF = {phrase: role for phrase, role in _ROLE_PHRASES}
 # "I'm an analyst", "as a data engineer", "for an SRE": a role said of the asker.
 _SELF = re.compile(r"\b(i'?m|i am|as an?|for an?|we are|we're|i work as an?)\b")
 _START = re.compile(r"\b(where|how) (do|should|can) i (start|begin)\b")
+# "I lead a team of data scientists", "how do I run an ML team?": who leads a team manages it,
+# whatever the team's members are. The team is the verb's object: "I run experiments for my
+# team" does not lead one.
+_LEADS = re.compile(
+    r"\b(?:i|we)(?:'m| am|'re| are)? (?:\w+ )?(?:manage|managing|lead|leading|run|running|"
+    r"head|heading|oversee|overseeing|build|building|set up|setting up|grow|growing) "
+    r"(?:a|an|the|my|our|this)"
+    r"(?: (?!for\b|with\b|on\b|in\b|at\b|of\b|to\b)[\w-]+){0,3} (?:team|group|org|department)s?\b"
+)
 # "how do I get into ML engineering?", "to become a data engineer": the role the asker aims at,
 # which a study plan is for rather than the role they hold.
 _AIM = re.compile(
@@ -282,7 +291,7 @@ _GOODBYE = re.compile(r"\b(bye|goodbye|see you|see ya|that'?s all|that is all|la
 
 # Words that carry no topic: question scaffolding, politeness, constraint words.
 _FILLER = set(
-    """a an the and or of for to in on at by with about from into any some anything something
+    """a an as the and or of for to in on at by with about from into any some anything something
     what which who whom whose where when why how is are was were be been do does did can could
     should would will shall may might must i me my we our you your it its this that these those
     them they there here please thanks thank good best great top recommend recommendation
@@ -472,6 +481,8 @@ def _role_named(match: re.Match[str] | None) -> str | None:
 
 def _role(text: str) -> str | None:
     """The role the asker gives themselves ("I'm an analyst"), unless negated ("I'm not a ...")."""
+    if _LEADS.search(text):
+        return "manager"
     if _START.search(text):  # "SRE here, where do I start?"
         return _role_named(_ROLE.search(text))
     for said in _SELF.finditer(text):
@@ -625,7 +636,7 @@ class QueryParser:
         for pattern in (ANAPHORA, SAME_TOPIC, MORE, ORDINAL, SIMILAR):
             stripped = pattern.sub(" ", stripped)
         if role:
-            stripped = _ROLE.sub(" ", stripped)
+            stripped = _ROLE.sub(" ", _LEADS.sub(" ", stripped))
         topic_words = tuple(w for w in _words(stripped) if w not in _FILLER and len(w) > 1)
         comparative = bool(COMPARATIVE.search(text)) and not (topics or mentioned or authors)
         pronoun = bool(REFERENCE.search(text)) and len(topic_words) <= MAX_REFERRING_WORDS
@@ -651,6 +662,10 @@ class QueryParser:
         # "How do I break into machine learning?" asks for that path too, however the
         # classifier reads a message with no subject besides the role.
         if towards_role and intent in ("recommend", "explain") and not (mentioned or authors):
+            intent = "learning_path"
+        # "As a manager, where do I start?": where to start, with nothing to start on but the
+        # role, asks for the role's path however the classifier reads the role's words.
+        if intent == "recommend" and role and _START.search(text) and not topic_words:
             intent = "learning_path"
         if intent == "learning_path" and towards_role:
             topics = ()  # the path is shaped by the role, not by career advice

@@ -270,7 +270,11 @@ class Assistant:
         if parsed.intent == "smalltalk":
             return SearchResult([], parsed, topic_text)
         has_signal = bool(parsed.topics or parsed.mentioned or parsed.authors or parsed.restrict_to)
-        generic = is_generic(parsed.original) or parsed.intent == "learning_path"
+        # The words left once the role and the cues are read may name nothing within the field
+        # ("as an engineering manager, what should I read about ML?", "how do I run an ML
+        # team?", "not sure what to read about machine learning"): the path is the answer.
+        generic = is_generic(parsed.original) or is_generic(" ".join(parsed.topic_words))
+        generic = generic or parsed.intent == "learning_path"
         if not has_signal and not parsed.follow_up and generic:
             return self.learning_path(parsed, topic_text, k, learner)
         found = self.candidates(parsed, topic_text, learner)

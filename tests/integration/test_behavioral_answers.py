@@ -915,3 +915,43 @@ def test_who_is_it_for_describes_the_one_resource(assistant: Assistant) -> None:
     who = assistant.ask("who is it for?", session_id=about.session_id)
     assert [i.resource.id for i in who.items] == ["designing-machine-learning-systems"]
     assert "Best for:" in who.text
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["what should I read about machine learning systems?",
+     "what should I read about ML?"],
+)  # fmt: skip
+def test_asking_what_to_read_on_the_whole_field_gets_a_path_not_a_definition(
+    assistant: Assistant, message: str
+) -> None:
+    # No subject within the field: where to start, foundations first, not one concept defined.
+    answer = assistant.ask(message)
+    assert answer.intent == "learning_path" and not answer.concepts
+    assert len(answer.items) >= 3
+
+
+def test_leading_a_team_with_no_subject_gets_the_managers_path(assistant: Assistant) -> None:
+    # "Run" and "team" are the role, not a subject: no experiment-tracking tools for them.
+    answer = assistant.ask("how do I run an ML team?")
+    assert answer.intent == "learning_path"
+    assert answer.query_used.get("role") == "manager"
+    managers = [i for i in answer.items if "manager" in i.resource.audience]
+    assert answer.items[0] in managers and len(managers) > len(answer.items) / 2
+    assert not any(i.resource.kind == "tool" for i in answer.items)
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [("where do I start? any conferences?", "conference"), ("any free books?", "book")],
+)
+def test_a_path_of_one_kind_says_how_many_it_has(
+    assistant: Assistant, message: str, kind: str
+) -> None:
+    # A kind the catalog has few of makes a short path; the header counts it, not "a path".
+    answer = assistant.ask(message)
+    assert answer.intent == "learning_path" and answer.items
+    assert {i.resource.kind for i in answer.items} == {kind}
+    count = len(answer.items)
+    words = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five"}
+    assert answer.text.startswith(f"{words[count]} {kind if count == 1 else kind + 's'}")

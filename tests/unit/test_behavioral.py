@@ -198,7 +198,20 @@ ROLE_CASES = [
     ("I'm a devops engineer, where do I start?", "sre"),
     ("DevOps here, where do I start?", "sre"),  # "devops" is no plural of "devop"
     ("I'm an undergrad interested in ML systems", "student"),
+    # Who leads a team manages it, whoever is on the team.
+    ("I lead a team of data scientists, where do I start?", "manager"),
+    ("how do I run an ML team?", "manager"),
+    ("we're setting up a small ML group at work, what should we read?", "manager"),
 ]
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["I run experiments for my team, any tools?", "I work on a data science team",
+     "our team runs Kubeflow, is it any good?"],
+)  # fmt: skip
+def test_mft_working_on_or_for_a_team_is_no_manager(parser: QueryParser, message: str) -> None:
+    assert parse(parser, message).role != "manager"
 
 
 @pytest.mark.parametrize(("message", "role"), ROLE_CASES)
@@ -861,6 +874,11 @@ INTENT_CASES = [
     ("I'm a student, what should I learn first?", "learning_path"),
     ("a free course on MLOps", "recommend"),
     ("thanks! any of those free?", "recommend"),
+    # Asking what to read asks for resources, however much of the field it names.
+    ("what should I read about machine learning systems?", "recommend"),
+    ("as an engineering manager, what should I read about ML?", "recommend"),
+    ("what to read about model serving as a data engineer?", "recommend"),
+    ("as a manager, where do I start?", "learning_path"),
 ]
 
 
