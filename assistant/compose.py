@@ -738,6 +738,17 @@ class Composer:
                 # "Why does it matter?" after the definition: the reason first, then the rest.
                 lines = [f"Why {_bold_name(concept)} matters: {concept.why.strip()}", "",
                          f"What it is: {concept.definition.strip()}"]  # fmt: skip
+            side = self.concepts.other_side(parsed.original, concept)
+            if side is not None:
+                # One side of a comparison has no entry: say so, rather than let the definition
+                # pass for a comparison.
+                words, same = side
+                lines[1:1] = ["", (
+                    f"\u201c{words.capitalize()}\u201d has no entry of its own: the glossary "
+                    f"counts it as part of {concept.name}." if same else
+                    f"The glossary has no entry for \u201c{words}\u201d to set beside "
+                    f"{concept.name}; the definition above and what to read next are on "
+                    f"{concept.name} alone.")]  # fmt: skip
             related = [self.concepts.concepts[r].name for r in concept.related[:4]
                        if r in self.concepts.concepts]  # fmt: skip
             if related:

@@ -94,6 +94,14 @@ _COMPARISON = re.compile(
     r"\b(vs|versus|differences? between|compare|comparing|comparison|instead of|rather than)\b"
 )
 _EITHER = re.compile(r"\bor\b")
+# "How is it different from ...?", "how does it differ from ...?": a comparison in other words.
+_DIFFERENT = re.compile(
+    r"^(?:so |and |ok |okay )?(?:how|what) (?:is|are|does|do) (?:it|that|this|they|those) "
+    r"(?:different|differ|compare)\b|\b(?:different|differs?) (?=from\b)"
+)
+_DIFFERS = re.compile(r"\s*\b(?:is |are |does |do )?(?:different|differs?|compared?|compares)$")
+_PRONOUN = re.compile(r"(?:it|that|this|they|them|those|these|the (?:first|second|last) one)")
+_ARTICLE = re.compile(r"^(?:an?|the)\s+")
 # A choice between two ways of doing something, which may name neither ("should I precompute
 # predictions or compute them on request?"): the two sides are compared if each means a concept.
 _CHOICE = re.compile(
@@ -402,6 +410,30 @@ class ConceptIndex:
             if len(named) < 2:
                 return self._pair_by_first_words(_distribute(a, b), found)
         return named[:2] if len(named) >= 2 else []
+
+    def other_side(self, text: str, concept: Concept) -> tuple[str, bool] | None:
+        """The side of a comparison set against `concept` (named, or referred to by "it") when
+        it has no glossary entry of its own: its words, and whether they name `concept` itself
+        ("how is it different from retraining on a schedule?" after continual learning, whose
+        entry counts retraining). None if the text sets no two sides, or the other side is
+        another concept."""
+        plain = _plain(text)
+        if not (_COMPARISON.search(plain) or _DIFFERENT.search(plain)):
+            return None
+        after = _AFTER.search(plain)
+        parts = _SPLIT.split(plain[after.end() :] if after else plain, maxsplit=1)
+        if len(parts) != 2:
+            return None
+        sides = [_LEAD.sub("", parts[0]).strip(), _TAIL.sub("", parts[1]).strip()]
+        sides = [_ARTICLE.sub("", _DIFFERS.sub("", side)).strip() for side in sides]
+        named = [{c.id for c in self.named_in(side)} for side in sides]
+        for n, side in enumerate(sides):
+            other, other_named = sides[1 - n], named[1 - n]
+            if not side or _PRONOUN.fullmatch(side) or named[n] - {concept.id}:
+                continue
+            if concept.id in other_named or _PRONOUN.fullmatch(other):
+                return side, concept.id in named[n]
+        return None
 
     def _pair_by_first_words(
         self, sides: tuple[str, str], found: list[list[Concept]]

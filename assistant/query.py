@@ -220,6 +220,13 @@ REFERENCE = re.compile(
 # Words of its own a message that refers back may have: "which tools implement it?" (1), "how
 # does it scale to millions of users?" (3); past that, the message says what "it" is.
 MAX_REFERRING_WORDS = 3
+# "How is it different from testing the model offline?": whatever its length, a comparison
+# that opens with "it" sets the last subject beside what its own words name.
+COMPARES_IT = re.compile(
+    r"^(?:so |and |ok |okay |but )?(?:how|what) (?:is|are|does|do) (?:it|that|this) "
+    r"(?:different|differ|compare)\b|^(?:is|are) (?:it|that|this) (?:different (?:from|than|to)|"
+    r"the same as|(?:any )?(?:better|worse) than)\b"
+)
 TOPIC_SWAP = re.compile(r"^(and|what about|how about|and for|and what about|ok,? and|now|also)\b")
 # "something shorter?", "anything more hands-on?", "one less theoretical": the last request
 # again, changed in the respect its words say.
@@ -640,6 +647,7 @@ class QueryParser:
         topic_words = tuple(w for w in _words(stripped) if w not in _FILLER and len(w) > 1)
         comparative = bool(COMPARATIVE.search(text)) and not (topics or mentioned or authors)
         pronoun = bool(REFERENCE.search(text)) and len(topic_words) <= MAX_REFERRING_WORDS
+        pronoun = pronoun or bool(COMPARES_IT.search(text))
         refers = pronoun and not (topics or mentioned or authors)
         kinds = constraints.kinds
         if comparative and not kinds and SHORTER.search(text):

@@ -955,3 +955,26 @@ def test_a_path_of_one_kind_says_how_many_it_has(
     count = len(answer.items)
     words = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five"}
     assert answer.text.startswith(f"{words[count]} {kind if count == 1 else kind + 's'}")
+
+
+def test_a_comparison_with_no_entry_for_one_side_says_so(assistant: Assistant) -> None:
+    # The definition of the side the glossary has opens the answer; the other side is named as
+    # missing, so a definition never passes for a comparison.
+    first = assistant.ask("what is shadow deployment?")
+    answer = assistant.ask(
+        "how does it differ from a simple backtest?", session_id=first.session_id
+    )
+    assert [c.id for c in answer.concepts] == ["shadow-deployment"]
+    assert answer.text.startswith("**Shadow deployment**")
+    assert "no entry for \u201csimple backtest\u201d" in answer.text
+    # However long, and whatever topic its other side names, "it" is still shadow deployment.
+    longer = assistant.ask(
+        "how is it different from testing the new model on last month's data?",
+        session_id=first.session_id,
+    )
+    assert [c.id for c in longer.concepts] == ["shadow-deployment"]
+    assert "to set beside shadow deployment" in longer.text
+    same = assistant.ask(
+        "what is continual learning? how does it differ from retraining every night?"
+    )
+    assert "the glossary counts it as part of continual learning" in same.text

@@ -994,3 +994,17 @@ def test_mft_a_path_towards_a_role_stays_a_path(
     assert parsed.intent == intent
     if intent == "learning_path":
         assert parsed.role and not parsed.topics
+
+
+@pytest.mark.parametrize(
+    ("message", "pronoun"),
+    [("how is it different from testing the new model on last month's data?", True),
+     ("is it any better than retraining the whole thing by hand every week?", True),
+     ("how does that differ from a nightly batch job?", True),
+     ("is it better to retrain nightly or to update the model as data arrives?", False)],
+)  # fmt: skip
+def test_mft_a_comparison_opening_with_it_sets_the_last_subject_beside_its_words(
+    parser: QueryParser, message: str, pronoun: bool
+) -> None:
+    # However many words of its own its other side has, "it" is what the last answer was on.
+    assert parse(parser, message).pronoun is pronoun

@@ -278,3 +278,22 @@ def test_a_name_passed_over_is_offered_next(index: ConceptIndex) -> None:
     assert best.id != "model-serving" and offered is not None and offered.id == "model-serving"
     named = "why does dynamic batching help an inference server?"
     assert index.runner_up(named, index.for_question(named, "explain")[0]) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "concept", "side"),
+    [("how is it different from a nightly batch job?", "continual-learning",
+      ("nightly batch job", False)),
+     ("feature store vs a plain key value database", "feature-store",
+      ("plain key value database", False)),
+     # Retraining is one of continual learning's names: the same entry, no second one.
+     ("how does that differ from retraining every week?", "continual-learning",
+      ("retraining every week", True)),
+     # The other side has an entry of its own: a comparison of two concepts, no missing side.
+     ("how does it compare to a data warehouse?", "feature-store", None),
+     ("what is a feature store?", "feature-store", None)],
+)  # fmt: skip
+def test_the_side_of_a_comparison_without_an_entry(
+    index: ConceptIndex, question: str, concept: str, side: tuple[str, bool] | None
+) -> None:
+    assert index.other_side(question, index.concepts[concept]) == side
