@@ -118,10 +118,14 @@ class Answer:
     maybe: list[Concept] = field(default_factory=list)
 
 
+def _and(words: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 2 else words)
+
+
 def _topic_phrase(topics: tuple[str, ...]) -> str:
     """'orchestration and data engineering'; 'a, b and c'."""
-    words = [topic_label(t) for t in topics]
-    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 2 else words)
+    return _and([topic_label(t) for t in topics])
 
 
 # A quoted passage says something when, without the names of what it cites and its links, it
@@ -133,7 +137,8 @@ _LINK_TARGET = re.compile(r"\]\([^)]*\)|https?://\S+")
 # Asking which of some resources takes least (or most) time to get through.
 _LENGTH = re.compile(
     r"\b(?:shortest|longest|quickest|shorter|longer|quicker|thinnest|thickest|how long|"
-    r"(?:least|less|most|more) time|(?:fewest|fewer|most|more) pages|fastest to (?:read|finish))\b"
+    r"(?:least|less|most|more) time|(?:fewest|fewer|most|more) pages|"
+    r"(?:fastest|quickest|easiest) to (?:read|finish|complete|(?:get|go|work) through))\b"
 )
 _COST_ORDER = {"free": 0, "freemium": 1, "paid": 2}
 # "Why does it matter?", "why should I care about it?"
@@ -1015,6 +1020,12 @@ def _verdict(parsed: ParsedQuery, resource: Resource, titles: Mapping[str, str])
         if resource.level == parsed.level:
             return f"Yes, {name} is marked {resource.level}."
         return f"Not quite: {name} is marked {resource.level}, not {parsed.level}."
+    if parsed.role:  # "is DDIA worth reading for ML engineers?": whom the catalog says it is for
+        whom = _and([ROLE_LABELS.get(a, a) for a in resource.audience])
+        if parsed.role in resource.audience:
+            return f"Yes: {name} is for {whom}."
+        asked = ROLE_LABELS.get(parsed.role, parsed.role)
+        return f"It is not aimed at {asked}: {name} is for {whom}."
     return None
 
 

@@ -43,7 +43,8 @@ _ROLE_PHRASES = sorted(
 _ROLE = re.compile(r"\b(" + "|".join(re.escape(p) + "s?" for p, _ in _ROLE_PHRASES) + r")\b")
 _ROLE_OF = {phrase: role for phrase, role in _ROLE_PHRASES}
 # "I'm an analyst", "as a data engineer", "for an SRE": a role said of the asker.
-_SELF = re.compile(r"\b(i'?m|i am|as an?|for an?|we are|we're|i work as an?)\b")
+# "For ML engineers" names whom the material is for, as "for an SRE" does.
+_SELF = re.compile(r"\b(i'?m|i am|as an?|for(?: an?)?|we are|we're|i work as an?)\b")
 _START = re.compile(r"\b(where|how) (do|should|can) i (start|begin)\b")
 # "I lead a team of data scientists", "how do I run an ML team?": who leads a team manages it,
 # whatever the team's members are. The team is the verb's object: "I run experiments for my
@@ -496,6 +497,10 @@ def _role(text: str) -> str | None:
         # The role follows within a few words: "I'm a senior data engineer", "as an SRE".
         window = text[said.end() : said.end() + 40]
         found = _ROLE.search(window)
+        # A bare "for" names a role only right after it: "for ML engineers", not "for
+        # hundreds of engineers" nor "for experienced engineers".
+        if found and said.group(1) == "for" and window[: found.start()].strip():
+            continue
         if found and not re.search(r"\b(not|no longer|never)\b", window[: found.start()]):
             return _role_named(found)
     return None

@@ -503,6 +503,11 @@ def test_which_is_shortest_answers_from_the_recorded_lengths(assistant: Assistan
     unknown = [i.resource for i in listed.items if not i.resource.length]
     if unknown:
         assert "The catalog records no length for" in short.text
+    # Other words for the same question get the same answer.
+    quick = assistant.ask(
+        "which of them is the fastest to get through?", session_id=listed.session_id
+    )
+    assert quick.text.startswith(f"By page count, **{shortest.title}** is the shortest")
     long = assistant.ask("which is longer?", session_id=listed.session_id)
     assert long.text.startswith(f"By page count, **{longest.title}** is the longest")
     # Two courses state their time, not pages: both are given, neither is ranked by pages.
@@ -978,3 +983,20 @@ def test_a_comparison_with_no_entry_for_one_side_says_so(assistant: Assistant) -
         "what is continual learning? how does it differ from retraining every night?"
     )
     assert "the glossary counts it as part of continual learning" in same.text
+
+
+@pytest.mark.parametrize(
+    ("message", "resource_id", "role", "fits"),
+    [("is Designing Data-Intensive Applications worth reading for ML engineers?",
+      "designing-data-intensive-applications", "ml-engineer", True),
+     ("is Clean Code any use for researchers?", "clean-code", "researcher", False)],
+)  # fmt: skip
+def test_whether_a_resource_suits_a_role_is_answered_from_its_audience(
+    assistant: Assistant, message: str, resource_id: str, role: str, fits: bool
+) -> None:
+    resource = assistant.catalog.resources[resource_id]
+    assert (role in resource.audience) is fits  # the catalog's own record decides
+    answer = assistant.ask(message)
+    assert [i.resource.id for i in answer.items] == [resource_id]
+    opening = "Yes: " if fits else "It is not aimed at "
+    assert answer.text.startswith(opening)

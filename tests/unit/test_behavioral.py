@@ -202,6 +202,9 @@ ROLE_CASES = [
     ("I lead a team of data scientists, where do I start?", "manager"),
     ("how do I run an ML team?", "manager"),
     ("we're setting up a small ML group at work, what should we read?", "manager"),
+    # Whom the material is for, right after "for".
+    ("a podcast for data scientists", "data-scientist"),
+    ("is this book worth it for ML engineers?", "ml-engineer"),
 ]
 
 
@@ -212,6 +215,15 @@ ROLE_CASES = [
 )  # fmt: skip
 def test_mft_working_on_or_for_a_team_is_no_manager(parser: QueryParser, message: str) -> None:
     assert parse(parser, message).role != "manager"
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["an ML toolkit for hundreds of engineers", "resources for experienced engineers"],
+)
+def test_inv_for_with_words_between_names_no_role(parser: QueryParser, message: str) -> None:
+    # Who uses a system, or a quality of the reader, is not the reader's role.
+    assert parse(parser, message).role is None
 
 
 @pytest.mark.parametrize(("message", "role"), ROLE_CASES)
