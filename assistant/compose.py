@@ -143,6 +143,12 @@ _LENGTH = re.compile(
 _COST_ORDER = {"free": 0, "freemium": 1, "paid": 2}
 # "Why does it matter?", "why should I care about it?"
 _WHY = re.compile(r"^(?:so |and |but |ok,? )?why\b")
+# "How do I prevent it?", "how can we detect that?": asking how to act on the concept the last
+# answer defined, which the glossary does not spell out and the resources teach.
+_HOW_TO = re.compile(
+    r"^(?:so |and |but |ok,? )?how (?:do|can|should|would|could) (?:i|we|you|one|teams?) "
+    r"(?P<verb>(?!use\b|get\b)[a-z]+(?: (?:with|against|for|about|up))?) (?:it|this|that|them)\b"
+)
 # Study stages in order: learn, then try hands-on, then join.
 _STAGE = {START: 0, DEEPER: 0, HANDS_ON: 1, JOIN: 2}
 # "Which one should I start with?", "where do I begin among those?"
@@ -743,6 +749,13 @@ class Composer:
                 # "Why does it matter?" after the definition: the reason first, then the rest.
                 lines = [f"Why {_bold_name(concept)} matters: {concept.why.strip()}", "",
                          f"What it is: {concept.definition.strip()}"]  # fmt: skip
+            how = _HOW_TO.match(parsed.text) if parsed.pronoun and parsed.about else None
+            if how and items:
+                # The glossary says what it is and why it matters, not how to act on it: the
+                # question is answered by what teaches it, said as such, not by the same text.
+                lines = [*self._define(concept), "",
+                         f"How to {how['verb']} it is what the resources below teach; the "
+                         f"glossary says why it matters: {concept.why.strip()}"]  # fmt: skip
             side = self.concepts.other_side(parsed.original, concept)
             if side is not None:
                 # One side of a comparison has no entry: say so, rather than let the definition
@@ -761,7 +774,8 @@ class Composer:
             if maybe is not None:
                 lines += ["", f"If that is not what you meant, the next closest entry is "
                               f"**{maybe.name}**: {maybe.definition.strip()}"]  # fmt: skip
-            lines += ["", "What to read next:", ""] if items else []
+            ahead = f"What teaches how to {how['verb']} it:" if how else "What to read next:"
+            lines += ["", ahead, ""] if items else []
             lines += self._grouped(items)
         elif (
             parsed.intent == "compare"

@@ -36,7 +36,7 @@ KIND_WORDS: dict[str, str] = {
     r"(any|some|good|free) videos|video (lectures?|courses?|tutorials?|series)|"
     r"(lecture|tutorial|youtube) videos|youtube channels?|"
     r"((?<=\bno )|(?<=\bnot )|(?<=\bwant )|(?<=\bwithout )|(?<=\blike )|(?<=\bprefer )|"
-    r"(?<=\bwatch )|(?<=\bwatching ))videos",
+    r"(?<=\bwatch )|(?<=\bwatching )|(?<=\bwith )|(?<=\bmore ))videos",
     "paper": r"papers?|publications?|academic (work|articles?)",
     "repo": r"repos?|repositor(y|ies)|github|curated lists?|awesome[- ]lists?",
     "blog": r"blogs?|blog posts?|articles?|write-?ups?",

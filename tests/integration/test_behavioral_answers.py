@@ -1000,3 +1000,17 @@ def test_whether_a_resource_suits_a_role_is_answered_from_its_audience(
     assert [i.resource.id for i in answer.items] == [resource_id]
     opening = "Yes: " if fits else "It is not aimed at "
     assert answer.text.startswith(opening)
+
+
+def test_how_to_act_on_a_defined_concept_is_answered_by_what_teaches_it(
+    assistant: Assistant,
+) -> None:
+    # "How do I prevent it?" after a definition: not the same answer again, but the definition
+    # with what teaches how, said as such.
+    first = assistant.ask("what is training-serving skew?")
+    how = assistant.ask("how do I prevent it?", session_id=first.session_id)
+    assert [c.id for c in how.concepts] == ["training-serving-skew"]
+    assert how.text != first.text
+    assert how.text.startswith("**Training-serving skew**")
+    assert "How to prevent it is what the resources below teach" in how.text
+    assert "What teaches how to prevent it:" in how.text and how.items

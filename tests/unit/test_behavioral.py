@@ -55,6 +55,8 @@ KIND_CASES = [
     ("video lectures on deep learning", ("course",)),
     ("which libraries help with data validation", ("tool",)),
     ("a textbook on statistical learning", ("book",)),
+    ("something with videos instead?", ("course",)),
+    ("could you show me more videos?", ("course",)),
 ]
 
 
