@@ -59,14 +59,17 @@ _READ = re.compile(
 _JUDGED = re.compile(
     r"^(?!is there|are there)(is|are|does|do|would|will|can|should i|is it worth|worth)\b"
 )
+# "What are the prerequisites for X?", "what should I read before X?", "what should I learn
+# before reading X?"
+_PREREQUISITE_WORDS = (
+    r"prerequisites?|before (?:reading|taking|starting|tackling|diving into)|"
+    r"(?:read|learn|study|know|take|do) (?:first )?before"
+)
+_PREREQUISITE = re.compile(rf"\b(?:{_PREREQUISITE_WORDS})\b")
 _DETAIL = re.compile(
     r"\b(tell me (more )?about|more (details?|info\w*) (on|about)|more about|details? (on|about)|"
     r"describe|what is (the )?(second|first|third|fourth|fifth|last) one|"
-    r"how long (is|does|will|would)|how many pages|prerequisites?|read (first )?before)\b"
-)
-# "What are the prerequisites for X?", "what should I read before X?"
-_PREREQUISITE = re.compile(
-    r"\b(prerequisites?|before (reading|taking|starting)|read (first )?before)\b"
+    rf"how long (is|does|will|would)|how many pages|{_PREREQUISITE_WORDS})\b"
 )
 _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 

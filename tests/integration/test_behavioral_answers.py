@@ -566,6 +566,8 @@ def test_prerequisites_are_answered_from_the_catalog(assistant: Assistant) -> No
     answer = assistant.ask(f"what should I read before {needs.title}?")
     assert answer.text.startswith(f"Before *{needs.title}*, read *{first.title}*")
     assert f"Read first: *{first.title}*" in answer.text
+    learn = assistant.ask(f"what should I learn before reading {needs.title}?")
+    assert learn.text.startswith(f"Before *{needs.title}*, read *{first.title}*")
     free = catalog["designing-machine-learning-systems"]
     none = assistant.ask(f"what are the prerequisites for {free.title}?")
     assert none.text.startswith(f"The catalog records no prerequisites for *{free.title}*")
