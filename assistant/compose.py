@@ -71,6 +71,11 @@ _DETAIL = re.compile(
     r"describe|what is (the )?(second|first|third|fourth|fifth|last) one|"
     rf"how long (is|does|will|would)|how many pages|{_PREREQUISITE_WORDS})\b"
 )
+# "When was X published?", "is X outdated?": asking how old one resource is.
+_WHEN = re.compile(
+    r"\b(?:when (?:was|did|is)|what year|how old|outdated|out of date|dated|still (?:relevant|"
+    r"current|up to date)|(?:published|written|released) (?:in|when)|come out)\b"
+)
 _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 
@@ -552,6 +557,8 @@ class Composer:
                 # What is on the question's topics comes first, then the level asked: an
                 # advanced tool for serving LLMs before a beginner one for serving in general.
                 h.resource.id in related,
+                # "The newest book on MLOps": what records a year, newest first.
+                -(h.resource.year or 0) if parsed.recent else 0,
                 gap(h),
                 GROUPS.index(purpose(h.resource)) if by_purpose else 0,
             )
@@ -582,8 +589,10 @@ class Composer:
         """ "Tell me more about X", "is X good for beginners?", or "what is X?" for one named
         resource and no concept."""
         # "Is the FSDL course free?" names a course: its kind word asks for no list of courses.
+        # "When was the Hidden Technical Debt paper published?" asks of that one paper.
+        dated = bool(_WHEN.search(parsed.text))
         one = len(parsed.restrict_to) == 1 or (
-            len(parsed.mentioned) == 1 and (not parsed.kinds or parsed.judged)
+            len(parsed.mentioned) == 1 and (not parsed.kinds or parsed.judged or dated)
         )
         explained = Composer._describes_resource(parsed) and not concepts
         judged = (len(parsed.mentioned) == 1 or len(parsed.restrict_to) == 1) and bool(
@@ -591,7 +600,8 @@ class Composer:
         )
         # "How do I get started with it?" after an answer about one resource: that one.
         referred = len(parsed.restrict_to) == 1 and parsed.refers
-        return one and (bool(_DETAIL.search(parsed.text)) or explained or judged or referred)
+        asked = bool(_DETAIL.search(parsed.text)) or dated
+        return one and (asked or explained or judged or referred)
 
     @staticmethod
     def _describes_resource(parsed: ParsedQuery) -> bool:
@@ -810,7 +820,12 @@ class Composer:
                 rest = [part for part in who.split(" · ") if part and "prefers" not in part]
                 lead = f"{_number(len(items)).capitalize()} {what}"
                 lead += f" ({' · '.join(rest)})" if rest else ""
-            lines = [f"{lead}, in study order (foundations first):", ""]
+            order = "in study order (foundations first)"
+            if parsed.recent and any(i.resource.year for i in items):
+                # "Recent papers on ML systems": what records a year, newest first.
+                items = sorted(items, key=lambda i: -(i.resource.year or 0))
+                order = "newest first"
+            lines = [f"{lead}, {order}:", ""]
             lines += [self._line(n, item) for n, item in enumerate(items, start=1)]
         elif parsed.intent == "explain" or (
             parsed.intent == "compare" and not (parsed.mentioned or parsed.restrict_to)
@@ -876,6 +891,11 @@ class Composer:
         elif not parsed.topics:  # the question's leftover words would read as broken English
             on = for_ = "for that"
         constraints = _constraint_words(parsed, items) + _none_on(parsed)
+        dated = parsed.recent and any(i.resource.year for i in items)
+        if dated:  # the order the list is in, which "in study order" would contradict
+            constraints.append("newest first")
+        elif parsed.recent:  # blogs, tools and communities are ongoing: no year to order by
+            constraints.append("the catalog records no year for these")
         at_level = [i for i in items if i.resource.level == parsed.level]
         if parsed.level and len(at_level) == len(items):
             constraints.append(parsed.level)
@@ -901,6 +921,8 @@ class Composer:
             level_note = f" ({first} {parsed.level})"
         if parsed.one and len(items) == 1 and not related and parsed.restrict_to:
             # "Which should I start with?", "which would you pick?" among the last answer's.
+            if dated and items[0].resource.year:  # "which is the most recent?"
+                return f"Of those, the most recent is from {items[0].resource.year}:"
             if _START_WITH.search(parsed.text):
                 return f"Of those, start with this one{qualifier}:"
             return f"Of those, this is the one to pick{qualifier}:"
@@ -943,7 +965,8 @@ class Composer:
                 return f"{n.capitalize()} {noun}{qualifier} {on} fit your profile{tail}:"
             return f"The catalog has {n} {noun}{qualifier} {on}{level_note}{tail}:"
         are = "is" if shown == 1 else "are"
-        return f"Here {are} {what}{qualifier} {for_}, in study order{level_note}{tail}:"
+        order = "" if dated else ", in study order"
+        return f"Here {are} {what}{qualifier} {for_}{order}{level_note}{tail}:"
 
 
 def _bold_name(concept: Concept) -> str:
@@ -1015,6 +1038,13 @@ def _verdict(parsed: ParsedQuery, resource: Resource, titles: Mapping[str, str])
         if resource.effort:
             return f"{name} takes {resource.effort}."
         return f"The catalog records no length for {name}."
+    if _WHEN.search(question):
+        if resource.year:
+            return f"{name} was published in {resource.year}."
+        if resource.kind in ("book", "paper"):
+            return f"The catalog records no publication year for {name}."
+        kept = f"{name} is a {resource.kind}, kept up over time"
+        return f"{kept}; the catalog records no year for it."
     if not _JUDGED.search(question):
         return None
     if parsed.open_source:

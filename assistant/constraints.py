@@ -56,6 +56,15 @@ _PAID = re.compile(
     r"\b(?:paid|paying|pay(?: for)?|cost(?:s)? money|(?<!least )(?<!less )expensive|pricey|"
     r"premium)\b"
 )
+# Asking for what was published lately: "recent papers", "the newest book", "anything more
+# recent?". Only books and papers record a year, so this orders those, newest first.
+# The word must be about resources: before a kind of resource ("the newest book"), or closing
+# the message ("anything more recent?"); "the latest feature values" asks for no new reading.
+_RECENT = re.compile(
+    r"\b(?:more recent|most recent|recent(?:ly published)?|newer|newest|latest)"
+    r"(?=(?: \w+)? (?:books?|papers?|courses?|blogs?|posts?|articles?|resources?|research|"
+    r"publications?|reading|material|stuff|editions?|releases?|ones?)\b|\s*[?.!]*\s*$)"
+)
 _OPEN = re.compile(
     r"\b(?:open[- ]?source[ds]?|oss|foss|self[- ]?host(?:ed|ing|able)?|on[- ]?prem\w*)\b"
 )
@@ -115,6 +124,7 @@ class Constraints:
     open_source: bool = False
     level: str | None = None
     unlisted_kinds: tuple[str, ...] = ()  # asked-for formats the catalog has no kind for
+    recent: bool = False  # newest first
 
 
 def _scopes(text: str) -> list[tuple[int, int, Polarity]]:
@@ -162,6 +172,8 @@ def find_cues(text: str, covered: Iterable[tuple[int, int]] = ()) -> list[Cue]:
         add("paid", match)
     for match in _OPEN.finditer(text):
         add("open_source", match)
+    for match in _RECENT.finditer(text):
+        add("recent", match)
     for kind, pattern in KIND_WORDS.items():
         for match in re.finditer(rf"\b(?:{pattern})\b", text):
             if not any(a <= match.start() and match.end() <= b for a, b in spans):
@@ -212,7 +224,8 @@ def read_constraints(cues: list[Cue]) -> Constraints:
             c.what[9:] for c in cues if c.what.startswith("unlisted:") and c.polarity != "negated"
         )
     )
-    return Constraints(kinds, excluded, free_only, open_source, level, unlisted)
+    recent = has("recent", "affirmed")
+    return Constraints(kinds, excluded, free_only, open_source, level, unlisted, recent)
 
 
 def ruled_out(text: str, start: int, end: int) -> tuple[int, int] | None:

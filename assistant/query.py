@@ -210,7 +210,7 @@ SAME_TOPIC = re.compile(
 # antecedent ("... teaching a smaller copy of it?"): see `MAX_REFERRING_WORDS`.
 REFERENCE = re.compile(
     r"^(?:(?!\band\b|,|;).)*?\b(?:it|this|that)\b(?=\s*[?.!]*\s*$)"
-    r"|^(?:how|why|when|where) (?:does|do|is|would|could|can|should|will) it\b"
+    r"|^(?:how|why|when|where) (?:does|do|did|is|was|would|could|can|should|will) it\b"
     r"|^(?:who|what) (?:is|are) (?:it|this|that) (?:for|about)\b"
     r"|^(?:(?!\band\b|,|;).)*?\b(?:about|for|on|with|in|into|of|from|behind|implements?|"
     r"implementing|use[sd]?|using|try|practi[cs]e|cover(?:s|ing)?|teach(?:es|ing)?|"
@@ -329,6 +329,7 @@ class ParsedMessage:
     unlisted_kinds: tuple[str, ...] = ()  # "any podcasts?": a format the catalog has none of
     free_only: bool = False
     open_source: bool = False
+    recent: bool = False  # "the newest book on X": dated resources newest first
     level: str | None = None
     role: str | None = None
     authors: tuple[str, ...] = ()
@@ -378,6 +379,7 @@ class Request:
     unlisted_kinds: tuple[str, ...] = ()
     free_only: bool = False
     open_source: bool = False
+    recent: bool = False
     level: str | None = None
     role: str | None = None
     authors: tuple[str, ...] = ()
@@ -430,6 +432,7 @@ class Request:
             "unlisted_kinds": list(self.unlisted_kinds),
             "free_only": self.free_only,
             "open_source": self.open_source,
+            "recent": self.recent,
             "level": self.level,
             "role": self.role,
             "authors": list(self.authors),
@@ -713,6 +716,7 @@ class QueryParser:
             unlisted_kinds=constraints.unlisted_kinds,
             free_only=constraints.free_only or (chooses and bool(_CHEAPEST.search(text))),
             open_source=constraints.open_source,
+            recent=constraints.recent,
             level=constraints.level or ("beginner" if chooses and _EASIEST.search(text) else None),
             role=role,
             authors=authors,

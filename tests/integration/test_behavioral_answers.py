@@ -1016,3 +1016,38 @@ def test_how_to_act_on_a_defined_concept_is_answered_by_what_teaches_it(
     assert how.text.startswith("**Training-serving skew**")
     assert "How to prevent it is what the resources below teach" in how.text
     assert "What teaches how to prevent it:" in how.text and how.items
+
+
+def test_the_newest_first_when_asked_for_what_is_recent(assistant: Assistant) -> None:
+    # Books and papers record a year: asked for the newest, they come newest first.
+    answer = assistant.ask("what's the newest book on MLOps?")
+    years = [i.resource.year for i in answer.items if i.resource.year]
+    assert len(years) >= 3 and years == sorted(years, reverse=True)
+    assert "(newest first)" in answer.text.split("\n", 1)[0]
+    assert "in study order" not in answer.text.split("\n", 1)[0]
+    # Among the last answer's: the most recent, with its year.
+    listed = assistant.ask("books on ML system design")
+    newest = max((i.resource for i in listed.items if i.resource.year), key=lambda r: r.year or 0)
+    pick = assistant.ask("which is the most recent?", session_id=listed.session_id)
+    assert pick.text.startswith(f"Of those, the most recent is from {newest.year}:")
+    assert pick.items[0].resource.year == newest.year
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["when was Designing Data-Intensive Applications published?",
+     "is Designing Data-Intensive Applications outdated?",
+     "what year did the Hidden Technical Debt paper come out?"],
+)  # fmt: skip
+def test_how_old_a_resource_is_answered_from_its_year(assistant: Assistant, message: str) -> None:
+    answer = assistant.ask(message)
+    assert len(answer.items) == 1
+    resource = answer.items[0].resource
+    assert resource.year
+    assert answer.text.startswith(f"*{resource.title}* was published in {resource.year}.")
+
+
+def test_an_ongoing_resource_has_no_year_to_give(assistant: Assistant) -> None:
+    about = assistant.ask("tell me about Made With ML")
+    when = assistant.ask("when was it published?", session_id=about.session_id)
+    assert when.text.startswith("*Made With ML* is a course, kept up over time")

@@ -1022,3 +1022,17 @@ def test_mft_a_comparison_opening_with_it_sets_the_last_subject_beside_its_words
 ) -> None:
     # However many words of its own its other side has, "it" is what the last answer was on.
     assert parse(parser, message).pronoun is pronoun
+
+
+@pytest.mark.parametrize(
+    ("message", "recent"),
+    [("recent papers on LLM serving", True), ("what's the newest book on MLOps?", True),
+     ("anything more recent?", True), ("the latest books on feature stores", True),
+     ("books on MLOps", False), ("I'm not sure how to deploy my model", False),
+     # About the subject, not the reading: no order by year.
+     ("how do I serve the latest feature values with low latency?", False)],
+)  # fmt: skip
+def test_mft_asking_for_what_is_new(parser: QueryParser, message: str, recent: bool) -> None:
+    parsed = parse(parser, message)
+    assert parsed.recent is recent
+    assert "recent" not in parsed.topic_words and "newest" not in parsed.topic_words
