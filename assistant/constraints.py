@@ -63,7 +63,8 @@ _PAID = re.compile(
 _RECENT = re.compile(
     r"\b(?:more recent|most recent|recent(?:ly published)?|newer|newest|latest)"
     r"(?=(?: \w+)? (?:books?|papers?|courses?|blogs?|posts?|articles?|resources?|research|"
-    r"publications?|reading|material|stuff|editions?|releases?|ones?)\b|\s*[?.!]*\s*$)"
+    r"publications?|reading|material|stuff|editions?|releases?|ones?|them|those|these)\b|"
+    r"\s*[?.!]*\s*$)"
 )
 _OPEN = re.compile(
     r"\b(?:open[- ]?source[ds]?|oss|foss|self[- ]?host(?:ed|ing|able)?|on[- ]?prem\w*)\b"

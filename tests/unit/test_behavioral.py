@@ -1028,6 +1028,7 @@ def test_mft_a_comparison_opening_with_it_sets_the_last_subject_beside_its_words
     ("message", "recent"),
     [("recent papers on LLM serving", True), ("what's the newest book on MLOps?", True),
      ("anything more recent?", True), ("the latest books on feature stores", True),
+     ("what's the newest of them?", True),
      ("books on MLOps", False), ("I'm not sure how to deploy my model", False),
      # About the subject, not the reading: no order by year.
      ("how do I serve the latest feature values with low latency?", False)],
