@@ -218,6 +218,21 @@ REFERENCE = re.compile(
     r"understand(?:ing)?|support(?:s|ing)?|run(?:s|ning)?|handle[sd]?|set up|started with)"
     r"\s+it\b"
 )
+# "In a month", "two hours a week", "over the next few weekends": when and how long, which says
+# nothing of the subject ("in a month" is no reason to list *The Mythical Man-Month*).
+TIMEFRAME = re.compile(
+    r"\b(?:(?:in|within|for|over|during|next|this|per|every|each|the next|the coming|a|an|one|"
+    r"two|three|four|five|six|few|a few|couple(?: of)?|a couple of|several|\d+)\s+)+"
+    r"(?:days?|weeks?|weekends?|months?|years?|hours?|minutes?|evenings?|nights?)\b"
+    r"(?:\s+(?:a|an|per|each|every)\s+(?:day|week|weekend|month|year))?"
+)
+
+
+def without_timeframes(text: str) -> str:
+    """The text with its time frames blanked ("interview in a month" -> "interview")."""
+    return re.sub(r"\s+", " ", TIMEFRAME.sub(" ", text)).strip()
+
+
 # Words of its own a message that refers back may have: "which tools implement it?" (1), "how
 # does it scale to millions of users?" (3); past that, the message says what "it" is.
 MAX_REFERRING_WORDS = 3
@@ -648,7 +663,7 @@ class QueryParser:
         # A study plan is for the role aimed at rather than the one held.
         role = aim[2] if aim else _role(text)
         stripped = _blank(text, [*((c.start, c.end) for c in cues), *avoided_spans])
-        for pattern in (ANAPHORA, SAME_TOPIC, MORE, ORDINAL, SIMILAR):
+        for pattern in (TIMEFRAME, ANAPHORA, SAME_TOPIC, MORE, ORDINAL, SIMILAR):
             stripped = pattern.sub(" ", stripped)
         if role:
             stripped = _ROLE.sub(" ", _LEADS.sub(" ", stripped))

@@ -35,7 +35,7 @@ from assistant.hybrid import Hit, HybridRetriever, Signals
 from assistant.intent import SharedQueryVectors
 from assistant.personalize import Personalized, Personalizer, is_generic
 from assistant.profiles import Forbidden, NewUser, Profile
-from assistant.query import ParsedQuery, QueryParser
+from assistant.query import ParsedQuery, QueryParser, without_timeframes
 from assistant.ranker import LightGbmRanker, Ranker, feature_row
 from assistant.ranking import DOCUMENT_SIMILARITY, far_levels_last, out_of_scope, passes, rank
 from assistant.settings import Settings
@@ -364,9 +364,12 @@ class Assistant:
     ) -> Candidates:
         """Every candidate of an understood question with its ranker features (what the
         full pipeline ranks, and what `make train-ranker` learns from)."""
-        # A follow-up is retrieved by its resolved topic; a fresh question by its own words.
+        # A follow-up is retrieved by its resolved topic; a fresh question by its own words,
+        # less when and for how long ("in a month" would find The Mythical Man-Month).
         query_text = (
-            f"{topic_text} {' '.join(parsed.kinds)}".strip() if parsed.follow_up else parsed.text
+            f"{topic_text} {' '.join(parsed.kinds)}".strip()
+            if parsed.follow_up
+            else without_timeframes(parsed.text)
         )
         like = self.catalog.resources.get(parsed.similar_to)  # gone from the catalog: ignored
         if like is not None:  # "more like X": X's own description is the query

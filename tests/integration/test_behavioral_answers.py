@@ -1051,3 +1051,19 @@ def test_an_ongoing_resource_has_no_year_to_give(assistant: Assistant) -> None:
     about = assistant.ask("tell me about Made With ML")
     when = assistant.ask("when was it published?", session_id=about.session_id)
     assert when.text.startswith("*Made With ML* is a course, kept up over time")
+
+
+@pytest.mark.parametrize(
+    ("with_time", "without"),
+    [("I have an interview at a big tech company in a month",
+      "I have an interview at a big tech company"),
+     ("I want to learn about feature stores over the next few weekends",
+      "I want to learn about feature stores")],
+)  # fmt: skip
+def test_inv_when_and_for_how_long_do_not_change_the_list(
+    assistant: Assistant, with_time: str, without: str
+) -> None:
+    # "In a month" says when, not what: no Mythical Man-Month for an interview next month.
+    timed = [i.resource.id for i in assistant.ask(with_time).items]
+    assert timed == [i.resource.id for i in assistant.ask(without).items]
+    assert "mythical-man-month" not in timed

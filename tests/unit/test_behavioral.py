@@ -1037,3 +1037,16 @@ def test_mft_asking_for_what_is_new(parser: QueryParser, message: str, recent: b
     parsed = parse(parser, message)
     assert parsed.recent is recent
     assert "recent" not in parsed.topic_words and "newest" not in parsed.topic_words
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "I have an interview in a month",
+        "I only have two hours a week for feature stores",
+        "over the next few weekends I want to learn MLOps",
+    ],
+)
+def test_inv_a_time_frame_is_no_subject(parser: QueryParser, message: str) -> None:
+    words = parse(parser, message).topic_words
+    assert not {"month", "hours", "week", "weekends", "next", "few"} & set(words)
