@@ -76,8 +76,12 @@ SCOPE_SIMILARITY = 0.5
 
 # Asking for a meaning, whatever intent the rules gave it ("what does X mean?", "define X").
 _DEFINE = re.compile(
-    r"^(?:(?:what does|what do)\b.*\bmean\b|(?:define|meaning of|what is meant by)\b)"
+    r"^(?:(?:what does|what do)\b.*\bmean\b|(?:define|meaning of|what is meant by|eli5)\b)"
+    # "Feature stores in simple terms", "explain RAG like I'm five".
+    r"|\b(?:eli5|like i'?m (?:five|5)|in (?:simple|plain|layman'?s?) (?:terms|english|words))\b"
 )
+# "KV cache?": a concept's name alone, asked as a question.
+_BARE = re.compile(r"^(?:an? |the )?(?P<name>[\w' -]+?)\s*\?+$")
 # "what is", "what's", "what exactly are", "what problem does", "why do we need", "how does":
 # asking what something is, what it is for or how it works.
 _WHAT_IS = re.compile(
@@ -308,6 +312,11 @@ class ConceptIndex:
             pair = self._pair(text)
             if not pair and (choice or intent == "compare"):
                 pair = self._pair_by_meaning(plain, floor)
+            named = self.named_in(text)
+            if not pair and worded and len(named) == 1 and self.other_side(text, named[0]):
+                # "MLOps vs DevOps" with no entry for DevOps: the side there is, defined,
+                # and the other said to have none.
+                return named
             # A comparison only the classifier saw, with no two sides found ("what happens when
             # features are computed differently in batch and in real time?"), may still be
             # about one concept.
@@ -331,6 +340,18 @@ class ConceptIndex:
         if short and (near is None or ranked[near] <= ranked.get(short[0].id, 0.0)):
             return short[:1]
         return [self.concepts[near]] if near and agreed[near] >= floor else short[:1]
+
+    def bare_name(self, text: str) -> Concept | None:
+        """The concept a message names and nothing else, asked as a question ("KV cache?");
+        None otherwise ("experiment tracking", without the question mark, asks for a list)."""
+        found = _BARE.match(normalize(text).strip())
+        if found is None:
+            return None
+        name = _plain(found["name"])
+        spans = self.spans(name)
+        if len(spans) == 1 and spans[0][0] == 0 and spans[0][1] >= len(name.rstrip()):
+            return spans[0][2]
+        return None
 
     def _meant(self, text: str, named: Concept, floor: float) -> Concept:
         """The concept a question naming `named` is about: that one, unless the question's

@@ -1067,3 +1067,17 @@ def test_inv_when_and_for_how_long_do_not_change_the_list(
     timed = [i.resource.id for i in assistant.ask(with_time).items]
     assert timed == [i.resource.id for i in assistant.ask(without).items]
     assert "mythical-man-month" not in timed
+
+
+def test_a_concepts_name_asked_alone_is_defined_but_a_bare_topic_is_listed(
+    assistant: Assistant,
+) -> None:
+    asked = assistant.ask("KV cache?")
+    assert [c.id for c in asked.concepts] == ["kv-cache"]
+    assert asked.text.startswith("**KV cache**")
+    listed = assistant.ask("experiment tracking")
+    assert not listed.concepts and listed.items
+    # A follow-up that swaps the topic keeps the list it swaps in.
+    books = assistant.ask("books on MLOps")
+    swapped = assistant.ask("and experiment tracking?", session_id=books.session_id)
+    assert not swapped.concepts

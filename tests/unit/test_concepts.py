@@ -297,3 +297,40 @@ def test_the_side_of_a_comparison_without_an_entry(
     index: ConceptIndex, question: str, concept: str, side: tuple[str, bool] | None
 ) -> None:
     assert index.other_side(question, index.concepts[concept]) == side
+
+
+@pytest.mark.parametrize(
+    ("message", "concept"),
+    [("KV cache?", "kv-cache"), ("a feature store?", "feature-store"),
+     ("point-in-time correctness??", "point-in-time-correctness"),
+     # Without the question mark a name is a topic to list; with more words, a question.
+     ("experiment tracking", None), ("feature stores for a small team?", None)],
+)  # fmt: skip
+def test_a_concepts_name_asked_alone_is_a_bare_name(
+    index: ConceptIndex, message: str, concept: str | None
+) -> None:
+    found = index.bare_name(message)
+    assert (found.id if found else None) == concept
+
+
+@pytest.mark.parametrize(
+    ("message", "concept"),
+    [("ELI5 embeddings", "embeddings"), ("feature stores in simple terms", "feature-store"),
+     ("explain the KV cache like I'm five", "kv-cache")],
+)  # fmt: skip
+def test_asking_for_a_simple_explanation_asks_for_a_definition(
+    index: ConceptIndex, message: str, concept: str
+) -> None:
+    # Whatever intent the classifier gives it, asking for it simply asks what it is.
+    assert [c.id for c in index.for_question(message, "recommend")] == [concept]
+
+
+def test_a_comparison_with_one_side_in_the_glossary_is_about_that_side(
+    index: ConceptIndex,
+) -> None:
+    found = index.for_question("what's the difference between MLOps and DevOps?", "compare")
+    assert [c.id for c in found] == ["mlops"]
+    assert index.other_side("what's the difference between MLOps and DevOps?", found[0]) == (
+        "devops",
+        False,
+    )
