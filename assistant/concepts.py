@@ -453,7 +453,7 @@ class ConceptIndex:
             if not side or _PRONOUN.fullmatch(side) or named[n] - {concept.id}:
                 continue
             if concept.id in other_named or _PRONOUN.fullmatch(other):
-                return side, concept.id in named[n]
+                return _as_written(side, text), concept.id in named[n]
         return None
 
     def _pair_by_first_words(
@@ -483,6 +483,13 @@ class ConceptIndex:
             return []
         first, second = pairs.pop()
         return [self.concepts[first], self.concepts[second]]
+
+
+def _as_written(words: str, text: str) -> str:
+    """Plain words as the text writes them ("devops" in "MLOps vs DevOps?" -> "DevOps")."""
+    pattern = r"[\s\-/]+".join(re.escape(w) for w in words.split())
+    found = re.search(pattern, text, flags=re.IGNORECASE)
+    return found.group(0) if found else words
 
 
 def _distribute(a: str, b: str) -> tuple[str, str]:

@@ -284,8 +284,8 @@ def test_a_name_passed_over_is_offered_next(index: ConceptIndex) -> None:
     ("question", "concept", "side"),
     [("how is it different from a nightly batch job?", "continual-learning",
       ("nightly batch job", False)),
-     ("feature store vs a plain key value database", "feature-store",
-      ("plain key value database", False)),
+     ("feature store vs a plain key-value database", "feature-store",
+      ("plain key-value database", False)),
      # Retraining is one of continual learning's names: the same entry, no second one.
      ("how does that differ from retraining every week?", "continual-learning",
       ("retraining every week", True)),
@@ -331,6 +331,6 @@ def test_a_comparison_with_one_side_in_the_glossary_is_about_that_side(
     found = index.for_question("what's the difference between MLOps and DevOps?", "compare")
     assert [c.id for c in found] == ["mlops"]
     assert index.other_side("what's the difference between MLOps and DevOps?", found[0]) == (
-        "devops",
+        "DevOps",
         False,
     )
