@@ -98,6 +98,10 @@ _COMPARISON = re.compile(
     r"\b(vs|versus|differences? between|compare|comparing|comparison|instead of|rather than)\b"
 )
 _EITHER = re.compile(r"\bor\b")
+# Two things set side by side in so many words; "instead of fine-tuning" only names an option.
+_SIDE_BY_SIDE = re.compile(
+    r"\b(?:vs|versus|differences? between|compare|comparing|comparison|differ(?:s|ent)? from)\b"
+)
 # "How is it different from ...?", "how does it differ from ...?": a comparison in other words.
 _DIFFERENT = re.compile(
     r"^(?:so |and |ok |okay )?(?:how|what) (?:is|are|does|do) (?:it|that|this|they|those) "
@@ -313,7 +317,8 @@ class ConceptIndex:
             if not pair and (choice or intent == "compare"):
                 pair = self._pair_by_meaning(plain, floor)
             named = self.named_in(text)
-            if not pair and worded and len(named) == 1 and self.other_side(text, named[0]):
+            explicit = _SIDE_BY_SIDE.search(plain)  # not "instead of", "rather than"
+            if not pair and explicit and len(named) == 1 and self.other_side(text, named[0]):
                 # "MLOps vs DevOps" with no entry for DevOps: the side there is, defined,
                 # and the other said to have none.
                 return named
