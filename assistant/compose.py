@@ -825,7 +825,8 @@ class Composer:
                 # "Recent papers on ML systems": what records a year, newest first.
                 items = sorted(items, key=lambda i: -(i.resource.year or 0))
                 order = "newest first"
-            lines = [f"{lead}, {order}:", ""]
+            # One step has no order to speak of: "One newsletter:".
+            lines = [f"{lead}, {order}:" if len(items) > 1 else f"{lead}:", ""]
             lines += [self._line(n, item) for n, item in enumerate(items, start=1)]
         elif parsed.intent == "explain" or (
             parsed.intent == "compare" and not (parsed.mentioned or parsed.restrict_to)

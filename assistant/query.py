@@ -419,6 +419,9 @@ class Request:
     follow_up: FollowUp = ""
     similar_to: str = ""  # the resource to find more like
     exclude: tuple[str, ...] = ()  # already shown, not again
+    # "I've read DMLS, what next?": what the person said they have read or finished, left out
+    # of every later answer in the conversation unless they name it again.
+    finished: tuple[str, ...] = ()
     # "Which book covers both?" after two concepts side by side: those concepts' ids.
     both_of: tuple[str, ...] = ()
     # "Any papers on it?" after "what is quantization?": the glossary concepts the conversation
@@ -457,6 +460,7 @@ class Request:
             "restrict_to": list(self.restrict_to),
             "follow_up": self.follow_up,
             "similar_to": self.similar_to,
+            "finished": list(self.finished),
             "exclude": list(self.exclude),
             "both_of": list(self.both_of),
             "about": list(self.about),

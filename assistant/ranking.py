@@ -62,6 +62,8 @@ def passes(resource: Resource, parsed: ParsedQuery) -> bool:
         return False
     if resource.id in parsed.exclude:
         return False
+    if resource.id in parsed.finished and resource.id not in parsed.mentioned:
+        return False  # read already ("I've read DMLS", earlier in the conversation)
     if parsed.kinds and resource.kind not in parsed.kinds:
         return False
     if resource.kind in parsed.excluded_kinds:  # "I don't want tools"

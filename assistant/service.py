@@ -35,7 +35,7 @@ from assistant.hybrid import Hit, HybridRetriever, Signals
 from assistant.intent import SharedQueryVectors
 from assistant.personalize import Personalized, Personalizer, is_generic
 from assistant.profiles import Forbidden, NewUser, Profile
-from assistant.query import ParsedQuery, QueryParser, without_timeframes
+from assistant.query import AFTER_READING, ParsedQuery, QueryParser, without_timeframes
 from assistant.ranker import LightGbmRanker, Ranker, feature_row
 from assistant.ranking import DOCUMENT_SIMILARITY, far_levels_last, out_of_scope, passes, rank
 from assistant.settings import Settings
@@ -233,7 +233,13 @@ class Assistant:
 
     def understand(self, message: str, previous: Turn | None = None) -> tuple[ParsedQuery, str]:
         """Parse a message and resolve it against the previous turn."""
-        parsed, topic_text = resolve(self.parser.parse(message), previous)
+        said = self.parser.parse(message)
+        parsed, topic_text = resolve(said, previous)
+        # What the person has read stays read for the rest of the conversation.
+        earlier = previous.query_used.get("finished") if previous is not None else None
+        now = said.mentioned if AFTER_READING.search(said.text) else ()
+        finished = (*(earlier if isinstance(earlier, list) else ()), *now)
+        parsed = replace(parsed, finished=tuple(dict.fromkeys(str(f) for f in finished)))
         # "How do I make my model smaller and faster?": no topic, format or name for retrieval to
         # hold on to, but close in meaning to a glossary concept (model compression). A mentor
         # says what that is and what teaches it, so it is answered as an explain question.
@@ -456,6 +462,7 @@ class Assistant:
         ranked = prefer_verified(path.ranked, self.catalog, study_order=True)  # issue 13
         if parsed.kinds:  # a kind asked for is a constraint, not a preference
             ranked = [p for p in ranked if self.catalog.resources[p[0]].kind in parsed.kinds]
+        ranked = [p for p in ranked if p[0] not in parsed.finished]  # read already
         return SearchResult(self.retriever.hits({}, ranked), parsed, topic_text, path)
 
     def search(

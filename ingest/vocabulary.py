@@ -64,7 +64,9 @@ LEVEL_WORDS: dict[str, str] = {
     r"no (prior )?(ml )?(experience|background)|never (studied|learned|done|used)",
     "advanced": r"advanced|experts?|deep[- ]dives?|in[- ]depth|rigorous|research[- ]level|"
     r"hardcore|harder|more technical|senior",
-    "intermediate": r"intermediate",
+    # "I know the basics", "past the basics": beyond a beginner's material.
+    "intermediate": r"intermediate|(?:know|knowing|learned|covered|past|beyond|done with|got) "
+    r"(?:the |all the )?basics",
 }
 
 # Roles: the catalog's audience ids, a plural label for answers, and every way people name them.

@@ -950,7 +950,11 @@ def test_leading_a_team_with_no_subject_gets_the_managers_path(assistant: Assist
 
 @pytest.mark.parametrize(
     ("message", "kind"),
-    [("where do I start? any conferences?", "conference"), ("any free books?", "book")],
+    [
+        ("where do I start? any conferences?", "conference"),
+        ("any free books?", "book"),
+        ("any good newsletters?", "newsletter"),
+    ],
 )
 def test_a_path_of_one_kind_says_how_many_it_has(
     assistant: Assistant, message: str, kind: str
@@ -962,6 +966,8 @@ def test_a_path_of_one_kind_says_how_many_it_has(
     count = len(answer.items)
     words = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five"}
     assert answer.text.startswith(f"{words[count]} {kind if count == 1 else kind + 's'}")
+    # A single step has no study order to speak of.
+    assert ("in study order" in answer.text.split("\n", 1)[0]) is (count > 1)
 
 
 def test_a_comparison_with_no_entry_for_one_side_says_so(assistant: Assistant) -> None:
@@ -1081,3 +1087,20 @@ def test_a_concepts_name_asked_alone_is_defined_but_a_bare_topic_is_listed(
     books = assistant.ask("books on MLOps")
     swapped = assistant.ask("and experiment tracking?", session_id=books.session_id)
     assert not swapped.concepts
+
+
+def test_what_the_person_has_read_is_left_out_for_the_rest_of_the_conversation(
+    assistant: Assistant,
+) -> None:
+    book = "designing-machine-learning-systems"
+    after = assistant.ask("I've read Designing Machine Learning Systems, what next?")
+    assert after.items and book not in [i.resource.id for i in after.items]
+    later = [assistant.ask("something more advanced?", session_id=after.session_id)]
+    later.append(assistant.ask("any courses on system design?", session_id=after.session_id))
+    for answer in later:
+        assert answer.items and book not in [i.resource.id for i in answer.items]
+    # Named again, it is there to talk about.
+    named = assistant.ask(
+        "tell me about Designing Machine Learning Systems", session_id=after.session_id
+    )
+    assert [i.resource.id for i in named.items] == [book]

@@ -147,6 +147,10 @@ LEVEL_CASES = [
     ("nothing too basic, a book on data engineering", "advanced"),
     ("something not too hard on MLOps", "beginner"),
     ("I'm not an expert, a book on training at scale", "beginner"),
+    # Knowing the basics is past a beginner's material.
+    ("I know the basics of ML, what should I read next on serving?", "intermediate"),
+    ("I'm past the basics, anything on feature stores?", "intermediate"),
+    ("the basics of feature stores", "beginner"),
 ]
 
 
