@@ -319,11 +319,13 @@ class Composer:
             if on:
                 level = parsed.level if parsed.level in LEVELS else None
 
-                def fit(hit: Hit) -> tuple[int, bool, float]:
-                    """The level asked first, free before free-to-start, then relevance."""
+                def fit(hit: Hit) -> tuple[int, int, bool, float]:
+                    """The newest if asked, the level asked, free before free-to-start, then
+                    relevance."""
+                    year = (hit.resource.year or 0) if parsed.recent else 0
                     gap = level_gap(hit.resource.level, level) if level else 0
                     tier = parsed.free_only and hit.resource.cost != "free"
-                    return -gap, not tier, hit.score
+                    return year, -gap, not tier, hit.score
 
                 # "Which should I start with?": the way in. Something to learn from before
                 # something to try or join, then the order they were given in: a list of several

@@ -1037,6 +1037,15 @@ def test_the_newest_first_when_asked_for_what_is_recent(assistant: Assistant) ->
     pick = assistant.ask("which is the most recent?", session_id=listed.session_id)
     assert pick.text.startswith(f"Of those, the most recent is from {newest.year}:")
     assert pick.items[0].resource.year == newest.year
+    # Of a list of several kinds, some with no year and at another level, the newest is the
+    # one with the latest year (it was a repo with none, picked by level).
+    after = assistant.ask("I've read Designing Machine Learning Systems, what next?")
+    mixed = assistant.ask("something more advanced?", session_id=after.session_id)
+    dated = [i.resource for i in mixed.items if i.resource.year]
+    assert dated and any(not i.resource.year for i in mixed.items)
+    latest = assistant.ask("which is the most recent?", session_id=mixed.session_id)
+    top = max(r.year or 0 for r in dated)
+    assert latest.text.startswith(f"Of those, the most recent is from {top}:")
 
 
 @pytest.mark.parametrize(
