@@ -1131,10 +1131,6 @@ def asked_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:
     """The glossary concepts an explain or compare question is about: those it names or means,
     or, for a follow-up that refers back ("why does it matter?", "how does it work?" after
     "what is shadow deployment?"), those the conversation is on."""
-    fresh = not (parsed.follow_up or parsed.kinds or parsed.mentioned or parsed.authors)
-    bare = index.bare_name(parsed.original) if fresh else None
-    if bare is not None:  # "KV cache?" on its own asks what it is
-        return [bare]
     if parsed.about and parsed.intent in ("explain", "compare") and parsed.pronoun:
         carried = [index.concepts[c] for c in parsed.about if c in index.concepts]
         if parsed.intent == "compare" and len(carried) == 1:

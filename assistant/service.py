@@ -252,6 +252,11 @@ class Assistant:
         opens = not (parsed.kinds or parsed.mentioned or parsed.follow_up)
         if parsed.intent == "recommend" and opens and self.concepts.asked_what(parsed.text):
             parsed = replace(parsed, intent="explain")
+        # "KV cache?": a glossary name alone, asked as a question, asks what it is ("experiment
+        # tracking" without the question mark is a topic to list).
+        fresh = opens and not (parsed.authors or parsed.topic_swap)
+        if parsed.intent == "recommend" and fresh and self.concepts.bare_name(parsed.original):
+            parsed = replace(parsed, intent="explain")
         if parsed.intent == "recommend" and plain and not parsed.follow_up:
             near = self.concepts.nearest(parsed.text)  # the vector the classifier already made
             if near is not None and near[1] >= SCOPE_SIMILARITY:

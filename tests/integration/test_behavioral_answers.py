@@ -1088,7 +1088,7 @@ def test_a_concepts_name_asked_alone_is_defined_but_a_bare_topic_is_listed(
     assistant: Assistant,
 ) -> None:
     asked = assistant.ask("KV cache?")
-    assert [c.id for c in asked.concepts] == ["kv-cache"]
+    assert [c.id for c in asked.concepts] == ["kv-cache"] and asked.intent == "explain"
     assert asked.text.startswith("**KV cache**")
     listed = assistant.ask("experiment tracking")
     assert not listed.concepts and listed.items
