@@ -541,11 +541,14 @@ class Composer:
         if reading:  # "what should I read": reading material, and one tool to try hands-on
             # A tool keeps its place only if it ranked among the first `limit` anyway.
             tools = [h for h in chosen[:limit] if h.resource.kind == "tool"][:1]
-            # Reading material before repositories and communities, each kept in its order,
-            # unless the learner's profile has ordered the list by the formats they prefer.
+            # Reading material (the person's own documents are theirs to read) before
+            # repositories and communities, each kept in its order, unless the learner's
+            # profile has ordered the list by the formats they prefer.
             others = sorted(
                 (h for h in chosen if h.resource.kind != "tool"),
-                key=lambda h: h.resource.kind not in READING_KINDS and not personal_order,
+                key=lambda h: (
+                    h.resource.kind not in (*READING_KINDS, DOCUMENT) and not personal_order
+                ),
             )
             room = (limit or len(chosen)) - len(tools)
             chosen = others[:room] + tools

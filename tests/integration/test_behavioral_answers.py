@@ -1113,3 +1113,22 @@ def test_what_the_person_has_read_is_left_out_for_the_rest_of_the_conversation(
         "tell me about Designing Machine Learning Systems", session_id=after.session_id
     )
     assert [i.resource.id for i in named.items] == [book]
+
+
+def test_a_users_own_document_is_read_next_after_a_definition(
+    assistant: Assistant, embedder: Embedder, tmp_path: Path
+) -> None:
+    # A question about their own system gets the glossary's definition, and their own notes
+    # are among what to read next, not cut for the catalog's books.
+    note = tmp_path / "skew-runbook.md"
+    note.write_text(
+        "# Runbook: the training-serving skew alert\n\nWhen the skew alert fires on the ranking "
+        "model, compare the logged serving features with the offline feature table for the "
+        "same users, check the last change to the feature pipeline code, and page the feature "
+        "platform on-call if the online store lags.\n",
+        encoding="utf-8",
+    )
+    with_note = with_documents(assistant.settings, embedder, tmp_path / "scratch", [note])
+    answer = with_note.ask("our training-serving skew alert fired, what should I check?")
+    assert answer.concepts and answer.concepts[0].id == "training-serving-skew"
+    assert any(i.resource.kind == "document" for i in answer.items)
