@@ -1141,7 +1141,11 @@ def asked_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:
             named = index.for_question(parsed.original, "explain")
             return [*carried, *(c for c in named if c.id != carried[0].id)][:2]
         return carried
-    return index.for_question(parsed.original, parsed.intent)
+    if parsed.intent == "compare" and len(parsed.mentioned) >= 2:
+        return []  # "Airflow vs Dagster": the named resources are what is compared
+    # "What is data drfit?": as corrected, or "drfit" is matched by meaning to something else.
+    found = index.for_question(parsed.text, parsed.intent) if parsed.corrections else []
+    return found or index.for_question(parsed.original, parsed.intent)
 
 
 def subject_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:

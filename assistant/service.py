@@ -255,7 +255,7 @@ class Assistant:
         # "KV cache?": a glossary name alone, asked as a question, asks what it is ("experiment
         # tracking" without the question mark is a topic to list).
         fresh = opens and not (parsed.authors or parsed.topic_swap)
-        if parsed.intent == "recommend" and fresh and self.concepts.bare_name(parsed.original):
+        if parsed.intent == "recommend" and fresh and self.concepts.bare_name(parsed.text):
             parsed = replace(parsed, intent="explain")
         if parsed.intent == "recommend" and plain and not parsed.follow_up:
             near = self.concepts.nearest(parsed.text)  # the vector the classifier already made

@@ -1132,3 +1132,26 @@ def test_a_users_own_document_is_read_next_after_a_definition(
     answer = with_note.ask("our training-serving skew alert fired, what should I check?")
     assert answer.concepts and answer.concepts[0].id == "training-serving-skew"
     assert any(i.resource.kind == "document" for i in answer.items)
+
+
+@pytest.mark.parametrize(
+    ("message", "concept"),
+    [("what is data drfit?", "data-drift"), ("what is a featur store?", "feature-store"),
+     ("KV cahce?", "kv-cache")],
+)  # fmt: skip
+def test_a_misspelt_concept_is_defined_as_corrected(
+    assistant: Assistant, message: str, concept: str
+) -> None:
+    # Matched by meaning, "drfit" found data versioning; the corrected words name the concept.
+    answer = assistant.ask(message)
+    assert answer.query_used.get("corrections")
+    assert [c.id for c in answer.concepts] == [concept]
+
+
+def test_two_named_resources_compared_are_compared_whatever_concept_is_named(
+    assistant: Assistant,
+) -> None:
+    # The concept named beside them ("workflow orchestration") is no side of the comparison.
+    answer = assistant.ask("workflow orchestration: Prefect vs Dagster")
+    assert not answer.concepts
+    assert [i.resource.id for i in answer.items[:2]] == ["prefect", "dagster"]
