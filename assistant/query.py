@@ -53,7 +53,8 @@ _LEADS = re.compile(
     r"\b(?:i|we)(?:'m| am|'re| are)? (?:\w+ )?(?:manage|managing|lead|leading|run|running|"
     r"head|heading|oversee|overseeing|build|building|set up|setting up|grow|growing) "
     r"(?:a|an|the|my|our|this)"
-    r"(?: (?!for\b|with\b|on\b|in\b|at\b|of\b|to\b)[\w-]+){0,3} (?:team|group|org|department)s?\b"
+    r"(?P<what>(?: (?!for\b|with\b|on\b|in\b|at\b|of\b|to\b)[\w-]+){0,3}) "
+    r"(?:team|group|org|department)s?\b"
 )
 # "how do I get into ML engineering?", "to become a data engineer": the role the asker aims at,
 # which a study plan is for rather than the role they hold.
@@ -670,7 +671,8 @@ class QueryParser:
         for pattern in (TIMEFRAME, ANAPHORA, SAME_TOPIC, MORE, ORDINAL, SIMILAR):
             stripped = pattern.sub(" ", stripped)
         if role:
-            stripped = _ROLE.sub(" ", _LEADS.sub(" ", stripped))
+            # What the team does stays a subject: "a restaurant team" is no ML team.
+            stripped = _ROLE.sub(" ", _LEADS.sub(r" \g<what> ", stripped))
         topic_words = tuple(w for w in _words(stripped) if w not in _FILLER and len(w) > 1)
         comparative = bool(COMPARATIVE.search(text)) and not (topics or mentioned or authors)
         pronoun = bool(REFERENCE.search(text)) and len(topic_words) <= MAX_REFERRING_WORDS
