@@ -102,11 +102,14 @@ _EITHER = re.compile(r"\bor\b")
 _SIDE_BY_SIDE = re.compile(
     r"\b(?:vs|versus|differences? between|compare|comparing|comparison|differ(?:s|ent)? from)\b"
 )
-# "How is it different from ...?", "how does it differ from ...?": a comparison in other words.
-_DIFFERENT = re.compile(
-    r"^(?:so |and |ok |okay )?(?:how|what) (?:is|are|does|do) (?:it|that|this|they|those) "
-    r"(?:different|differ|compare)\b|\b(?:different|differs?) (?=from\b)"
+# "How is it different from testing the model offline?": whatever its length, a comparison
+# that opens with "it" sets the last subject beside what its own words name.
+COMPARES_IT = re.compile(
+    r"^(?:so |and |ok |okay |but )?(?:how|what) (?:is|are|does|do) (?:it|that|this|they|those) "
+    r"(?:different|differ|compare)\b|^(?:is|are) (?:it|that|this) (?:different (?:from|than|to)|"
+    r"the same as|(?:any )?(?:better|worse) than)\b"
 )
+_DIFFERENT_FROM = re.compile(r"\b(?:different|differs?) from\b")
 _DIFFERS = re.compile(r"\s*\b(?:is |are |does |do )?(?:different|differs?|compared?|compares)$")
 _PRONOUN = re.compile(r"(?:it|that|this|they|them|those|these|the (?:first|second|last) one)")
 _ARTICLE = re.compile(r"^(?:an?|the)\s+")
@@ -444,7 +447,8 @@ class ConceptIndex:
         entry counts retraining). None if the text sets no two sides, or the other side is
         another concept."""
         plain = _plain(text)
-        if not (_COMPARISON.search(plain) or _DIFFERENT.search(plain)):
+        compares = _COMPARISON.search(plain) or COMPARES_IT.search(plain)
+        if not (compares or _DIFFERENT_FROM.search(plain)):
             return None
         after = _AFTER.search(plain)
         parts = _SPLIT.split(plain[after.end() :] if after else plain, maxsplit=1)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Literal, cast
 
-from assistant.concepts import ConceptIndex
+from assistant.concepts import COMPARES_IT, ConceptIndex
 from assistant.constraints import find_cues, read_constraints, ruled_out
 from assistant.intent import INTENTS, Intent, IntentClassifier, IntentScores
 from assistant.keyword import english_stemmer
@@ -237,13 +237,6 @@ def without_timeframes(text: str) -> str:
 # Words of its own a message that refers back may have: "which tools implement it?" (1), "how
 # does it scale to millions of users?" (3); past that, the message says what "it" is.
 MAX_REFERRING_WORDS = 3
-# "How is it different from testing the model offline?": whatever its length, a comparison
-# that opens with "it" sets the last subject beside what its own words name.
-COMPARES_IT = re.compile(
-    r"^(?:so |and |ok |okay |but )?(?:how|what) (?:is|are|does|do) (?:it|that|this) "
-    r"(?:different|differ|compare)\b|^(?:is|are) (?:it|that|this) (?:different (?:from|than|to)|"
-    r"the same as|(?:any )?(?:better|worse) than)\b"
-)
 TOPIC_SWAP = re.compile(r"^(and|what about|how about|and for|and what about|ok,? and|now|also)\b")
 # "something shorter?", "anything more hands-on?", "one less theoretical": the last request
 # again, changed in the respect its words say.
