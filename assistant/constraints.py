@@ -56,10 +56,10 @@ _PAID = re.compile(
     r"\b(?:paid|paying|pay(?: for)?|cost(?:s)? money|(?<!least )(?<!less )expensive|pricey|"
     r"premium)\b"
 )
-# Asking for what was published lately: "recent papers", "the newest book", "anything more
-# recent?". Only books and papers record a year, so this orders those, newest first.
-# The word must be about resources: before a kind of resource ("the newest book"), or closing
-# the message ("anything more recent?"); "the latest feature values" asks for no new reading.
+# Asking for what was published lately, which orders what records a year (books and papers)
+# newest first. The word must be about resources: before a kind of resource ("recent papers",
+# "the newest book"), or closing the message ("anything more recent?"); "the latest feature
+# values" asks for no new reading.
 _RECENT = re.compile(
     r"\b(?:more recent|most recent|recent(?:ly published)?|newer|newest|latest)"
     r"(?=(?: \w+)? (?:books?|papers?|courses?|blogs?|posts?|articles?|resources?|research|"

@@ -283,7 +283,7 @@ class Assistant:
         has_signal = bool(parsed.topics or parsed.mentioned or parsed.authors or parsed.restrict_to)
         # The words left once the role and the cues are read may name nothing within the field
         # ("as an engineering manager, what should I read about ML?", "how do I run an ML
-        # team?", "not sure what to read about machine learning"): the path is the answer.
+        # team?", "any free books?"): the path is the answer, shaped by what they did say.
         generic = is_generic(parsed.original) or is_generic(" ".join(parsed.topic_words))
         generic = generic or parsed.intent == "learning_path"
         if not has_signal and not parsed.follow_up and generic:
