@@ -73,7 +73,7 @@ _DETAIL = re.compile(
 )
 # "When was X published?", "is X outdated?": asking how old one resource is.
 _WHEN = re.compile(
-    r"\b(?:when (?:was|did|is)|what year|how old|outdated|out of date|dated|still (?:relevant|"
+    r"\b(?:when (?:was|did)|what year|how old|outdated|out of date|dated|still (?:relevant|"
     r"current|up to date)|(?:published|written|released) (?:in|when)|come out)\b"
 )
 _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
@@ -610,8 +610,12 @@ class Composer:
 
     @staticmethod
     def _describes_resource(parsed: ParsedQuery) -> bool:
-        """An explain question about exactly one catalog resource ("what is Feast used for?")."""
-        return parsed.intent == "explain" and len(parsed.mentioned) == 1 and not parsed.kinds
+        """An explain question about exactly one catalog resource ("what is Feast used for?"),
+        or a comparison with nothing to set it beside ("when is Feast the right choice?" was
+        once compared with Feast's Slack community)."""
+        alone = parsed.intent == "compare" and not (parsed.topics or parsed.similar)
+        asks = parsed.intent == "explain" or (alone and not parsed.restrict_to)
+        return asks and len(parsed.mentioned) == 1 and not parsed.kinds
 
     # -- fixed answers ----------------------------------------------------------------------
 

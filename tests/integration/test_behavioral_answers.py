@@ -1158,3 +1158,15 @@ def test_two_named_resources_compared_are_compared_whatever_concept_is_named(
     answer = assistant.ask("workflow orchestration: Prefect vs Dagster")
     assert not answer.concepts
     assert [i.resource.id for i in answer.items[:2]] == ["prefect", "dagster"]
+
+
+def test_a_comparison_with_one_named_resource_and_nothing_beside_it_describes_it(
+    assistant: Assistant,
+) -> None:
+    # "When is Feast the right choice?" was compared with Feast's Slack community.
+    answer = assistant.ask("when is Feast the right choice?")
+    assert [i.resource.id for i in answer.items] == ["feast"]
+    assert answer.text.startswith("**Feast**") and "Best for:" in answer.text
+    # Beside other feature stores, it is still compared with them.
+    others = assistant.ask("how does Feast compare to other feature stores?")
+    assert len(others.items) >= 2 and others.items[0].resource.id == "feast"
