@@ -178,15 +178,17 @@ ANAPHORA = re.compile(
 # "Which is the most beginner friendly?", "which one should I start with?", "which would you
 # pick?": a choice among what was just listed, when the message names nothing else to choose.
 SELECTION = re.compile(
-    r"^(?:so |and |ok |okay |then |hmm,? )?which"
+    r"^(?:so |and |ok |okay |then |hmm,? )?(?:which"
     r"(?: (?:one|of them|of those|of these)\b| (?:is|are|should|would|do|does|will|could|can)\b)"
+    # "what's the newest of them?", "what is the best one?"
+    r"|what(?:'s| is) the (?:[a-z-]+ ){1,2}(?:of (?:them|those|these)|one)\b)"
 )
 # Within a choice: one pick is asked for ("the most beginner friendly", "which should I start
 # with?", "which would you pick?"); "which one is free?" asks which have a property instead, and
 # "which is shortest?" is answered from the recorded lengths.
 _PICK = re.compile(
-    r"\b(?:most|least|best|top|easiest|simplest|gentlest|cheapest|hardest|first|better|"
-    r"easier|simpler|cheaper|more (?:affordable|accessible|beginner)|less expensive|"
+    r"\b(?:most|least|best|top|easiest|simplest|gentlest|cheapest|hardest|first|better|newest|"
+    r"latest|easier|simpler|cheaper|more (?:affordable|accessible|beginner)|less expensive|"
     r"should i (?:start|begin|read|take|try|pick|choose|go|use)|"
     r"would you (?:pick|choose|recommend|go|start|read|take|use)|(?:do|would) you recommend)\b"
 )

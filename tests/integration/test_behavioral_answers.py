@@ -1037,9 +1037,10 @@ def test_the_newest_first_when_asked_for_what_is_recent(assistant: Assistant) ->
     # Among the last answer's: the most recent, with its year.
     listed = assistant.ask("books on ML system design")
     newest = max((i.resource for i in listed.items if i.resource.year), key=lambda r: r.year or 0)
-    pick = assistant.ask("which is the most recent?", session_id=listed.session_id)
-    assert pick.text.startswith(f"Of those, the most recent is from {newest.year}:")
-    assert pick.items[0].resource.year == newest.year
+    for asked in ("which is the most recent?", "what's the newest of them?"):
+        pick = assistant.ask(asked, session_id=listed.session_id)
+        assert pick.text.startswith(f"Of those, the most recent is from {newest.year}:")
+        assert len(pick.items) == 1 and pick.items[0].resource.year == newest.year
     # Of a list of several kinds, some with no year and at another level, the newest is the
     # one with the latest year (it was a repo with none, picked by level).
     after = assistant.ask("I've read Designing Machine Learning Systems, what next?")

@@ -466,6 +466,8 @@ def test_mft_a_pronoun_for_what_the_last_answer_was_about(
      ("which one is cheaper?", True),
      ("which is better for a small team?", True),
      ("which one covers it best?", True),
+     ("what's the newest of them?", True),
+     ("what is the best one?", True),
      # Which have a property, or which is shortest: not one pick.
      ("which one is free?", False),
      ("which are open source?", False),
