@@ -429,7 +429,10 @@ class Composer:
             # The path's candidates come in study order (level first): its steps are the
             # strongest of them, kept in that order, not the easiest few.
             strongest = {h.resource.id for h in sorted(hits, key=lambda h: -h.score)[:limit]}
-            return _path_order([h for h in hits if h.resource.id in strongest])
+            steps = _path_order([h for h in hits if h.resource.id in strongest])
+            if parsed.recent:  # "recent papers on ML systems": what records a year, newest first
+                steps.sort(key=lambda h: -(h.resource.year or 0))
+            return steps
         if self._is_detail(parsed, concepts):
             named = [h for h in hits if h.resource.id in (*parsed.restrict_to, *parsed.mentioned)]
             return (named or hits)[:1]
@@ -830,9 +833,7 @@ class Composer:
                 lead = f"{_number(len(items)).capitalize()} {what}"
                 lead += f" ({' · '.join(rest)})" if rest else ""
             order = "in study order (foundations first)"
-            if parsed.recent and any(i.resource.year for i in items):
-                # "Recent papers on ML systems": what records a year, newest first.
-                items = sorted(items, key=lambda i: -(i.resource.year or 0))
+            if _dated(parsed, items):  # ordered so by the selection
                 order = "newest first"
             # One step has no order to speak of: "One newsletter:".
             lines = [f"{lead}, {order}:" if len(items) > 1 else f"{lead}:", ""]
@@ -901,7 +902,7 @@ class Composer:
         elif not parsed.topics:  # the question's leftover words would read as broken English
             on = for_ = "for that"
         constraints = _constraint_words(parsed, items) + _none_on(parsed)
-        dated = parsed.recent and any(i.resource.year for i in items)
+        dated = _dated(parsed, items)
         if dated:  # the order the list is in, which "in study order" would contradict
             constraints.append("newest first")
         elif parsed.recent:  # blogs, tools and communities are ongoing: no year to order by
@@ -977,6 +978,12 @@ class Composer:
         are = "is" if shown == 1 else "are"
         order = "" if dated else ", in study order"
         return f"Here {are} {what}{qualifier} {for_}{order}{level_note}{tail}:"
+
+
+def _dated(parsed: ParsedQuery, items: Sequence[Recommendation]) -> bool:
+    """Whether a list asked for what is recent is ordered newest first: something in it
+    records a year (books and papers do; blogs and tools are kept up over time)."""
+    return parsed.recent and any(i.resource.year for i in items)
 
 
 def _bold_name(concept: Concept) -> str:

@@ -93,15 +93,12 @@ _WHAT_IS = re.compile(
 )
 # "..., what are they?", "... - what is that?": asking what the thing just named is.
 _WHAT_IS_IT = re.compile(r"\bwhat(?:'s|s| is| are) (?:it|they|that|those|these|this)\W*$")
+_SIDES = r"vs|versus|differences? between|compare|comparing|comparison"
 # "between A and B", "A vs B", "compare A with B", "A instead of B": the two sides of a comparison.
-_COMPARISON = re.compile(
-    r"\b(vs|versus|differences? between|compare|comparing|comparison|instead of|rather than)\b"
-)
+_COMPARISON = re.compile(rf"\b({_SIDES}|instead of|rather than)\b")
 _EITHER = re.compile(r"\bor\b")
 # Two things set side by side in so many words; "instead of fine-tuning" only names an option.
-_SIDE_BY_SIDE = re.compile(
-    r"\b(?:vs|versus|differences? between|compare|comparing|comparison|differ(?:s|ent)? from)\b"
-)
+_SIDE_BY_SIDE = re.compile(rf"\b(?:{_SIDES}|differ(?:s|ent)? from)\b")
 # "How is it different from testing the model offline?": whatever its length, a comparison
 # that opens with "it" sets the last subject beside what its own words name.
 COMPARES_IT = re.compile(
@@ -109,7 +106,6 @@ COMPARES_IT = re.compile(
     r"(?:different|differ|compare)\b|^(?:is|are) (?:it|that|this) (?:different (?:from|than|to)|"
     r"the same as|(?:any )?(?:better|worse) than)\b"
 )
-_DIFFERENT_FROM = re.compile(r"\b(?:different|differs?) from\b")
 _DIFFERS = re.compile(r"\s*\b(?:is |are |does |do )?(?:different|differs?|compared?|compares)$")
 _PRONOUN = re.compile(r"(?:it|that|this|they|them|those|these|the (?:first|second|last) one)")
 _ARTICLE = re.compile(r"^(?:an?|the)\s+")
@@ -447,8 +443,7 @@ class ConceptIndex:
         entry counts retraining). None if the text sets no two sides, or the other side is
         another concept."""
         plain = _plain(text)
-        compares = _COMPARISON.search(plain) or COMPARES_IT.search(plain)
-        if not (compares or _DIFFERENT_FROM.search(plain)):
+        if not any(p.search(plain) for p in (_COMPARISON, _SIDE_BY_SIDE, COMPARES_IT)):
             return None
         after = _AFTER.search(plain)
         parts = _SPLIT.split(plain[after.end() :] if after else plain, maxsplit=1)

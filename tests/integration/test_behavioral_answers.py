@@ -1041,6 +1041,12 @@ def test_the_newest_first_when_asked_for_what_is_recent(assistant: Assistant) ->
         pick = assistant.ask(asked, session_id=listed.session_id)
         assert pick.text.startswith(f"Of those, the most recent is from {newest.year}:")
         assert len(pick.items) == 1 and pick.items[0].resource.year == newest.year
+    # A path of papers asked for as recent: its steps, as listed and as cards, newest first.
+    path = assistant.ask("recent papers on ML systems")
+    assert path.intent == "learning_path"
+    dated_years = [i.resource.year for i in path.items if i.resource.year]
+    assert len(dated_years) >= 2 and dated_years == sorted(dated_years, reverse=True)
+    assert path.text.split("\n", 1)[0].endswith("newest first:")
     # Of a list of several kinds, some with no year and at another level, the newest is the
     # one with the latest year (it was a repo with none, picked by level).
     after = assistant.ask("I've read Designing Machine Learning Systems, what next?")
