@@ -1155,8 +1155,12 @@ def asked_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:
     if parsed.intent == "compare" and len(parsed.mentioned) >= 2:
         return []  # "Airflow vs Dagster": the named resources are what is compared
     # "What is data drfit?": as corrected, or "drfit" is matched by meaning to something else.
-    found = index.for_question(parsed.text, parsed.intent) if parsed.corrections else []
-    return found or index.for_question(parsed.original, parsed.intent)
+    texts = (parsed.text, parsed.original) if parsed.corrections else (parsed.original,)
+    for text in texts:
+        found = index.for_question(text, parsed.intent, retrieved=parsed.retrieved)
+        if found:
+            return found
+    return []
 
 
 def subject_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:

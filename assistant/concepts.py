@@ -25,6 +25,20 @@ from ingest.linking import normalize
 # reading list rather than a wrong definition.
 MIN_SIMILARITY = 0.38
 
+# The lower floor for a concept the catalog's retrieval agrees with: an explain question that
+# names no concept ("making sure the numbers a model sees live match what it saw when it was
+# fit") may reach its concept only weakly by meaning, while the resources retrieval ranks first
+# for it are ones the glossary says teach that concept. Two independent signals that agree are
+# evidence, as two agreeing views are. Holding out each of the glossary's 672 example questions
+# in turn (`python -m evals.concept_matching --retrieval`), 449 find their concept and 114 a
+# wrong one without it; with it, 472 and 117 at 0.30, 468 and 116 at 0.32, 462 and 115 at 0.34
+# (dev's 46 concept questions: 43 right at each). Lowering MIN_SIMILARITY to 0.30 for every
+# question instead names a wrong concept 30 times for 44 right. Below 0.3 MiniLM's cosine says
+# little about meaning.
+SUPPORTED_FLOOR = 0.30
+# How many of retrieval's first resources count as its answer to the question.
+SUPPORT_DEPTH = 5
+
 # Subtracted from a question view's cosine: two questions share their form ("what do you call
 # ...?", "why would ...?"), so a learner's question sits closer to every concept's example
 # questions than to any definition. Swept on the dev split of concept_questions.yaml (`python -m
@@ -109,12 +123,16 @@ COMPARES_IT = re.compile(
 _DIFFERS = re.compile(r"\s*\b(?:is |are |does |do )?(?:different|differs?|compared?|compares)$")
 _PRONOUN = re.compile(r"(?:it|that|this|they|them|those|these|the (?:first|second|last) one)")
 _ARTICLE = re.compile(r"^(?:an?|the)\s+")
+# The words between the two options of a choice ("precompute overnight versus compute per
+# request").
+_OPTIONS = r"or|vs|versus|instead of|rather than"
 # A choice between two ways of doing something, which may name neither ("should I precompute
 # predictions or compute them on request?"): the two sides are compared if each means a concept.
 _CHOICE = re.compile(
     r"^(?:so |and |ok |okay )?(?:(?:should|do|can|could|would) (?:i|we|you)|is it better|"
-    r"would it be better|which is better|when should (?:i|we))\b.*\sor\s"
+    rf"would it be better|which is better|when should (?:i|we))\b.*\s(?:{_OPTIONS})\s"
 )
+_ALTERNATIVES = re.compile(rf"\s+(?:{_OPTIONS})\s+")
 _AFTER = re.compile(r"\b(?:between|compare|comparing|comparison of)\s+")
 _SPLIT = re.compile(r"\s+(?:and|vs|versus|or|with|to|from)\s+")
 _TAIL = re.compile(r"\s+(?:in|for|when|which|and why|and when)\s+.*$")
@@ -140,8 +158,10 @@ class ConceptIndex:
         question_discount: float = QUESTION_DISCOUNT,
         lexical_weight: float = LEXICAL_WEIGHT,
         top_views: int = TOP_VIEWS,
+        supported_floor: float = SUPPORTED_FLOOR,
     ) -> None:
         self.concepts = dict(concepts)
+        self.supported_floor = supported_floor
         self.question_discount = question_discount
         self.lexical_weight = lexical_weight
         self.top_views = top_views
@@ -298,11 +318,19 @@ class ConceptIndex:
         near = self.nearest(text)
         return near is not None and near[1] >= SCOPE_SIMILARITY
 
-    def for_question(self, text: str, intent: str, floor: float = MIN_SIMILARITY) -> list[Concept]:
+    def for_question(
+        self,
+        text: str,
+        intent: str,
+        floor: float = MIN_SIMILARITY,
+        retrieved: Collection[str] = (),
+    ) -> list[Concept]:
         """What an explain (one concept) or compare (two) question is about; [] if unsure.
 
         The comparison is read from the words themselves too: a spelling fix may have turned
         "difference between" into something the intent rules call an explain question.
+        `retrieved` is what retrieval ranked first for the question: a concept one of those
+        teaches needs only `supported_floor`.
         """
         plain = _plain(text)
         choice = bool(_CHOICE.search(plain))
@@ -343,7 +371,11 @@ class ConceptIndex:
         near = max(ranked, key=ranked.__getitem__) if ranked else None
         if short and (near is None or ranked[near] <= ranked.get(short[0].id, 0.0)):
             return short[:1]
-        return [self.concepts[near]] if near and agreed[near] >= floor else short[:1]
+        if near is None:
+            return short[:1]
+        supported = not set(self.concepts[near].resources).isdisjoint(retrieved)
+        enough = min(floor, self.supported_floor) if supported else floor
+        return [self.concepts[near]] if agreed[near] >= enough else short[:1]
 
     def bare_name(self, text: str) -> Concept | None:
         """The concept a message names and nothing else, asked as a question ("KV cache?");
@@ -390,11 +422,16 @@ class ConceptIndex:
     def _pair_by_meaning(self, plain: str, floor: float) -> list[Concept]:
         """The two concepts a choice sets against each other without naming them: the question's
         two best concepts by meaning, both above the floor, one among the best two of each side
-        of its "or" ("show it to a few users first" / "run it silently next to the old one":
-        canary and shadow deployment); [] unless it is that clear."""
-        if " or " not in plain:
+        of its "or" or "versus" ("show it to a few users first" / "run it silently next to the
+        old one": canary and shadow deployment); [] unless it is that clear."""
+        parts = _ALTERNATIVES.split(plain, maxsplit=1)
+        if len(parts) != 2:
             return []
-        before, after = plain.split(" or ", 1)
+        before, after = parts
+        # A side of a word or two is a name ("precision vs recall"), which `_pair` reads; only a
+        # described way of doing something is matched by meaning.
+        if min(len(before.split()), len(after.split())) < 3:
+            return []
         best = self._best(plain, 2)
         if len(best) < 2 or any(score < floor for _, score in best):
             return []

@@ -423,6 +423,9 @@ class Request:
     # "Any papers on it?" after "what is quantization?": the glossary concepts the conversation
     # is on, whose resources are the subject when no catalog topic names it.
     about: tuple[str, ...] = ()
+    # The resources retrieval ranked first for the message's own words, before the glossary
+    # added any: evidence for the concept an explain question means without naming it.
+    retrieved: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, message: ParsedMessage, **resolved: object) -> Request:

@@ -17,7 +17,7 @@ from assistant.compose import (
     asked_concepts,
     subject_concepts,
 )
-from assistant.concepts import SCOPE_SIMILARITY, ConceptIndex
+from assistant.concepts import SCOPE_SIMILARITY, SUPPORT_DEPTH, ConceptIndex
 from assistant.conversation import Session, Turn, resolve
 from assistant.errors import InvalidInput, check_message
 from assistant.generate import (
@@ -305,6 +305,8 @@ class Assistant:
         # be on the same 0..1 scale as the rest, or the composer's floor compares raw scores
         # (negative for most) with shares of the best.
         scaled = rank(candidates, learned, parsed, len(candidates), support)
+        # What retrieval found first is evidence for the concept a question means (issue 13).
+        parsed = replace(parsed, retrieved=tuple(i for i, _ in scaled[:SUPPORT_DEPTH]))
         ranked = scaled[:depth]
         ranked += self._taught(parsed, ranked, dict(scaled))
         ranked = far_levels_last(ranked, candidates, parsed.level)

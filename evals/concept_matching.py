@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -20,6 +20,7 @@ from assistant.concepts import (
     MIN_SIMILARITY,
     QUESTION_DISCOUNT,
     SCOPE_SIMILARITY,
+    SUPPORTED_FLOOR,
     TOP_VIEWS,
     ConceptIndex,
 )
@@ -27,6 +28,9 @@ from evals.datasets import DATASETS_DIR, DatasetError, load_out_of_scope
 from evals.intents import load_intents
 from ingest.concepts import Concept
 from ingest.embedding import Embedder
+
+if TYPE_CHECKING:  # the assistant is built only for --retrieval: it needs the index
+    from assistant.service import Assistant
 
 QUESTIONS_PATH = DATASETS_DIR / "concept_questions.yaml"
 # Floors tried on dev: a cosine below 0.3 is unrelated text for MiniLM, above 0.6 only
@@ -40,6 +44,11 @@ DISCOUNTS = tuple(round(0.01 * n, 2) for n in range(11))
 LEXICAL_WEIGHTS = tuple(round(0.05 * n, 2) for n in range(11))
 # How many of a concept's best views to average: the best alone, up to three.
 VIEW_COUNTS = (1, 2, 3)
+# Lower floors tried for a concept retrieval agrees with: from MiniLM's noise level to the floor.
+SUPPORTED_FLOORS = tuple(round(0.30 + 0.02 * n, 2) for n in range(5))
+
+# What retrieval ranks first for a question (`Retrieval.first`), or None to leave it out.
+Retrieved = Callable[[str], Collection[str]] | None
 
 
 def load_questions(path: Path = QUESTIONS_PATH) -> dict[str, list[tuple[str, str | None]]]:
@@ -58,13 +67,17 @@ def load_questions(path: Path = QUESTIONS_PATH) -> dict[str, list[tuple[str, str
 
 
 def score(
-    index: ConceptIndex, questions: list[tuple[str, str | None]], floor: float = MIN_SIMILARITY
+    index: ConceptIndex,
+    questions: list[tuple[str, str | None]],
+    floor: float = MIN_SIMILARITY,
+    retrieved: Retrieved = None,
 ) -> dict[str, Any]:
     """Accuracy (the right concept, or none when the glossary has none), the number of wrong
     concepts named (worse than none: a wrong definition) and the misses."""
     misses = []
     for text, expected in questions:
-        found = index.for_question(text, "explain", floor=floor)
+        seen = retrieved(text) if retrieved else ()
+        found = index.for_question(text, "explain", floor=floor, retrieved=seen)
         got = found[0].id if found else None
         if got != expected:
             misses.append({"question": text, "expected": expected, "got": got})
@@ -121,6 +134,7 @@ def _sweep(
     embedder: Embedder,
     setting: str,
     values: Sequence[Any],
+    retrieved: Retrieved = None,
 ) -> dict[Any, tuple[float, int, int, int]]:
     """Dev accuracy and wrong concepts, and held-out example questions right and wrong, with
     one of the index's settings (`lexical_weight`, `top_views`) at each value in turn."""
@@ -129,12 +143,39 @@ def _sweep(
         found = {}
         for value in values:
             setattr(index, setting, value)
-            result = score(index, dev)
-            held = held_out_examples(index.concepts, embedder, **{setting: value})
+            result = score(index, dev, retrieved=retrieved)
+            held = held_out_examples(
+                index.concepts, embedder, retrieved=retrieved, **{setting: value}
+            )
             found[value] = (result["accuracy"], result["wrong"], held["right"], held["wrong"])
         return found
     finally:
         setattr(index, setting, kept)
+
+
+def supported_floors(
+    index: ConceptIndex, dev: list[tuple[str, str | None]], embedder: Embedder, retrieved: Retrieved
+) -> dict[float, tuple[float, int, int, int]]:
+    """For each floor in SUPPORTED_FLOORS, for a concept retrieval agrees with: dev accuracy and
+    wrong concepts, and the held-out example questions right and wrong (`held_out_examples`)."""
+    return _sweep(index, dev, embedder, "supported_floor", SUPPORTED_FLOORS, retrieved)
+
+
+class Retrieval:
+    """The assistant's retrieval, as `for_question` sees it: the resources ranked first for a
+    question before the glossary adds any (`Request.retrieved`), each question retrieved once."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self._assistant = assistant
+        self._seen: dict[str, tuple[str, ...]] = {}
+
+    def first(self, question: str) -> tuple[str, ...]:
+        """The resources retrieval ranks first for a question."""
+        if question not in self._seen:
+            parsed, topic_text = self._assistant.understand(question)
+            result = self._assistant.retrieve(parsed, topic_text)
+            self._seen[question] = result.parsed.retrieved
+        return self._seen[question]
 
 
 def scope(
@@ -185,19 +226,29 @@ def held_out_examples(
     embedder: Embedder,
     lexical_weight: float = LEXICAL_WEIGHT,
     top_views: int = TOP_VIEWS,
+    supported_floor: float = SUPPORTED_FLOOR,
+    retrieved: Retrieved = None,
 ) -> dict[str, int]:
     """Each of the glossary's own example questions asked with it held out of its concept's
     views: how many find their concept, and how many a wrong one. Six times the dev split's
     size, so it shows what a change does to questions written apart from the glossary.
     `offered` counts the wrong picks whose concept the answer offers next ("if that is not what
-    you meant"), `doubted` the right picks that come with such an offer."""
+    you meant"), `doubted` the right picks that come with such an offer. With `retrieved`, what
+    retrieval ranks first for each question is the evidence the assistant has for it."""
     right = wrong = total = offered = doubted = 0
     for cid, concept in concepts.items():
         for n, question in enumerate(concept.questions):
             others = tuple(q for i, q in enumerate(concept.questions) if i != n)
             held = {**concepts, cid: concept.model_copy(update={"questions": others})}
-            index = ConceptIndex(held, embedder, lexical_weight=lexical_weight, top_views=top_views)
-            found = index.for_question(question, "explain")
+            index = ConceptIndex(
+                held,
+                embedder,
+                lexical_weight=lexical_weight,
+                top_views=top_views,
+                supported_floor=supported_floor,
+            )
+            seen = retrieved(question) if retrieved else ()
+            found = index.for_question(question, "explain", retrieved=seen)
             total += 1
             if not found:
                 continue
@@ -213,6 +264,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Sweep the floor on dev, report dev and test at the floor in use."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
+    parser.add_argument(
+        "--retrieval",
+        action="store_true",
+        help="Give each question what retrieval ranks first for it, as the assistant does "
+        "(needs the index `mlsd ingest` builds), and sweep the supported floor.",
+    )
     args = parser.parse_args(argv)
     from assistant.settings import Settings
     from ingest.catalog import load_catalog
@@ -231,7 +288,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     swept = discounts(index, questions["dev"])
     weighed = lexical_weights(index, questions["dev"], embedder)
     viewed = view_counts(index, questions["dev"], embedder)
-    held = held_out_examples(index.concepts, embedder)
+    retrieved = None
+    if args.retrieval:
+        from assistant.service import build_assistant
+
+        retrieved = Retrieval(build_assistant(settings)).first
+    held = held_out_examples(index.concepts, embedder, retrieved=retrieved)
     report: dict[str, Any] = {
         "question_discount_in_use": QUESTION_DISCOUNT,
         "dev_accuracy_by_discount": swept,
@@ -243,8 +305,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "floor_in_use": MIN_SIMILARITY,
         "best_dev_floor": floor,
         "best_dev_accuracy": dev_best,
-        "dev": score(index, questions["dev"]),
-        "test": score(index, questions["test"]),
+        "retrieval": args.retrieval,
+        "dev": score(index, questions["dev"], retrieved=retrieved),
+        "test": score(index, questions["test"], retrieved=retrieved),
         "scope_dev": scope(
             index,
             [
@@ -256,6 +319,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             [q for q, concept in questions["dev"] if concept],
         ),
     }
+    if args.retrieval:
+        report["supported_floor_in_use"] = SUPPORTED_FLOOR
+        report["dev_accuracy_wrong_by_supported_floor"] = supported_floors(
+            index, questions["dev"], embedder, retrieved
+        )
+        report["held_out_examples_without_retrieval"] = held_out_examples(index.concepts, embedder)
     if args.json:
         print(json.dumps(report, indent=1))
     else:
@@ -276,6 +345,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
         for views, (accuracy, wrong, right, held_wrong) in viewed.items():
             print(f"  {views}: dev {accuracy:.3f} ({wrong}), examples {right} ({held_wrong})")
+        if args.retrieval:
+            print(
+                f"supported floor in use {SUPPORTED_FLOOR}; by floor, dev accuracy (wrong "
+                "concepts) and held-out example questions right (wrong), with retrieval:"
+            )
+            by_floor = report["dev_accuracy_wrong_by_supported_floor"]
+            for value, (accuracy, wrong, right, held_wrong) in by_floor.items():
+                print(f"  {value}: dev {accuracy:.3f} ({wrong}), examples {right} ({held_wrong})")
+            alone = report["held_out_examples_without_retrieval"]
+            print(f"without retrieval: {alone['right']} right, {alone['wrong']} wrong")
         print(
             f"held-out example questions: {held['right']} of {held['n']} right, {held['wrong']} "
             f"wrong; of the wrong, {held['offered']} offer the right one next; "

@@ -174,6 +174,9 @@ def test_a_corpus_without_a_glossary_has_no_concepts(tmp_path: Path, fixture_cor
          ["shadow-deployment", "canary-deployment"]),
         ("blue-green or canary?", "compare", ["blue-green-deployment", "canary-deployment"]),
         ("precision vs recall", "compare", []),
+        # Two described ways of doing something, set side by side with "vs".
+        ("process events as they arrive vs in a nightly job?", "compare",
+         ["stream-processing", "batch-processing"]),
         # "A instead of B", "A rather than B" set two named concepts side by side.
         ("should I use RAG instead of fine-tuning?", "explain", ["rag", "transfer-learning"]),
         ("why would a team pick canary deployment rather than shadow deployment?", "explain",
@@ -195,7 +198,12 @@ def test_questions_find_their_concepts(
      ("should I switch all traffic to a copy of the environment at once or ramp up slowly?",
       ["blue-green-deployment", "canary-deployment"]),
      ("do we copy the database to more machines or split it across them?",
-      ["replication", "partitioning"])],
+      ["replication", "partitioning"]),
+     # "versus", "vs" and "rather than" set two options against each other as "or" does.
+     ("should we score customers in a nightly job versus on each request?",
+      ["batch-inference", "online-inference"]),
+     ("is it better to score everyone overnight rather than on each request?",
+      ["batch-inference", "online-inference"])],
 )  # fmt: skip
 def test_a_choice_that_names_neither_side_compares_what_each_side_means(
     index: ConceptIndex, question: str, expected: list[str]
@@ -215,6 +223,27 @@ def test_a_choice_whose_sides_mean_no_two_concepts_defines_nothing(
 ) -> None:
     # A named side means that concept: a feature store is not set against its own two halves.
     assert index.for_question(question, "recommend") == []
+
+
+def test_a_concept_retrieval_agrees_with_needs_less_similarity(
+    index: ConceptIndex, catalog: Catalog
+) -> None:
+    # Batch inference is what this means, but its meaning alone stays below the floor.
+    question = "my shop's suggestions were computed last night, is that a bad idea?"
+    assert index.for_question(question, "explain") == []
+    teaching = index.concepts["batch-inference"].resources
+    found = index.for_question(question, "explain", retrieved=teaching[:1])
+    assert [c.id for c in found] == ["batch-inference"]
+    # Retrieval finding other things is no evidence.
+    others = [rid for rid in catalog.resources if rid not in teaching][:5]
+    assert index.for_question(question, "explain", retrieved=others) == []
+
+
+def test_retrieval_agreeing_does_not_define_what_the_glossary_lacks(index: ConceptIndex) -> None:
+    # Far from every concept, no resource retrieval finds makes one the answer.
+    question = "what is photosynthesis?"
+    teaching = {rid for concept in index.concepts.values() for rid in concept.resources}
+    assert index.for_question(question, "explain", retrieved=teaching) == []
 
 
 def test_a_paraphrase_finds_its_concept_by_meaning(index: ConceptIndex) -> None:
