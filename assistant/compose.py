@@ -155,7 +155,8 @@ _WHY = re.compile(r"^(?:so |and |but |ok,? )?why\b")
 # answer defined, which the glossary does not spell out and the resources teach.
 _HOW_TO = re.compile(
     r"^(?:so |and |but |ok,? )?how (?:do|can|should|would|could) (?:i|we|you|one|teams?) "
-    r"(?P<verb>(?!use\b|get\b)[a-z]+(?: (?:with|against|for|about|up))?) (?:it|this|that|them)\b"
+    r"(?P<verb>(?!use\b|get\b)[a-z]+(?: (?:with|against|for|about|up))?) "
+    r"(?P<object>it|this|that|them|one)\b"
 )
 # Study stages in order: learn, then try hands-on, then join.
 _STAGE = {START: 0, DEEPER: 0, HANDS_ON: 1, JOIN: 2}
@@ -396,11 +397,17 @@ class Composer:
             subject, next_best, maybe,
         )  # fmt: skip
         used = parsed.to_dict() | {"topic_text": topic_text}
+        intent = parsed.intent
         if concepts:
             used["concepts"] = [c.id for c in concepts]
+            # "Should we score customers nightly versus on each request?", read as a request,
+            # is answered with two definitions side by side: the answer says what it did.
+            if intent == "recommend":
+                intent = "compare" if len(concepts) == 2 else "explain"
+                used["intent"] = intent
         if personal is not None and personal.profile is not None:
             used["profile"] = personal.profile.model_dump(mode="json", exclude_defaults=True)
-        return Answer(text=text, intent=parsed.intent, items=items, citations=citations,
+        return Answer(text=text, intent=intent, items=items, citations=citations,
                       query_used=used, concepts=concepts, elsewhere=shown_elsewhere,
                       also=next_best, maybe=[maybe] if maybe else [])  # fmt: skip
 
@@ -779,7 +786,8 @@ class Composer:
                 # The glossary says what it is and why it matters, not how to act on it: the
                 # question is answered by what teaches it, said as such, not by the same text.
                 lines = [*self._define(concept), "",
-                         f"How to {how['verb']} it is what the resources below teach; the "
+                         f"How to {how['verb']} {'one' if how['object'] == 'one' else 'it'} "
+                         "is what the resources below teach; the "
                          f"glossary says why it matters: {concept.why.strip()}"]  # fmt: skip
             side = self.concepts.other_side(parsed.original, concept)
             if side is not None:

@@ -218,8 +218,17 @@ REFERENCE = re.compile(
     r"|^(?:(?!\band\b|,|;).)*?\b(?:about|for|on|with|in|into|of|from|behind|implements?|"
     r"implementing|use[sd]?|using|try|practi[cs]e|cover(?:s|ing)?|teach(?:es|ing)?|"
     r"explain(?:s|ing)?|build(?:s|ing)?|deploy(?:s|ing)?|learn(?:ing)?|study(?:ing)?|master|"
-    r"understand(?:ing)?|support(?:s|ing)?|run(?:s|ning)?|handle[sd]?|set up|started with)"
+    r"understand(?:ing)?|support(?:s|ing)?|run(?:s|ning)?|handle[sd]?|set up|started with|"
+    # What one does with the thing just defined: "how do I set it for a model?", "how do I
+    # measure it?", "how do teams prevent it?".
+    r"set|need|make|create|choose|pick|get|add|measure|monitor|detect|prevent|avoid|fix|test|"
+    r"evaluate|design|scale|tune|compute|store|serve|train|track|apply|adopt|introduce|debug)"
     r"\s+it\b"
+    # "Do I need one?", "how do I build one?": one of the thing just defined.
+    r"|^(?:(?!\band\b|,|;).)*?\b(?:need|build|get|set up|set|choose|pick|use|make|create|run|"
+    r"deploy|buy|have|want|start|implement|add|design)\s+one"
+    # "one" closing the message or its clause; "need one good book" is a number.
+    r"(?=\s*[?.!]*\s*$|\s+(?:for|in|on|at|with|from|now|first|up|myself|ourselves|or)\b)"
 )
 # "In a month", "two hours a week", "over the next few weekends": when and how long, which says
 # nothing of the subject ("in a month" is no reason to list *The Mythical Man-Month*).

@@ -251,7 +251,24 @@ def test_a_concept_meant_weakly_is_defined_when_what_retrieval_finds_teaches_it(
 def test_a_choice_set_with_versus_opens_with_both_definitions(assistant: Assistant) -> None:
     answer = assistant.ask("should we score customers in a nightly job versus on each request?")
     assert [c.id for c in answer.concepts] == ["batch-inference", "online-inference"]
+    # Read as a request, answered as a comparison: the answer says which it is.
+    assert answer.intent == "compare" and answer.query_used["intent"] == "compare"
     assert answer.text.startswith("**Batch inference** and **online inference**, side by side")
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "said"),
+    [("how do I set one for a model?", "How to set one is what the resources below teach"),
+     ("how do I measure it?", "How to measure it is what the resources below teach")],
+)  # fmt: skip
+def test_what_to_do_with_a_defined_concept_keeps_it_as_the_subject(
+    assistant: Assistant, follow_up: str, said: str
+) -> None:
+    first = assistant.ask("what is an SLO?")
+    answer = assistant.ask(follow_up, first.session_id)
+    assert answer.intent != "out_of_scope"
+    assert [c.id for c in answer.concepts] == ["slo"]
+    assert said in answer.text
 
 
 def test_a_verb_is_not_a_topic(assistant: Assistant) -> None:

@@ -435,6 +435,14 @@ def test_mft_a_yes_or_no_question_about_one_resource_is_judged(
      ("how do I get started with it?", True),
      ("how does it work?", True),
      ("who is it for?", True),
+     # What one does with the thing just defined, or "one" of it.
+     ("how do I set it for a model?", True),
+     ("how do teams measure it?", True),
+     ("do I need one?", True),
+     ("how do I build one?", True),
+     ("should we set one up for our team?", True),
+     ("I need one good book", False),
+     ("which one should I read first?", False),
      # A pronoun whose noun is in the same message, or that opens a noun phrase, is no
      # reference to the last answer; nor is one in a yes/no question about a fact.
      ("what is RAG and when should I use it?", False),
