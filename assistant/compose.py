@@ -69,6 +69,9 @@ _PREREQUISITE = re.compile(rf"\b(?:{_PREREQUISITE_WORDS})\b")
 _DETAIL = re.compile(
     r"\b(tell me (more )?about|more (details?|info\w*) (on|about)|more about|details? (on|about)|"
     r"describe|what is (the )?(second|first|third|fourth|fifth|last) one|"
+    # "Explain the first one", "what's the second one about?": one resource of the last answer.
+    r"(explain|summari[sz]e) (the )?(second|first|third|fourth|fifth|last)( one)?|"
+    r"what(?:'s| is) (the )?(second|first|third|fourth|fifth|last)( one)? about|"
     rf"how long (is|does|will|would)|how many pages|{_PREREQUISITE_WORDS})\b"
 )
 # "When was X published?", "is X outdated?": asking how old one resource is.

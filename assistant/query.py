@@ -279,6 +279,9 @@ _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, 
 ORDINAL = re.compile(
     r"\b(?:the )?(" + "|".join(_ORDINALS) + r") (?:one|item|resource|result|link|pick|suggestion)\b"
     r"|(?:#|\bnumber |\bno\. ?)([1-9])\b"
+    # "Summarize the third", "what about the last?": "the" and a place closing the message
+    # ("which should I read first?" has no "the").
+    r"|\bthe (" + "|".join(_ORDINALS) + r")(?=\s*[?.!]*\s*$)"
 )
 # "What should I read after DMLS?", "I've finished DDIA, what next?": what goes on from one
 # resource (found as more like it, without it).
@@ -486,7 +489,9 @@ def _ordinal(text: str) -> int | None:
     found = ORDINAL.search(text)
     if found is None:
         return None
-    return _ORDINALS[found.group(1)] if found.group(1) else int(found.group(2))
+    if found.group(2):
+        return int(found.group(2))
+    return _ORDINALS[found.group(1) or found.group(3)]
 
 
 def _words(text: str) -> list[str]:

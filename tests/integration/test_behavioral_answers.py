@@ -897,6 +897,22 @@ def test_the_second_one_can_be_one_named_where_the_subject_is(assistant: Assista
     assert second.text.startswith(f"**{course.elsewhere[1].title}**")
 
 
+@pytest.mark.parametrize(
+    "follow_up",
+    ["explain the first one", "what's the third one about?", "summarize the third",
+     "tell me about the last"],
+)  # fmt: skip
+def test_one_resource_of_the_last_answer_asked_by_place_is_described(
+    assistant: Assistant, follow_up: str
+) -> None:
+    first = assistant.ask("what should I read on experiment tracking?")
+    place = {"first": 0, "third": 2, "last": len(first.items) - 1}
+    wanted = first.items[next(n for word, n in place.items() if word in follow_up)].resource
+    answer = assistant.ask(follow_up, session_id=first.session_id)
+    assert [i.resource.id for i in answer.items] == [wanted.id]
+    assert answer.text.startswith(f"**{wanted.title}**") and wanted.summary in answer.text
+
+
 def test_what_else_is_like_it_lists_others_like_the_one_described(assistant: Assistant) -> None:
     about = assistant.ask("tell me about vLLM")
     like = assistant.ask("what else is like it?", session_id=about.session_id)

@@ -1064,3 +1064,16 @@ def test_mft_asking_for_what_is_new(parser: QueryParser, message: str, recent: b
 def test_inv_a_time_frame_is_no_subject(parser: QueryParser, message: str) -> None:
     words = parse(parser, message).topic_words
     assert not {"month", "hours", "week", "weekends", "next", "few"} & set(words)
+
+
+@pytest.mark.parametrize(
+    ("message", "place"),
+    [("tell me more about the second one", 2), ("is #3 free?", 3), ("summarize the third", 3),
+     ("what about the last?", -1),
+     # "First" as an adverb, or a place inside a longer noun phrase, points at nothing.
+     ("which should I read first?", None), ("the first book I read was DDIA", None)],
+)  # fmt: skip
+def test_mft_a_place_in_the_last_answer(
+    parser: QueryParser, message: str, place: int | None
+) -> None:
+    assert parse(parser, message).ordinal == place
