@@ -332,7 +332,8 @@ _FILLER = set(
     also only just really very same topic subject area one ones else other get like kind sort
     ok okay now then so well hey hi hello start where begin new go goes friendly
     similar alternative alternatives comparable vein others next sounds instead cover covers
-    covering pick choose cheaper cheapest easier easiest simpler simplest affordable""".split()
+    covering pick choose cheaper cheapest easier easiest simpler simplest affordable
+    option options choice choices""".split()
 )
 
 

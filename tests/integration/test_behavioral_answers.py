@@ -913,6 +913,21 @@ def test_one_resource_of_the_last_answer_asked_by_place_is_described(
     assert answer.text.startswith(f"**{wanted.title}**") and wanted.summary in answer.text
 
 
+@pytest.mark.parametrize(
+    "first", ["what should I read for feature stores?", "what is a feature store?"]
+)
+@pytest.mark.parametrize("follow_up", ["any open source options?", "any free options?"])
+def test_options_asked_with_a_constraint_keep_the_subject(
+    assistant: Assistant, first: str, follow_up: str
+) -> None:
+    # "Options" names no subject of its own: the constraint narrows what was being discussed.
+    earlier = assistant.ask(first)
+    answer = assistant.ask(follow_up, session_id=earlier.session_id)
+    assert answer.query_used["follow_up"] == "narrow"
+    assert answer.items
+    assert all("feature-stores" in i.resource.topics for i in answer.items), answer.text
+
+
 def test_what_else_is_like_it_lists_others_like_the_one_described(assistant: Assistant) -> None:
     about = assistant.ask("tell me about vLLM")
     like = assistant.ask("what else is like it?", session_id=about.session_id)
