@@ -12,7 +12,7 @@ from assistant.hybrid import DOCUMENT, Hit
 from assistant.keyword import english_stemmer
 from assistant.personalize import ROLE_LABELS, Personalized
 from assistant.profiles import Profile
-from assistant.query import AFTER_READING, ParsedQuery
+from assistant.query import AFTER_READING, BY_LENGTH, ParsedQuery
 from assistant.ranking import open_source_applies
 from ingest.catalog import LEVELS, Resource, Source
 from ingest.concepts import Concept
@@ -154,6 +154,13 @@ _LENGTH = re.compile(
 _COST_ORDER = {"free": 0, "freemium": 1, "paid": 2}
 # "Why does it matter?", "why should I care about it?"
 _WHY = re.compile(r"^(?:so |and |but |ok,? )?why\b")
+# "Which is safer?", "which one is more expensive?" after two concepts side by side: a question
+# about the two, not about the resources listed under them.
+WHICH_OF_TWO = re.compile(
+    r"^(?:so |and |but |ok,? )?which(?: one| of (?:them|the two|these|those|both))?"
+    r"(?:'s| is| would be) (?:the )?(?P<quality>(?:more |less )?[a-z-]+(?: to [a-z]+)?)\b"
+)
+_HARD_TO = re.compile(r"\b(?:harder|easier|simpler|more difficult|less difficult) to [a-z]+")
 # "How do I prevent it?", "how can we detect that?": asking how to act on the concept the last
 # answer defined, which the glossary does not spell out and the resources teach.
 _HOW_TO = re.compile(
@@ -770,7 +777,19 @@ class Composer:
             lines = self._detail(items[0], citations)
             verdict = _verdict(parsed, items[0].resource, self.titles)
             return "\n".join([verdict, "", *lines] if verdict else lines)
-        if len(concepts) >= 2:
+        if len(concepts) >= 2 and _asks_which_of_two(self.concepts, parsed):
+            # "Which is safer?" after two definitions: what each entry says closest to it; the
+            # glossary ranks neither, so the choice is left with the reader.
+            a, b = concepts[0], concepts[1]
+            quality = WHICH_OF_TWO.match(parsed.text)["quality"]  # type: ignore[index]
+            lines = [f"Which is {quality}, **{a.name}** or **{b.name}**? The glossary ranks "
+                     "neither; what each entry says closest to that:", ""]  # fmt: skip
+            for concept in (a, b):
+                sentence = self.concepts.closest_sentence(concept, parsed.text)
+                lines.append(f"- {_bold_name(concept)}: {sentence}")
+            lines += ["", "What to read on both:", ""] if items else []
+            lines += self._grouped(items)
+        elif len(concepts) >= 2:
             a, b = concepts[0], concepts[1]
             lines = [f"{_bold_name(a)} and **{b.name}**, side by side:", ""]
             for concept in (a, b):
@@ -1163,6 +1182,8 @@ def asked_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:
             named = index.for_question(parsed.original, "explain")
             return [*carried, *(c for c in named if c.id != carried[0].id)][:2]
         return carried
+    if _asks_which_of_two(index, parsed):
+        return [index.concepts[c] for c in parsed.about]
     if parsed.intent == "compare" and len(parsed.mentioned) >= 2:
         return []  # "Airflow vs Dagster": the named resources are what is compared
     # "What is data drfit?": as corrected, or "drfit" is matched by meaning to something else.
@@ -1172,6 +1193,19 @@ def asked_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:
         if found:
             return found
     return []
+
+
+def _asks_which_of_two(index: ConceptIndex, parsed: ParsedQuery) -> bool:
+    """A follow-up asking which of the two concepts just set side by side has some quality
+    ("which is safer?"); not a question about the resources ("which is free?", "which one is
+    shorter?" set a constraint on what was listed)."""
+    asked = WHICH_OF_TWO.match(parsed.text)
+    pair = len(parsed.about) == 2 and all(c in index.concepts for c in parsed.about)
+    # "Harder to detect" is a quality of the concept; "harder" alone asks for a harder read.
+    level = parsed.level and not _HARD_TO.search(parsed.text)
+    of_resources = parsed.free_only or parsed.kinds or level or parsed.mentioned
+    return bool(asked and pair and parsed.follow_up and not of_resources and not parsed.recent
+                and not BY_LENGTH.search(parsed.text))  # fmt: skip
 
 
 def subject_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:

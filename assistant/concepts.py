@@ -152,6 +152,9 @@ _LEAD = re.compile(
 )
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
 def _plain(text: str) -> str:
     """Normalized, with hyphens and slashes as spaces and other punctuation dropped."""
     text = normalize(text).replace("-", " ").replace("/", " ")
@@ -323,6 +326,16 @@ class ConceptIndex:
             return None
         best = max(similar, key=similar.__getitem__)
         return self.concepts[best], similar[best]
+
+    def closest_sentence(self, concept: Concept, text: str) -> str:
+        """The sentence of a concept's definition or why-it-matters closest in meaning to a text
+        ("which is safer?": "... with zero user risk")."""
+        said = f"{concept.definition.strip()} {concept.why.strip()}"
+        sentences = [s for s in _SENTENCE_END.split(said) if s.strip()]
+        if self._embedder is None or len(sentences) < 2:
+            return sentences[0] if sentences else ""
+        vectors = np.asarray(self._embedder.embed([text, *sentences]), dtype=np.float64)
+        return sentences[int(np.argmax(vectors[1:] @ vectors[0]))]
 
     def in_scope(self, text: str) -> bool:
         """Whether a text is about a glossary concept: it names one of two words or more

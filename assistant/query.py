@@ -200,7 +200,7 @@ _EASIEST = re.compile(
 _CHEAPEST = re.compile(
     r"\b(?:cheapest|least expensive|most affordable|cheaper|less expensive|more affordable)\b"
 )
-_BY_LENGTH = re.compile(r"\b(?:shortest|longest|quickest|shorter|longer|quicker|how long)\b")
+BY_LENGTH = re.compile(r"\b(?:shortest|longest|quickest|shorter|longer|quicker|how long)\b")
 SAME_TOPIC = re.compile(
     r"\b(same (topic|subject|area|thing|theme)|on that|about that|on this|about this|on it|"
     r"that topic|this topic|for that|for this|with that|with this|with it|similar)\b"
@@ -695,7 +695,7 @@ class QueryParser:
         if comparative and not kinds and SHORTER.search(text):
             kinds = SHORTER_KINDS
         chooses = bool(SELECTION.search(text)) and not (topics or kinds or mentioned or authors)
-        picks_one = chooses and bool(_PICK.search(text)) and not _BY_LENGTH.search(text)
+        picks_one = chooses and bool(_PICK.search(text)) and not BY_LENGTH.search(text)
         follow_up_cue = (
             chooses
             or comparative

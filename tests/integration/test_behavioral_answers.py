@@ -928,6 +928,34 @@ def test_options_asked_with_a_constraint_keep_the_subject(
     assert all("feature-stores" in i.resource.topics for i in answer.items), answer.text
 
 
+@pytest.mark.parametrize(
+    ("follow_up", "quality"),
+    [("which is safer?", "safer"), ("which one is more expensive to run?", "more expensive to run"),
+     ("which is harder to detect?", "harder to detect")],
+)  # fmt: skip
+def test_which_of_two_concepts_just_compared_answers_from_their_entries(
+    assistant: Assistant, follow_up: str, quality: str
+) -> None:
+    first = assistant.ask("what's the difference between canary and shadow deployment?")
+    answer = assistant.ask(follow_up, session_id=first.session_id)
+    assert [c.id for c in answer.concepts] == ["canary-deployment", "shadow-deployment"]
+    assert answer.text.startswith(f"Which is {quality}, **canary deployment** or **shadow")
+    # One sentence of each entry, in order, not the resources compared.
+    lines = answer.text.splitlines()
+    said = [line.split("**: ", 1)[1] for line in lines if line.startswith("- **")]
+    assert len(said) == 2
+    for concept, sentence in zip(answer.concepts, said, strict=True):
+        assert sentence in f"{concept.definition.strip()} {concept.why.strip()}"
+
+
+def test_which_is_free_after_two_concepts_still_asks_of_the_resources(
+    assistant: Assistant,
+) -> None:
+    first = assistant.ask("what's the difference between canary and shadow deployment?")
+    answer = assistant.ask("which is free?", session_id=first.session_id)
+    assert answer.query_used["free_only"] and not answer.concepts
+
+
 def test_what_else_is_like_it_lists_others_like_the_one_described(assistant: Assistant) -> None:
     about = assistant.ask("tell me about vLLM")
     like = assistant.ask("what else is like it?", session_id=about.session_id)

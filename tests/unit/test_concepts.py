@@ -378,3 +378,12 @@ def test_a_comparison_with_one_side_in_the_glossary_is_about_that_side(
         "DevOps",
         False,
     )
+
+
+def test_the_sentence_of_an_entry_closest_to_a_question(index: ConceptIndex) -> None:
+    shadow = index.concepts["shadow-deployment"]
+    said = index.closest_sentence(shadow, "which one puts users at less risk?")
+    assert said in shadow.definition and "risk" in said
+    drift = index.concepts["concept-drift"]
+    said = index.closest_sentence(drift, "which is harder to notice?")
+    assert said in f"{drift.definition} {drift.why}" and said != drift.definition.split(". ")[0]
