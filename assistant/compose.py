@@ -1220,7 +1220,12 @@ def subject_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:
         return [index.concepts[c] for c in parsed.about if carried and c in index.concepts]
     if parsed.mentioned or parsed.restrict_to or parsed.authors:
         return []
-    return index.named_in(parsed.original)
+    # "What tools do people use to version datasets?": a subject described, not named, is the
+    # concept its meaning reaches, with retrieval's agreement, as for an explain question.
+    return (
+        index.named_in(parsed.original)
+        or index.for_question(parsed.original, "explain", retrieved=parsed.retrieved)[:1]
+    )
 
 
 def _named_in_topic_request(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:

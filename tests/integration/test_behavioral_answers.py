@@ -956,6 +956,16 @@ def test_which_is_free_after_two_concepts_still_asks_of_the_resources(
     assert answer.query_used["free_only"] and not answer.concepts
 
 
+def test_a_kind_asked_on_a_described_concept_lists_what_teaches_it(assistant: Assistant) -> None:
+    # "Version datasets" names no catalog topic and no glossary name; it describes data
+    # versioning, whose one tool in the catalog is the answer (not a model server that
+    # versions models).
+    answer = assistant.ask("what tools do people use to version datasets?")
+    teaching = set(assistant.concepts.concepts["data-versioning"].resources)
+    assert answer.items and {i.resource.id for i in answer.items} <= teaching
+    assert answer.text.startswith("The catalog has one tool on data versioning")
+
+
 def test_what_else_is_like_it_lists_others_like_the_one_described(assistant: Assistant) -> None:
     about = assistant.ask("tell me about vLLM")
     like = assistant.ask("what else is like it?", session_id=about.session_id)
