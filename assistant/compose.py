@@ -154,6 +154,10 @@ _LENGTH = re.compile(
 _COST_ORDER = {"free": 0, "freemium": 1, "paid": 2}
 # "Why does it matter?", "why should I care about it?"
 _WHY = re.compile(r"^(?:so |and |but |ok,? )?why\b")
+# Below the floor the glossary may still have an entry the words only faintly reach ("making
+# sure the numbers a model sees live match what it saw in training" before retrieval agreed):
+# say that none fits closely enough, not that none exists.
+_NO_ENTRY = "No glossary entry fits that closely enough to define it"
 # "Which is safer?", "which one is more expensive?" after two concepts side by side: a question
 # about the two, not about the resources listed under them.
 WHICH_OF_TWO = re.compile(
@@ -878,7 +882,7 @@ class Composer:
             said = [c for c in citations
                     if says_something(c.snippet, names, parsed.topic_words)][:3]  # fmt: skip
             if said:
-                lead = "The glossary has no entry for that; here is what the sources say:"
+                lead = f"{_NO_ENTRY}; here is what the sources say:"
                 if parsed.topics:
                     lead = f"What the sources say about {about}:"
                 # A list item's own marker ("1. ", "- ") would read as a second bullet.
@@ -888,7 +892,7 @@ class Composer:
             else:
                 what = "Here are the closest resources in the catalog"
                 what = f"Here is what the catalog has on {about}" if parsed.topics else what
-                lines = [f"The glossary has no entry for that. {what}:", ""]
+                lines = [f"{_NO_ENTRY}. {what}:", ""]
             lines += self._grouped(items)
         else:
             lines = [

@@ -285,7 +285,7 @@ def test_a_comparison_naming_nothing_is_not_set_side_by_side(
                          intent="compare")  # fmt: skip
     text = composer.compose(parsed, _hits((blogs[0], 1.0), (blogs[1], 0.9)), "", limit=5).text
     assert not text.startswith("Here is how they compare")
-    assert text.startswith("The glossary has no entry for that.")
+    assert text.startswith("No glossary entry fits that closely enough to define it.")
     named = ParsedQuery("a vs b", "a vs b", intent="compare",
                         mentioned=(blogs[0].id, blogs[1].id))  # fmt: skip
     hits = _hits((blogs[0], 1.0), (blogs[1], 0.9))
