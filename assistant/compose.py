@@ -781,11 +781,11 @@ class Composer:
             lines = self._detail(items[0], citations)
             verdict = _verdict(parsed, items[0].resource, self.titles)
             return "\n".join([verdict, "", *lines] if verdict else lines)
-        if len(concepts) >= 2 and _asks_which_of_two(self.concepts, parsed):
+        quality = _which_of_two(self.concepts, parsed) if len(concepts) >= 2 else None
+        if quality:
             # "Which is safer?" after two definitions: what each entry says closest to it; the
             # glossary ranks neither, so the choice is left with the reader.
             a, b = concepts[0], concepts[1]
-            quality = WHICH_OF_TWO.match(parsed.text)["quality"]  # type: ignore[index]
             lines = [f"Which is {quality}, **{a.name}** or **{b.name}**? The glossary ranks "
                      "neither; what each entry says closest to that:", ""]  # fmt: skip
             for concept in (a, b):
@@ -1186,7 +1186,7 @@ def asked_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:
             named = index.for_question(parsed.original, "explain")
             return [*carried, *(c for c in named if c.id != carried[0].id)][:2]
         return carried
-    if _asks_which_of_two(index, parsed):
+    if _which_of_two(index, parsed):
         return [index.concepts[c] for c in parsed.about]
     if parsed.intent == "compare" and len(parsed.mentioned) >= 2:
         return []  # "Airflow vs Dagster": the named resources are what is compared
@@ -1199,17 +1199,19 @@ def asked_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:
     return []
 
 
-def _asks_which_of_two(index: ConceptIndex, parsed: ParsedQuery) -> bool:
-    """A follow-up asking which of the two concepts just set side by side has some quality
-    ("which is safer?"); not a question about the resources ("which is free?", "which one is
-    shorter?" set a constraint on what was listed)."""
+def _which_of_two(index: ConceptIndex, parsed: ParsedQuery) -> str | None:
+    """The quality a follow-up asks which of the two concepts just set side by side has
+    ("which is safer?": "safer"); None for a question about the resources ("which is free?",
+    "which one is shorter?" set a constraint on what was listed) or anything else."""
     asked = WHICH_OF_TWO.match(parsed.text)
     pair = len(parsed.about) == 2 and all(c in index.concepts for c in parsed.about)
     # "Harder to detect" is a quality of the concept; "harder" alone asks for a harder read.
     level = parsed.level and not _HARD_TO.search(parsed.text)
-    of_resources = parsed.free_only or parsed.kinds or level or parsed.mentioned
-    return bool(asked and pair and parsed.follow_up and not of_resources and not parsed.recent
-                and not BY_LENGTH.search(parsed.text))  # fmt: skip
+    of_resources = bool(parsed.free_only or parsed.kinds or level or parsed.mentioned)
+    of_resources = of_resources or parsed.recent or bool(BY_LENGTH.search(parsed.text))
+    if asked is None or not pair or not parsed.follow_up or of_resources:
+        return None
+    return asked["quality"]
 
 
 def subject_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:

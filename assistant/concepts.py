@@ -9,6 +9,7 @@ from collections.abc import Collection, Mapping
 
 import numpy as np
 
+from assistant.hybrid import split_sentences
 from assistant.keyword import Bm25Index
 from ingest.concepts import Concept
 from ingest.embedding import Embedder
@@ -150,9 +151,6 @@ _LEAD = re.compile(
     r"^(?:(?:what's|what is|what are|whats|the|a|an|difference|differences|how|does|do|is|are|"
     r"should i use|when to use|use)\s+)+"
 )
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
 def _plain(text: str) -> str:
@@ -330,8 +328,7 @@ class ConceptIndex:
     def closest_sentence(self, concept: Concept, text: str) -> str:
         """The sentence of a concept's definition or why-it-matters closest in meaning to a text
         ("which is safer?": "... with zero user risk")."""
-        said = f"{concept.definition.strip()} {concept.why.strip()}"
-        sentences = [s for s in _SENTENCE_END.split(said) if s.strip()]
+        sentences = split_sentences(f"{concept.definition.strip()} {concept.why.strip()}")
         if self._embedder is None or len(sentences) < 2:
             return sentences[0] if sentences else ""
         vectors = np.asarray(self._embedder.embed([text, *sentences]), dtype=np.float64)

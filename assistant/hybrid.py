@@ -72,7 +72,7 @@ def _cut(text: str, limit: int) -> str:
 # A passage is cut into sentences once (about 5 ms for 175 words); a few thousand passages cover
 # the catalog's chunks and the documents an answer cites in a session.
 @lru_cache(maxsize=4096)
-def _sentences(text: str) -> tuple[str, ...]:
+def split_sentences(text: str) -> tuple[str, ...]:
     """Sentences and lines of a passage. pysbd keeps initials and abbreviations inside their
     sentence ("by D. Sculley et al."), where a split on every full stop cut "by D."."""
     parts = (s for line in text.splitlines() for s in _SEGMENTER.segment(line))
@@ -307,7 +307,7 @@ class HybridRetriever:
         ("His posts on feature stores ..." rather than the line introducing the author)."""
         if chunk is None:
             return resource.summary[:limit]
-        sentences = _sentences(chunk.body)
+        sentences = split_sentences(chunk.body)
         if resource.kind == DOCUMENT:  # the user's own text: its opening sentences
             return _cut(" ".join(sentences[:2]), limit)
         names = self._names[resource.id]
