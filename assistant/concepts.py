@@ -153,6 +153,40 @@ _LEAD = re.compile(
 )
 
 
+# A request's frame, which says what is wanted of the subject, not what the subject is: "explain
+# the jargon around X to a newcomer", "can you walk me through X in plain English?". Its words
+# mislead both signals: "explain" is a word of the responsible-AI entry (explainability), and
+# the frame pulls the embedding toward every entry's example questions alike.
+_AUDIENCE = (
+    r"(?:to|for) (?:an? |my )?(?:newcomers?|beginners?|novices?|juniors?|laym[ae]n|layperson|"
+    r"non[- ]?experts?|outsiders?|me|us|team|manager|(?:five|5)[- ]year[- ]old)"
+)
+_PLAINLY = r"in (?:simple|plain|layman'?s?) (?:terms|english|words)|like i'?m (?:five|5)"
+_FRAME_START = re.compile(
+    r"^(?:(?:so|ok|okay|please|hey|hi),?\s+)*(?:(?:can|could|would) you\s+(?:please\s+)?)?"
+    r"(?:explain|describe|define|summari[sz]e|tell me (?:about|what)|help me understand|"
+    r"walk me through|give me (?:an? )?(?:overview|intro(?:duction)?|primer) (?:of|on|to)|"
+    rf"i (?:want|would like|'d like|need) to (?:understand|learn about|know about))\s+"
+    rf"(?:{_AUDIENCE}\s+)?(?:(?:the|some|all the|a few)\s+)?(?:(?:basic|key|main|core|common)\s+)?"
+    r"(?:(?:jargon|terminology|vocabulary|lingo|buzzwords?|terms?|concepts?|ideas?|basics|"
+    r"fundamentals|meaning|notion)\s+(?:around|of|behind|in|for|used in|related to|"
+    r"that comes? with)\s+)?"
+)
+# Who it is for and how plainly: at the end, or anywhere set off ("explain, like I'm five, why").
+_FRAME_END = re.compile(rf"(?:\s*,?\s+(?:{_AUDIENCE}|{_PLAINLY}|simply|briefly|please))+(?=\W*$)")
+_FRAME_ASIDE = re.compile(rf",\s*(?:{_AUDIENCE}|{_PLAINLY})\s*,|\s*\b(?:{_PLAINLY})\b")
+
+
+def request_subject(text: str) -> str:
+    """A request with its frame removed: what it asks about ("explain the jargon around
+    shipping models to a newcomer" -> "shipping models"); the normalized text itself when it
+    has no frame or nothing but one."""
+    plain = normalize(text).strip()
+    subject = _FRAME_END.sub("", _FRAME_ASIDE.sub("", plain))
+    subject = _FRAME_START.sub("", subject.strip(" ,"), count=1).strip()
+    return subject if subject.strip("?!. ") else plain
+
+
 def _plain(text: str) -> str:
     """Normalized, with hyphens and slashes as spaces and other punctuation dropped."""
     text = normalize(text).replace("-", " ").replace("/", " ")
@@ -490,7 +524,13 @@ class ConceptIndex:
         """Each concept's agreement with a text (the mean cosine of its TOP_VIEWS best views,
         which the floor applies to) and its rank score (that plus the words' evidence)."""
         agreed = self._by_concept(self._view_scores(text), self.top_views)
-        return agreed, self._ranking(text, agreed)
+        subject = request_subject(text)
+        if subject != normalize(text).strip():
+            # Either reading may be the closer: the frame can carry meaning ("describe how a
+            # model is monitored"); the subject alone is not diluted by it.
+            alone = self._by_concept(self._view_scores(subject), self.top_views)
+            agreed = {cid: max(score, alone[cid]) for cid, score in agreed.items()}
+        return agreed, self._ranking(subject, agreed)
 
     def _pair(self, text: str) -> list[Concept]:
         named = self.named_in(text)

@@ -248,6 +248,22 @@ def test_a_concept_meant_weakly_is_defined_when_what_retrieval_finds_teaches_it(
     assert opens_with_definition(answer)
 
 
+@pytest.mark.parametrize(
+    ("framed", "concept"),
+    [("can you explain how a model can be served to users in plain English?", "model-serving"),
+     ("explain, like I'm five, why features must be computed the same way for training and "
+      "serving", "training-serving-skew")],
+)  # fmt: skip
+def test_how_a_request_is_framed_does_not_change_what_it_is_about(
+    assistant: Assistant, framed: str, concept: str
+) -> None:
+    # "Explain ... in plain English" says how to answer; its words ("explain" is a word of the
+    # explainability entry) must not choose the concept.
+    answer = assistant.ask(framed)
+    assert [c.id for c in answer.concepts] == [concept]
+    assert opens_with_definition(answer)
+
+
 def test_a_choice_set_with_versus_opens_with_both_definitions(assistant: Assistant) -> None:
     answer = assistant.ask("should we score customers in a nightly job versus on each request?")
     assert [c.id for c in answer.concepts] == ["batch-inference", "online-inference"]

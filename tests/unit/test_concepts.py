@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant.concepts import ConceptIndex
+from assistant.concepts import ConceptIndex, request_subject
 from ingest.catalog import Catalog, load_catalog
 from ingest.concepts import ConceptError, load_concepts
 from ingest.embedding import Embedder
@@ -77,6 +77,29 @@ def test_a_question_not_opening_with_what_a_concept_is_does_not(
     index: ConceptIndex, question: str
 ) -> None:
     assert index.asked_what(question) is None
+
+
+@pytest.mark.parametrize(
+    ("request_text", "subject"),
+    [("explain the jargon around serving models to a newcomer", "serving models"),
+     ("Can you explain feature stores in simple terms?", "feature stores?"),
+     ("could you walk me through the basic ideas behind data versioning, please",
+      "data versioning"),
+     ("explain, like I'm five, why caches go stale", "why caches go stale"),
+     ("explain to a beginner what a model registry holds", "what a model registry holds"),
+     ("help me understand the vocabulary of model monitoring", "model monitoring")],
+)  # fmt: skip
+def test_a_requests_frame_is_not_its_subject(request_text: str, subject: str) -> None:
+    assert request_subject(request_text) == subject
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what is a feature store?", "why do models explain so little?",
+     "how do I describe a dataset's schema?", "which terms of the license matter?"],
+)  # fmt: skip
+def test_a_question_without_a_frame_is_its_own_subject(question: str) -> None:
+    assert request_subject(question) == question.lower()
 
 
 def test_no_two_concepts_share_a_name(catalog: Catalog) -> None:
