@@ -37,6 +37,25 @@ EXAMPLES = (
     "a free course on MLOps",
 )
 NO_USER: dict[str, str | None] = {"user_id": None, "token": None}
+# Run in the browser on load. A chat box that follows an answer to its end leaves a long
+# answer's opening (the definition, "start here") out of sight; instead each new question is
+# brought to the top of the box as soon as it shows, and kept there while its answer arrives
+# below it (a short answer may not fill the box; the question then sits as high as it can).
+# Once at the top it is left alone, so the reader's own scrolling is not fought.
+FOLLOW_QUESTION = """() => {
+  const box = document.querySelector('#chatbot') || document.body;
+  let asked = 0, pinned = false;
+  new MutationObserver(() => {
+    const wrap = box.querySelector('.bubble-wrap');
+    const rows = wrap ? wrap.querySelectorAll('.message-row.user-row') : [];
+    if (rows.length !== asked) { asked = rows.length; pinned = false; }
+    if (!rows.length || pinned) return;
+    const last = rows[rows.length - 1];
+    const gap = last.getBoundingClientRect().top - wrap.getBoundingClientRect().top;
+    wrap.scrollTop += gap;
+    pinned = Math.abs(gap) < 2;
+  }).observe(box, {childList: true, subtree: true, characterData: true});
+}"""
 
 
 # -- browser state -------------------------------------------------------------------------------
@@ -187,6 +206,7 @@ def _chat_tab(assistant: Assistant, user_state: gr.BrowserState) -> None:
                 label="Conversation",
                 elem_id="chatbot",
                 height=460,
+                autoscroll=False,  # FOLLOW_QUESTION scrolls instead
                 feedback_options=("Like", "Dislike"),
                 buttons=["copy"],
                 placeholder="Ask about books, courses, papers or tools for ML system design.",
@@ -477,4 +497,5 @@ def build_ui(assistant: Assistant, settings: Settings) -> gr.Blocks:
                 _browse_tab(assistant.catalog, demo)
             with gr.Tab("Evals", id="evals"):
                 _evals_tab(settings, demo)
+        demo.load(None, js=FOLLOW_QUESTION)
     return demo

@@ -222,6 +222,29 @@ def test_explain_answer_defines_first(page: Any, live_app: Any) -> None:
     shoot(page, "chat-explain")
 
 
+_QUESTION_GAP = """() => {
+    const wrap = document.querySelector('#chatbot .bubble-wrap');
+    const asked = [...wrap.querySelectorAll('.message-row.user-row')].pop();
+    return {gap: asked.getBoundingClientRect().top - wrap.getBoundingClientRect().top,
+            below: wrap.scrollHeight - wrap.clientHeight - wrap.scrollTop};
+}"""
+
+
+def test_a_long_answer_is_shown_from_its_start(page: Any) -> None:
+    ask(page, "what is a feature store and why would I need one?")
+    ask(page, "what's the difference between batch and online inference?", asked_before=1)
+    # The question just asked is at the top of the chat box, its answer's opening (the two
+    # definitions) below it, and the answer's end still to scroll to: the box did not follow
+    # the answer to its end.
+    page.wait_for_timeout(500)  # the scroll follows the last render
+    where = page.evaluate(_QUESTION_GAP)
+    assert abs(where["gap"]) < 4 and where["below"] > 100, where
+    expect(
+        page.locator('#chatbot [data-testid="bot"]').last.get_by_text("side by side")
+    ).to_be_in_viewport()
+    shoot(page, "chat-long-answer")
+
+
 def test_which_is_shortest_is_answered_from_page_counts(page: Any, live_app: Any) -> None:
     shown = ask(page, "books on ML system design")
     books = [live_app.assistant.catalog.resources[c["id"]] for c in shown]
