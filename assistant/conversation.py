@@ -205,6 +205,23 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
         # The last answer's items already carry its topic; new words ("which one is best for
         # LLMs?") are what to rank them by, and joined to the old topic they would be diluted.
         return narrowed, own_topic or previous.topic_text
+    if previous.intent == "learning_path" and _reshapes_path(parsed, own_topic):
+        # "Something shorter?", "any free ones to start?", "only courses" after a learning
+        # path: the path again, for the same role, changed as asked; the path had no topic of
+        # its own to search ("fundamentals" is where paths start, not a subject).
+        carried = _carried(parsed, used)
+        role = parsed.role or (str(used["role"]) if used.get("role") else None)
+        path = Request.of(
+            parsed,
+            intent="learning_path",
+            role=role,
+            kinds=parsed.kinds or _as_tuple(used.get("kinds")),
+            free_only=carried["free_only"],
+            open_source=carried["open_source"],
+            level=carried["level"],
+            avoided_topics=carried["avoided_topics"],
+        )
+        return path, previous.topic_text
     if (parsed.same_topic or not own_topic) and (parsed.kinds or parsed.same_topic or level_only):
         kept = Request.of(
             parsed,
@@ -235,6 +252,16 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
     compares = bool(carried_about) and bool(_COMPARING.search(parsed.text))
     intent = "compare" if compares else parsed.intent
     return Request.of(parsed, about=carried_about, intent=intent), own_topic or parsed.text
+
+
+def _reshapes_path(parsed: ParsedMessage, own_topic: str) -> bool:
+    """Whether a follow-up changes a learning path in a respect the path takes (a kind, "shorter",
+    a level, cost) without naming a subject or pointing at what was listed ("any of those ...")."""
+    changes = bool(parsed.kinds or parsed.level or parsed.free_only or parsed.open_source)
+    # "Something shorter?" reads as a kind (SHORTER_KINDS), "more hands-on" as words: the path
+    # takes the first and not the second.
+    subject = bool(own_topic) and not (parsed.comparative and parsed.kinds)
+    return changes and not (subject or parsed.topics or parsed.mentioned or parsed.anaphoric)
 
 
 def _compounds(parsed: ParsedMessage, used: Mapping[str, object]) -> tuple[tuple[str, ...], ...]:

@@ -304,6 +304,29 @@ def test_a_learning_path_reads_first_and_joins_last(assistant: Assistant, messag
     assert sum(1 for s in stage if s == 2) <= 1, kinds
 
 
+@pytest.mark.parametrize(
+    ("follow_up", "kinds", "level"),
+    [("something shorter?", {"blog", "paper"}, None), ("only courses please", {"course"}, None),
+     ("something easier?", None, "beginner")],
+)  # fmt: skip
+def test_changing_a_learning_path_keeps_it_a_path_for_the_same_person(
+    assistant: Assistant, follow_up: str, kinds: set[str] | None, level: str | None
+) -> None:
+    first = assistant.ask("I'm a backend engineer, where do I start?")
+    assert first.query_used.get("role") == "software-engineer"
+    changed = assistant.ask(follow_up, session_id=first.session_id)
+    # Still a path for a software engineer, changed in the respect asked; not a search on
+    # "fundamentals" that forgets who asked.
+    assert changed.intent == "learning_path"
+    assert changed.query_used.get("role") == "software-engineer"
+    assert changed.items
+    if kinds:
+        assert {i.resource.kind for i in changed.items} <= kinds
+    if level:
+        assert changed.items[0].resource.level == level
+        assert [i.resource.id for i in changed.items] != [i.resource.id for i in first.items]
+
+
 def test_a_question_opening_with_what_a_concept_is_defines_it_first(assistant: Assistant) -> None:
     # Whatever else it asks, "what is X, and ...?" wants X defined before the reading list.
     answer = assistant.ask("what is infrastructure as code and why do ML teams care?")
