@@ -654,8 +654,11 @@ class QueryParser:
             dict.fromkeys(full for pattern, full in self._authors if pattern.search(text))
         )
         resources = self._catalog.resources
+        # "I've read DMLS, what next on monitoring?": the name of what was read is not the
+        # subject, so its words name no topic and are not searched ("designing ... systems").
+        read = [(s, e) for s, e, _ in names] if AFTER_READING.search(text) else []
         named: list[tuple[int, int, Collection[str]]]
-        named = [(s, e, resources[rid].topics) for s, e, rid in names]
+        named = [(s, e, () if read else resources[rid].topics) for s, e, rid in names]
         named += [(s, e, self._concept_topics[c.id]) for s, e, c in self._glossary.spans(text)]
         # The role aimed at is the subject, as a name is: "get into" frames it, and its words
         # name only what the role needs ("become a data engineer": data engineering).
@@ -680,7 +683,7 @@ class QueryParser:
         compounds = tuple(group for group in compounds if not set(group) & set(avoided))
         # A study plan is for the role aimed at rather than the one held.
         role = aim[2] if aim else _role(text)
-        stripped = _blank(text, [*((c.start, c.end) for c in cues), *avoided_spans])
+        stripped = _blank(text, [*((c.start, c.end) for c in cues), *avoided_spans, *read])
         for pattern in (TIMEFRAME, ANAPHORA, SAME_TOPIC, MORE, ORDINAL, SIMILAR):
             stripped = pattern.sub(" ", stripped)
         if role:

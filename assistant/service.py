@@ -385,7 +385,10 @@ class Assistant:
             else without_timeframes(parsed.text)
         )
         like = self.catalog.resources.get(parsed.similar_to)  # gone from the catalog: ignored
-        if like is not None:  # "more like X": X's own description is the query
+        # "I've read DDIA, what's next on monitoring?" names its own subject: monitoring, with
+        # DDIA left out, not what is most like DDIA.
+        onward = like is not None and like.id in parsed.finished and bool(parsed.topics)
+        if like is not None and not onward:  # "more like X": X's own description is the query
             query_text = f"{like.title}. {like.summary} {like.best_for} {topic_text}".strip()
             # Of another format ("is there a course on it?", "books like DDIA"), only what is on
             # its main subject is like it: a course that shares a side topic is not.

@@ -635,6 +635,27 @@ def test_what_to_read_after_a_book_leaves_it_out(assistant: Assistant) -> None:
         assert answer.items and book.id not in {i.resource.id for i in answer.items}
 
 
+@pytest.mark.parametrize(
+    ("message", "topic"),
+    [("I've finished Designing Machine Learning Systems, what should I read next on monitoring?",
+      "monitoring"),
+     ("I already read DDIA, what's next for data engineering?", "data-engineering")],
+)  # fmt: skip
+def test_what_to_read_after_a_book_on_a_subject_is_on_that_subject(
+    assistant: Assistant, message: str, topic: str
+) -> None:
+    # The subject named is what to go on with; the book read is left out, and its title's
+    # words ("designing ... systems") are no subject of their own.
+    answer = assistant.ask(message)
+    assert answer.query_used["topics"] == [topic]
+    finished = set(answer.query_used["finished"])
+    assert len(answer.items) >= 3
+    assert all(topic in i.resource.topics for i in answer.items), [
+        (i.resource.id, i.resource.topics) for i in answer.items
+    ]
+    assert not finished & {i.resource.id for i in answer.items}
+
+
 def test_prerequisites_are_answered_from_the_catalog(assistant: Assistant) -> None:
     catalog = assistant.catalog.resources
     needs = next(r for r in catalog.values() if r.prerequisites)
