@@ -706,7 +706,7 @@ class Composer:
     @staticmethod
     def _line(n: int, item: Recommendation) -> str:
         resource = item.resource
-        title = f"[{resource.title}]({resource.url})" if resource.url else resource.title
+        title = _linked(resource)
         byline = f" by {', '.join(resource.authors[:3])}" if resource.authors else ""
         extra = f", {resource.length}" if resource.length else ""
         # The chat bubble keeps this parenthesis and drops the reason: the mark goes in it.
@@ -851,7 +851,7 @@ class Composer:
                 r = item.resource
                 cite = f" [{item.citation}]" if item.citation else ""
                 facts = ", ".join([r.level, r.kind, *([r.length] if r.length else [])])
-                lines.append(f"{n}. **{r.title}** ({facts}): {r.summary.strip()}{cite}")
+                lines.append(f"{n}. **{_linked(r)}** ({facts}): {r.summary.strip()}{cite}")
                 lines.append(f"   Choose it if: {r.best_for.strip()}")
             others = [i.resource for i in items if i not in asked]
             if named and others:
@@ -1131,8 +1131,7 @@ def _titles(resources: Sequence[Resource]) -> str:
     """ "*[A](url)* (book), *B* (paper, unverified) and *[C](url)* (repo)": linked where they
     have a home; one no public record confirms says so, as its card does."""
     named = [
-        (f"*[{r.title}]({r.url})*" if r.url else f"*{r.title}*")
-        + f" ({r.kind}{'' if getattr(r, 'verified', True) else ', unverified'})"
+        f"*{_linked(r)}* ({r.kind}{'' if getattr(r, 'verified', True) else ', unverified'})"
         for r in resources
     ]
     return ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0]
@@ -1173,6 +1172,11 @@ def _no_vendor_first(items: list[Hit]) -> list[Hit]:
         if other:
             items = [items[other], *items[:other], *items[other + 1 :]]
     return items
+
+
+def _linked(resource: Resource) -> str:
+    """A resource's title as a Markdown link to its own page, or plain where it has none."""
+    return f"[{resource.title}]({resource.url})" if resource.url else resource.title
 
 
 def asked_concepts(index: ConceptIndex, parsed: ParsedQuery) -> list[Concept]:

@@ -620,6 +620,9 @@ def test_a_comparison_of_named_resources_holds_just_those(assistant: Assistant) 
     # Beside them, only alternatives of their kind and main subject (experiment trackers).
     alike = {(catalog[i].kind, catalog[i].topics[0]) for i in ("mlflow", "weights-and-biases")}
     assert all((catalog[i].kind, catalog[i].topics[0]) in alike for i in ids), ids
+    # Each one compared links to its own page, as a listed one does.
+    for rid in ("mlflow", "weights-and-biases"):
+        assert f"**[{catalog[rid].title}]({catalog[rid].url})**" in compared.text
     # A follow-up narrows those, not what retrieval found beside them.
     narrowed = assistant.ask("which one is open source?", session_id=compared.session_id)
     assert all(i.resource.open_source for i in narrowed.items)
