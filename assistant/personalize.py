@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -308,8 +308,15 @@ class Personalizer:
             notes.append(f"not a {wanted}: it fills in because fewer than three {wanted}s fit")
         return "; ".join(notes)
 
-    def learning_path(self, profile: Profile, ratings: Mapping[str, int], k: int) -> Personalized:
-        """An ordered path with no topic: foundations first, mixed formats, diverse topics."""
+    def learning_path(
+        self,
+        profile: Profile,
+        ratings: Mapping[str, int],
+        k: int,
+        kinds: Collection[str] = (),
+    ) -> Personalized:
+        """An ordered path with no topic: foundations first, mixed formats (of `kinds`, if the
+        request names any), diverse topics."""
         # A vendor's own product, or a title only an affiliate page names, is advertised, not
         # agreed on: its mentions earn it nothing.
         mentions = {
@@ -320,6 +327,8 @@ class Personalizer:
         wanted = profile.wanted_topics()
         priors: list[tuple[str, float]] = []
         for resource_id, resource in self.catalog.resources.items():
+            if kinds and resource.kind not in kinds:
+                continue  # asked for in the message: a constraint, not a preference
             # Resources several sources name are the ones the field agrees on.
             prior = 0.2 + 0.3 * mentions[resource_id] / most
             if FOUNDATION_TOPICS & set(resource.topics):
@@ -330,7 +339,11 @@ class Personalizer:
                 prior += 0.1
             priors.append((resource_id, prior))
         pool, filled, liked_like, _ = self._fit(priors, profile, ratings, False)
-        picked = self._pick(pool, filled, k, self.weights.path_lambda)
+        # A title no public record confirms (only an affiliate page names it) is on nobody's
+        # path while k confirmed ones fit.
+        confirmed = [p for p in pool if self.catalog.resources[p[0]].verified]
+        picked = self._pick(confirmed if len(confirmed) >= k else pool, filled, k,
+                            self.weights.path_lambda)  # fmt: skip
 
         def step(pair: tuple[str, float]) -> tuple[int, int, float]:
             resource = self.catalog.resources[pair[0]]

@@ -461,13 +461,13 @@ class Assistant:
             said["role"] = parsed.role
         if parsed.level and not learner.profile.level:
             said["level"] = parsed.level
-        if parsed.kinds:
-            said["formats"] = parsed.kinds
         if parsed.free_only:
             said["budget"] = "free"
         if said:
             learner = replace(learner, profile=learner.profile.model_copy(update=said))
-        path = self.personalizer.learning_path(learner.profile, learner.ratings, k)
+        path = self.personalizer.learning_path(
+            learner.profile, learner.ratings, k, kinds=parsed.kinds
+        )
         parsed = replace(parsed, intent="learning_path")
         ranked = prefer_verified(path.ranked, self.catalog, study_order=True)  # issue 13
         if parsed.kinds:  # a kind asked for is a constraint, not a preference

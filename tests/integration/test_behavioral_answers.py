@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.compose import DEEPER, HANDS_ON, JOIN, RELATED, START, purpose
+from assistant.profiles import Profile
 from assistant.service import Assistant, build_assistant
 from assistant.settings import Settings
 from evals.checks import opens_with_definition
@@ -325,6 +326,27 @@ def test_changing_a_learning_path_keeps_it_a_path_for_the_same_person(
     if level:
         assert changed.items[0].resource.level == level
         assert [i.resource.id for i in changed.items] != [i.resource.id for i in first.items]
+
+
+def test_a_kind_asked_of_a_path_is_a_constraint_and_no_unconfirmed_title_is_on_it(
+    assistant: Assistant,
+) -> None:
+    first = assistant.ask("I'm a data analyst, where should I begin?")
+    books = assistant.ask("only books please", session_id=first.session_id)
+    assert books.intent == "learning_path" and len(books.items) == 5
+    assert {i.resource.kind for i in books.items} == {"book"}
+    # Confirmed books are plenty: an affiliate-only title starts nobody's path.
+    assert all(i.resource.verified for i in books.items), [i.resource.id for i in books.items]
+    # Asked for in this message, not a stored preference: no reason claims otherwise.
+    assert "a format you prefer" not in books.text
+    # An interview goal draws the interview books, some of which only an affiliate page names;
+    # confirmed ones come first while five fit.
+    path = assistant.personalizer.learning_path(
+        Profile(level="beginner", goals=["interview"]), {}, 5, kinds=("book",)
+    )
+    catalog = assistant.catalog.resources
+    assert len(path.ranked) == 5 and all(catalog[rid].kind == "book" for rid, _ in path.ranked)
+    assert all(catalog[rid].verified for rid, _ in path.ranked), path.ranked
 
 
 def test_a_question_opening_with_what_a_concept_is_defines_it_first(assistant: Assistant) -> None:
