@@ -144,8 +144,14 @@ def describe_query(query_used: dict[str, object]) -> str:
         among = f" (among the {len(restrict)} from before)" if isinstance(restrict, list) else ""
         parts.append(f"follow-up: {follow_up}{among}")
     profile = query_used.get("profile")
-    # A role said in the message ("I'm an SRE") is shown above; it is no stored profile.
-    if isinstance(profile, dict) and profile and profile != {"role": query_used.get("role")}:
+    # What the message said ("I'm an SRE", "something easier?", "free ones") is shown above and
+    # shapes a path as a profile would; it is no stored profile.
+    said = {
+        "role": query_used.get("role"),
+        "level": query_used.get("level"),
+        "budget": "free" if query_used.get("free_only") else None,
+    }
+    if isinstance(profile, dict) and any(said.get(k) != v for k, v in profile.items()):
         parts.append("personalized to your profile")
     searched = query_used.get("topic_text") or query_used.get("text")
     return f"**Understood:** {' · '.join(parts)}. **Searched for:** “{searched}”"

@@ -102,6 +102,15 @@ def test_a_role_said_in_the_message_is_no_stored_profile():
     assert "role: sre" in said and "your profile" not in said
     stored = {"intent": "recommend", "role": "sre", "profile": {"role": "sre", "level": "beginner"}}
     assert "personalized to your profile" in describe_query(stored)
+    # "Something easier?" after a path for an SRE: the level was said too, not stored.
+    easier = {"intent": "learning_path", "role": "sre", "level": "beginner",
+              "profile": {"role": "sre", "level": "beginner"}}  # fmt: skip
+    assert "your profile" not in describe_query(easier)
+    free = {"intent": "learning_path", "free_only": True, "profile": {"budget": "free"}}
+    assert "your profile" not in describe_query(free)
+    stored_level = {"intent": "learning_path", "level": "beginner",
+                    "profile": {"level": "advanced"}}  # fmt: skip
+    assert "personalized to your profile" in describe_query(stored_level)
 
 
 def test_the_chat_bubble_keeps_text_and_numbers_not_reasons_or_passages():
