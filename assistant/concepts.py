@@ -474,11 +474,22 @@ class ConceptIndex:
     def runner_up(self, text: str, best: Concept, floor: float = MIN_SIMILARITY) -> Concept | None:
         """The next concept by meaning when an explain question that names no concept leads
         with `best` by less than UNSURE_MARGIN and the next clears the floor too; the concept
-        it names when its meaning chose another (see `_meant`); else None."""
+        it names when its meaning chose another (see `_meant`), or the one its meaning leads
+        with when the name was kept; else None."""
         if self.named_in(text):
             passed = self.named_in(text, min_words=2)
-            overruled = passed and passed[0].id != best.id and self.asked_what(text) is None
-            return passed[0] if overruled else None
+            if not passed:
+                return None
+            if passed[0].id != best.id:  # the name its meaning overruled
+                return passed[0] if self.asked_what(text) is None else None
+            # The name kept, though the question's meaning leads elsewhere ("how do
+            # recommendation systems pick candidates before ranking?"): that one is next, if
+            # the meaning alone prefers it too (not only the words of the rest of the question:
+            # "open-source model serving frameworks" is not about model cards).
+            agreed, ranked = self._fit(text)
+            near = max(ranked, key=ranked.__getitem__)
+            ahead = near != best.id and agreed[near] > max(agreed[best.id], floor)
+            return self.concepts[near] if ahead else None
         agreed, ranked = self._fit(text)
         order = sorted(ranked, key=ranked.__getitem__, reverse=True)[:2]
         if len(order) < 2 or order[0] != best.id:

@@ -154,6 +154,19 @@ def test_a_definition_the_question_barely_prefers_names_the_next_entry(
     assert not clear.maybe and "If that is not what you meant" not in clear.text
 
 
+def test_a_named_concept_kept_offers_the_one_the_question_means_more(
+    assistant: Assistant,
+) -> None:
+    # It names recommender systems and asks about one stage of them: the name is defined, and
+    # the stage, which the question's meaning prefers, is offered next.
+    staged = assistant.ask("how do recommendation systems pick candidates before ranking?")
+    assert [c.id for c in staged.concepts] == ["recommender-system"]
+    assert [c.id for c in staged.maybe] == ["candidate-generation"]
+    # Asking how the named thing itself works offers nothing else.
+    plain = assistant.ask("how does a feature store work?")
+    assert [c.id for c in plain.concepts] == ["feature-store"] and not plain.maybe
+
+
 def test_a_bare_less_keeps_the_subject_and_drops_what_it_names(assistant: Assistant) -> None:
     first = assistant.ask("what should I read about deep learning?")
     assert "ml-theory" in _topics(first.items)
