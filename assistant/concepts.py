@@ -487,6 +487,8 @@ class ConceptIndex:
             # the meaning alone prefers it too (not only the words of the rest of the question:
             # "open-source model serving frameworks" is not about model cards).
             agreed, ranked = self._fit(text)
+            if not ranked:  # no embedder: names only
+                return None
             near = max(ranked, key=ranked.__getitem__)
             ahead = near != best.id and agreed[near] > max(agreed[best.id], floor)
             return self.concepts[near] if ahead else None
