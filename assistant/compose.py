@@ -654,13 +654,17 @@ class Composer:
         return Answer(text=text, intent="out_of_scope", items=[], citations=[], query_used=used)
 
     def smalltalk(self, parsed: ParsedQuery) -> Answer:
-        """A short reply to a greeting, thanks or goodbye (no resources, no citations)."""
+        """A short reply to a greeting, thanks or goodbye, or to a follow-up with nothing before
+        it to follow (no resources, no citations)."""
         replies = {
             "greeting": "Hi! I recommend books, courses, papers, tools and communities for "
             "learning ML system design, each with why it fits and where it was found.",
             "thanks": 'Glad it helps. Ask a follow-up ("any of those free?", "show me more", '
             '"something like the second one?") or a new question any time.',
             "goodbye": "Good luck with your learning. Your conversation is saved if you come back.",
+            "no-context": "There is no earlier answer in this conversation for that to point at. "
+            'Ask about a subject first ("what should I read for feature stores?"), then narrow '
+            'it down ("any of those free?", "tell me more about the second one").',
         }
         text = replies.get(parsed.smalltalk, replies["greeting"])
         if parsed.smalltalk == "greeting":

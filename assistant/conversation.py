@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from assistant.query import ParsedMessage, Request
+from assistant.query import MAX_REFERRING_WORDS, ParsedMessage, Request
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,10 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
         )
         return similar, own_topic
     if previous is None or previous.intent == "out_of_scope":
+        if _points_back(parsed):
+            # "Tell me more about the second one" with no list before it: said, not guessed
+            # (a learning path was given, which the words never asked for).
+            return Request.of(parsed, intent="smalltalk", smalltalk="no-context"), ""
         return Request.of(parsed), own_topic or parsed.text
     used = previous.query_used
     last_topics = _as_tuple(used.get("topics"))
@@ -252,6 +256,19 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
     compares = bool(carried_about) and bool(_COMPARING.search(parsed.text))
     intent = "compare" if compares else parsed.intent
     return Request.of(parsed, about=carried_about, intent=intent), own_topic or parsed.text
+
+
+def _points_back(parsed: ParsedMessage) -> bool:
+    """Whether a message only makes sense after an answer: it points at what was listed ("the
+    second one", "any of those", "is it free?", "show me more", "something shorter?") and names
+    no subject or resource of its own."""
+    own = bool(parsed.topics or parsed.mentioned or parsed.authors or parsed.smalltalk)
+    # "I'm a data engineer and our ML team wants me to support them": who is asking, or words
+    # enough to say what about, is a question of its own whatever "them" points at.
+    own = own or bool(parsed.role) or len(parsed.topic_words) > MAX_REFERRING_WORDS
+    back = parsed.ordinal is not None or parsed.anaphoric or parsed.more or parsed.refers
+    back = back or parsed.judged or parsed.same_topic or parsed.comparative
+    return back and not own
 
 
 def _reshapes_path(parsed: ParsedMessage, own_topic: str) -> bool:

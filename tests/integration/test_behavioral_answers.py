@@ -67,6 +67,29 @@ def test_near_misses_are_answered(assistant: Assistant, message: str) -> None:
     assert answer.items
 
 
+@pytest.mark.parametrize(
+    "message",
+    ["tell me more about the second one", "any of those free?", "is it free?", "show me more",
+     "something shorter?", "how does it work?"],
+)  # fmt: skip
+def test_a_follow_up_with_nothing_before_it_says_so(assistant: Assistant, message: str) -> None:
+    fresh = assistant.ask(message)
+    assert not fresh.items and "no earlier answer in this conversation" in fresh.text
+    # After an answer, the same words follow it.
+    first = assistant.ask("what should I read for feature stores?")
+    followed = assistant.ask(message, session_id=first.session_id)
+    assert "no earlier answer" not in followed.text
+
+
+def test_a_question_of_its_own_is_answered_whatever_its_pronouns_point_at(
+    assistant: Assistant,
+) -> None:
+    answer = assistant.ask(
+        "I'm a data engineer and our ML team wants me to support them, what should I read?"
+    )
+    assert answer.items and "no earlier answer" not in answer.text
+
+
 def test_thanks_gets_a_reply_not_a_refusal(assistant: Assistant) -> None:
     answer = assistant.ask("thank you, that is helpful")
     assert answer.intent == "smalltalk"
