@@ -213,17 +213,13 @@ def resolve(parsed: ParsedMessage, previous: Turn | None) -> tuple[Request, str]
         # "Something shorter?", "any free ones to start?", "only courses" after a learning
         # path: the path again, for the same role, changed as asked; the path had no topic of
         # its own to search ("fundamentals" is where paths start, not a subject).
-        carried = _carried(parsed, used)
         role = parsed.role or (str(used["role"]) if used.get("role") else None)
         path = Request.of(
             parsed,
             intent="learning_path",
             role=role,
             kinds=parsed.kinds or _as_tuple(used.get("kinds")),
-            free_only=carried["free_only"],
-            open_source=carried["open_source"],
-            level=carried["level"],
-            avoided_topics=carried["avoided_topics"],
+            **_carried(parsed, used),
         )
         return path, previous.topic_text
     if (parsed.same_topic or not own_topic) and (parsed.kinds or parsed.same_topic or level_only):

@@ -465,13 +465,12 @@ class Assistant:
             said["budget"] = "free"
         if said:
             learner = replace(learner, profile=learner.profile.model_copy(update=said))
+        # A kind asked for is a constraint, not a preference: the path is drawn from it alone.
         path = self.personalizer.learning_path(
             learner.profile, learner.ratings, k, kinds=parsed.kinds
         )
         parsed = replace(parsed, intent="learning_path")
         ranked = prefer_verified(path.ranked, self.catalog, study_order=True)  # issue 13
-        if parsed.kinds:  # a kind asked for is a constraint, not a preference
-            ranked = [p for p in ranked if self.catalog.resources[p[0]].kind in parsed.kinds]
         ranked = [p for p in ranked if p[0] not in parsed.finished]  # read already
         return SearchResult(self.retriever.hits({}, ranked), parsed, topic_text, path)
 
